@@ -1,0 +1,26 @@
+# The two commands a new user runs: `make run` and `make test`.
+# Both create .venv on first use (or when pyproject.toml changes) and install the project.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Opens the app on the built-in `reviews` dataset with tiny-bert and starts training it.
+run: $(STAMP)
+	$(BIN)/densexp --launch examples/quickstart.toml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,3 @@
+from densexp_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,320 @@
+"""Run directories: ids, creation, summaries, status (incl. interrupted), listing, lineage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from densexp_tui.core.config import RunConfig, config_hash, dumps_config, write_text_atomic
+from densexp_tui.core.errors import RunStoreError
+from densexp_tui.core.events import EventWriter
+
+RUNS_DIR_ENV = "DENSEXP_RUNS_DIR"
+STATUSES = ("running", "completed", "failed", "cancelled", "diverged", "interrupted")
+FINAL_STATUSES = ("completed", "failed", "cancelled", "diverged")
+HEARTBEAT_SECONDS = 5.0
+# A run on another host (shared filesystem) is declared dead after this long without a beat.
+HEARTBEAT_STALE_SECONDS = 60.0
+
+
+def resolve_runs_dir(arg: str | Path | None = None) -> Path:
+    """--runs-dir, else $DENSEXP_RUNS_DIR, else ./runs."""
+    chosen = arg or os.environ.get(RUNS_DIR_ENV) or "runs"
+    return Path(chosen).expanduser().resolve()
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    name: str = ""
+    status: str = "running"
+    dataset: str = ""
+    model: str = ""
+    finetune: str = ""
+    started: float = 0.0
+    finished: float | None = None
+    duration: float | None = None
+    best_epoch: int | None = None
+    best: dict[str, Any] = field(default_factory=dict)  # loss, accuracy, f1 of the best epoch
+    test: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, int] = field(default_factory=dict)  # trainable, total
+    epochs_done: int = 0
+    epochs: int = 0
+    pid: int | None = None
+    pid_started: float | None = None
+    host: str = ""
+    heartbeat: float | None = None
+    parent: str = ""
+    sweep: str = ""
+    trial: int = -1
+    config_hash: str = ""
+    message: str = ""
+    reused_from: str = ""
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> "RunSummary":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def trainable_fraction(self) -> float | None:
+        total = self.params.get("total")
+        return self.params.get("trainable", 0) / total if total else None
+
+
+def new_run_id(name: str, now: float | None = None) -> str:
+    """Sortable by time, readable, and unique across processes thanks to the random suffix."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now or time.time()))
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:40] or "run"
+    return f"{stamp}-{safe}-{secrets.token_hex(3)}"
+
+
+def _process_start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def process_is_alive(pid: int | None, started: float | None) -> bool:
+    """True only for the very process that wrote the run (a reused pid does not count)."""
+    if not pid:
+        return False
+    actual = _process_start_time(pid)
+    if actual is None:
+        return False
+    return started is None or abs(actual - started) < 1.0
+
+
+class RunStore:
+    """A runs directory: creates runs, lists them and tells their real status."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = resolve_runs_dir(root)
+
+    # -- creating ---------------------------------------------------------------------------
+    def ensure_writable(self) -> None:
+        """Fail before training (with one clear line) if runs cannot be written here."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{secrets.token_hex(4)}"
+            probe.write_bytes(b"x" * 4096)
+            probe.unlink()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise RunStoreError(
+                f"cannot write runs here ({reason}); allowed: a writable folder via --runs-dir "
+                f"or ${RUNS_DIR_ENV}",
+                file=self.root,
+            ) from None
+
+    def create_run(self, cfg: RunConfig, run_id: str | None = None) -> "RunHandle":
+        """Make the run directory with its config and summary, appearing all at once."""
+        self.ensure_writable()
+        run_id = run_id or new_run_id(cfg.run.name)
+        final = self.root / run_id
+        staging = self.root / f".{run_id}.creating"
+        try:
+            staging.mkdir()
+            (staging / "checkpoints").mkdir()
+            write_text_atomic(staging / "config.toml", dumps_config(cfg))
+            summary = self._initial_summary(cfg, run_id)
+            write_text_atomic(staging / "summary.json", json.dumps(summary.to_dict(), indent=2))
+            os.rename(staging, final)  # mkdir+rename: another process can never see half a run
+        except FileExistsError:
+            shutil.rmtree(staging, ignore_errors=True)
+            return self.create_run(cfg)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RunStoreError(f"cannot create run ({exc.strerror or exc})",
+                                file=final) from None
+        return RunHandle(self, run_id)
+
+    def _initial_summary(self, cfg: RunConfig, run_id: str) -> RunSummary:
+        pid = os.getpid()
+        return RunSummary(
+            run_id=run_id,
+            name=cfg.run.name,
+            status="running",
+            dataset=describe_dataset(cfg),
+            model=Path(cfg.model.name).name if "/" in cfg.model.name else cfg.model.name,
+            finetune=cfg.model.finetune,
+            started=time.time(),
+            epochs=cfg.train.epochs,
+            pid=pid,
+            pid_started=_process_start_time(pid),
+            host=socket.gethostname(),
+            heartbeat=time.time(),
+            parent=cfg.run.parent,
+            sweep=cfg.run.sweep,
+            trial=cfg.run.trial,
+            config_hash=config_hash(cfg),
+        )
+
+    def open_run(self, run_id: str) -> "RunHandle":
+        """A handle on an existing run (resume appends to it)."""
+        if not (self.root / run_id / "summary.json").exists():
+            raise RunStoreError(f"no run {run_id!r} here", file=self.root)
+        return RunHandle(self, run_id)
+
+    # -- reading ----------------------------------------------------------------------------
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / run_id
+
+    def read_summary(self, run_id: str) -> RunSummary:
+        path = self.root / run_id / "summary.json"
+        try:
+            summary = RunSummary.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            summary = RunSummary(run_id=run_id, status="interrupted",
+                                 message="summary.json unreadable")
+        return with_live_status(summary, self.root / run_id)
+
+    def list_runs(self) -> list[RunSummary]:
+        """Every run, newest first."""
+        if not self.root.is_dir():
+            return []
+        ids = [
+            p.name for p in self.root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and (p / "summary.json").exists()
+        ]
+        return [self.read_summary(run_id) for run_id in sorted(ids, reverse=True)]
+
+    def get(self, ref: str) -> RunSummary:
+        """A run by id, unique id prefix, or name (the newest of that name)."""
+        ref = ref.rstrip("/").split("/")[-1]
+        runs = self.list_runs()
+        for match in (
+            [r for r in runs if r.run_id == ref],
+            [r for r in runs if r.run_id.startswith(ref)],
+            [r for r in runs if r.name == ref][:1],
+        ):
+            if len(match) == 1:
+                return match[0]
+            if len(match) > 1:
+                ids = ", ".join(r.run_id for r in match[:3])
+                raise RunStoreError(f"{ref!r} matches several runs ({ids}); give more of the id",
+                                    file=self.root)
+        raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
+                            file=self.root)
+
+    def delete(self, run_id: str) -> None:
+        summary = self.read_summary(run_id)
+        if summary.status == "running":
+            raise RunStoreError(f"run {run_id} is still running; cancel it first",
+                                file=self.root)
+        shutil.rmtree(self.root / run_id)
+
+    def find_completed_by_hash(self, digest: str) -> RunSummary | None:
+        """A finished run with the same canonical config (sweeps reuse its result)."""
+        for summary in self.list_runs():
+            if summary.config_hash == digest and summary.status == "completed":
+                return summary
+        return None
+
+
+def describe_dataset(cfg: RunConfig) -> str:
+    if cfg.data.source in ("builtin", "keras"):
+        return cfg.data.name
+    return Path(cfg.data.path).name or cfg.data.source
+
+
+def with_live_status(summary: RunSummary, run_dir: Path) -> RunSummary:
+    """A 'running' run whose process is gone (or silent too long) is really 'interrupted'."""
+    if summary.status != "running":
+        return summary
+    beat = heartbeat_time(run_dir) or summary.heartbeat or summary.started
+    if summary.host == socket.gethostname():
+        dead = not process_is_alive(summary.pid, summary.pid_started)
+    else:
+        dead = time.time() - beat > HEARTBEAT_STALE_SECONDS
+    if dead:
+        return dataclasses.replace(summary, status="interrupted", heartbeat=beat,
+                                   message=summary.message or "the process stopped mid-run")
+    return summary
+
+
+def heartbeat_time(run_dir: Path) -> float | None:
+    try:
+        return (run_dir / "heartbeat").stat().st_mtime
+    except OSError:
+        return None
+
+
+class RunHandle:
+    """What a training process holds while it writes one run."""
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store = store
+        self.run_id = run_id
+        self.dir = store.run_dir(run_id)
+        self.log_path = self.dir / "log.txt"
+        self.events_path = self.dir / "events.jsonl"
+        self.checkpoints_dir = self.dir / "checkpoints"
+        self._events: EventWriter | None = None
+        self._summary_lock = threading.Lock()
+        self._beating = threading.Event()
+        self._beat_thread: threading.Thread | None = None
+
+    @property
+    def events(self) -> EventWriter:
+        if self._events is None:
+            self._events = EventWriter(self.events_path)
+        return self._events
+
+    def summary(self) -> RunSummary:
+        return RunSummary.from_dict(json.loads((self.dir / "summary.json").read_text()))
+
+    def update_summary(self, **fields: Any) -> RunSummary:
+        """Merge fields into summary.json atomically (temp file + rename)."""
+        with self._summary_lock:
+            summary = dataclasses.replace(self.summary(), **fields)
+            write_text_atomic(self.dir / "summary.json", json.dumps(summary.to_dict(), indent=2))
+            return summary
+
+    def claim(self) -> None:
+        """This process now owns the run (resume, detach): record pid and status running."""
+        pid = os.getpid()
+        self.update_summary(status="running", pid=pid, pid_started=_process_start_time(pid),
+                            host=socket.gethostname(), heartbeat=time.time(), message="")
+
+    def start_heartbeat(self) -> None:
+        """Touch ``heartbeat`` every few seconds so other hosts can tell this run is alive."""
+        self._beat()
+        self._beating.set()
+        self._beat_thread = threading.Thread(target=self._beat_loop, name="heartbeat",
+                                             daemon=True)
+        self._beat_thread.start()
+
+    def _beat(self) -> None:
+        try:
+            (self.dir / "heartbeat").touch()
+        except OSError:
+            pass  # a full disk must not kill training; the run's status says the rest
+
+    def _beat_loop(self) -> None:
+        while self._beating.is_set():
+            self._beat()
+            time.sleep(HEARTBEAT_SECONDS)
+
+    def stop_heartbeat(self) -> None:
+        self._beating.clear()
+
+    def close(self) -> None:
+        self.stop_heartbeat()
+        if self._events is not None:
+            self._events.close()
