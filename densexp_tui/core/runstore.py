@@ -109,18 +109,20 @@ class RunStore:
     # -- creating ---------------------------------------------------------------------------
     def ensure_writable(self) -> None:
         """Fail before training (with one clear line) if runs cannot be written here."""
+        probe = self.root / f".write-test-{secrets.token_hex(4)}"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".write-test-{secrets.token_hex(4)}"
+            # A block's worth, so a full disk fails here and not half-way through a run.
             probe.write_bytes(b"x" * 4096)
-            probe.unlink()
         except OSError as exc:
+            probe.unlink(missing_ok=True)
             reason = exc.strerror or str(exc)
             raise RunStoreError(
                 f"cannot write runs here ({reason}); allowed: a writable folder via --runs-dir "
                 f"or ${RUNS_DIR_ENV}",
                 file=self.root,
             ) from None
+        probe.unlink()
 
     def create_run(self, cfg: RunConfig, run_id: str | None = None) -> "RunHandle":
         """Make the run directory with its config and summary, appearing all at once."""
