@@ -311,8 +311,13 @@ def _check_range(spec: FieldSpec, value: Any) -> None:
             raise ValueError(problem)
 
 
-def _did_you_mean(word: str, candidates: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+def _did_you_mean(word: str, candidates: tuple[str, ...] | list[str],
+                  compare_as: str | None = None) -> str:
+    """The hint ``", did you mean X?"`` for the closest candidate, or ``""``.
+
+    ``compare_as``: the word written the way the candidates are (a section as "[name]").
+    """
+    close = difflib.get_close_matches(compare_as or word, list(candidates), n=1, cutoff=0.6)
     return f", did you mean {close[0]}?" if close else ""
 
 
@@ -374,7 +379,7 @@ def parse_config(mapping: Mapping[str, Any], source: str | Path = "<config>") ->
     sections: dict[str, Any] = {}
     for name, table in mapping.items():
         if name not in SECTION_TYPES:
-            hint = _did_you_mean(str(name), list(SECTION_TYPES))
+            hint = _did_you_mean(str(name), [f"[{s}]" for s in SECTION_TYPES], f"[{name}]")
             raise ConfigError(
                 f"unknown section [{name}]{hint}; allowed: " + ", ".join(SECTION_TYPES),
                 file=source,

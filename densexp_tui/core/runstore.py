@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -115,7 +116,8 @@ class RunStore:
             # A block's worth, so a full disk fails here and not half-way through a run.
             probe.write_bytes(b"x" * 4096)
         except OSError as exc:
-            probe.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. ENOTDIR when the root is under a file
+                probe.unlink(missing_ok=True)
             reason = exc.strerror or str(exc)
             raise RunStoreError(
                 f"cannot write runs here ({reason}); allowed: a writable folder via --runs-dir "

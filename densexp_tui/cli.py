@@ -1,0 +1,355 @@
+"""The ``densexp`` command: parses arguments and calls core/engine; rendering is in report.py.
+
+Exit codes: 0 success, 1 the run failed (failed, diverged, cancelled), 2 bad input (one line
+on stderr, no traceback, no run directory). Machine output (``--json``) goes to stdout,
+diagnostics to stderr. TensorFlow is imported only by ``run`` and ``export`` (inside the
+engine), so ``runs``, ``show``, ``datasets`` and ``models`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from densexp_tui import __version__
+from densexp_tui.core.errors import BadInput
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class NotAvailable(Exception):
+    """A subcommand whose module another part of the project has not shipped yet."""
+
+
+# ---------------------------------------------------------------------------------------
+# Parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="densexp",
+        description="A terminal workbench for training text and tabular classifiers. "
+                    "With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"densexp {__version__}")
+    parser.add_argument("--launch", metavar="CONFIG", type=Path,
+                        help="open the app and start training CONFIG.toml")
+    _add_runs_dir(parser, top_level=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="train a run config headless, with progress")
+    run.add_argument("config", type=Path, metavar="CONFIG.toml")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config key, e.g. --set train.learning_rate=3e-5")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--detach", action="store_true",
+                     help="start in the background and return (follow it in the app)")
+    _add_runs_dir(run)
+    run.set_defaults(handler=cmd_run)
+
+    runs = sub.add_parser("runs", help="list runs, newest first")
+    runs.add_argument("--json", action="store_true")
+    _add_runs_dir(runs)
+    runs.set_defaults(handler=cmd_runs)
+
+    show = sub.add_parser("show", help="one run: summary, epochs, test metrics, config")
+    show.add_argument("run", metavar="RUN", help="run id, unique id prefix, or name")
+    show.add_argument("--json", action="store_true")
+    _add_runs_dir(show)
+    show.set_defaults(handler=cmd_show)
+
+    for name, handler, text in (("datasets", cmd_datasets, "datasets the catalog finds"),
+                                ("models", cmd_models, "models the catalog finds")):
+        catalog = sub.add_parser(name, help=text)
+        catalog.add_argument("--json", action="store_true")
+        catalog.set_defaults(handler=handler)
+
+    export = sub.add_parser("export", help="write a run's model as a Hugging Face folder")
+    export.add_argument("run", metavar="RUN")
+    export.add_argument("--merged", required=True, type=Path, metavar="DIR",
+                        help="output folder (LoRA adapters merged into the weights)")
+    export.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    export.add_argument("--overwrite", action="store_true", help="allow a non-empty DIR")
+    _add_runs_dir(export)
+    export.set_defaults(handler=cmd_export)
+
+    replay = sub.add_parser("replay", help="open the app replaying a past run")
+    replay.add_argument("run", metavar="RUN")
+    _add_runs_dir(replay)
+    replay.set_defaults(handler=cmd_replay)
+
+    resume = sub.add_parser("resume", help="continue an interrupted or cancelled run")
+    resume.add_argument("run", metavar="RUN")
+    _add_runs_dir(resume)
+    resume.set_defaults(handler=cmd_resume)
+
+    sweep = sub.add_parser("sweep", help="run or join a hyperparameter study")
+    sweep.add_argument("config", type=Path, metavar="SWEEP.toml")
+    sweep.add_argument("--storage", metavar="URL",
+                       help="Optuna storage shared by several machines (e.g. postgresql://...)")
+    sweep.add_argument("--n-trials", type=int, metavar="N", help="trials for this process")
+    sweep.add_argument("--json", action="store_true")
+    _add_runs_dir(sweep)
+    sweep.set_defaults(handler=cmd_sweep)
+    return parser
+
+
+def _add_runs_dir(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
+    # SUPPRESS on subcommands: otherwise a subparser's default would overwrite a
+    # --runs-dir given before the command (an argparse quirk).
+    parser.add_argument("--runs-dir", metavar="DIR",
+                        default=None if top_level else argparse.SUPPRESS,
+                        help="runs directory (default: $DENSEXP_RUNS_DIR, else ./runs)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            return open_app(args)
+        return args.handler(args)
+    except BadInput as err:
+        print(f"densexp: {err}", file=sys.stderr)
+        return 2
+    except NotAvailable as err:
+        print(f"densexp: {err}", file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------------------------------
+# run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from densexp_tui.core.config import apply_overrides, load_config
+    from densexp_tui.core.runstore import RunStore
+
+    cfg = apply_overrides(load_config(args.config), args.set)
+    store = RunStore(args.runs_dir)
+    if args.detach:
+        detach = _optional_module("densexp_tui.engine.detach", "run --detach")
+        return int(detach.run_detached(cfg, store, args))
+    return run_headless(cfg, store, as_json=args.json)
+
+
+def run_headless(cfg: Any, store: Any, as_json: bool = False) -> int:
+    """Train in this process: live progress on the terminal, library output in log.txt."""
+    from densexp_tui import report
+    from densexp_tui.engine.trainer import train
+
+    cancel = threading.Event()
+    console = _console(sys.stderr if as_json else sys.stdout)
+    with _ctrl_c_cancels(cancel, console):
+        if as_json:
+            result = train(cfg, store, cancel=cancel)
+        else:
+            with report.RunProgress(console) as progress:
+                result = train(cfg, store, cancel=cancel, on_event=progress.on_event)
+    if as_json:
+        print(json.dumps(report.to_jsonable(result), indent=2))
+    else:
+        log = result.run_dir / "log.txt" if result.run_dir else None
+        for line in report.result_lines(result, log_hint=log):
+            console.print(line)
+    return 0 if result.status == "completed" else 1
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(cancel: threading.Event, console: Any) -> Iterator[None]:
+    """First Ctrl-C cancels the run cleanly (it stops at the next batch); a second one
+    quits at once. Only the main thread may install signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        console.print("[yellow]cancelling at the next batch… (Ctrl-C again to quit now)")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# ---------------------------------------------------------------------------------------
+# runs, show
+
+
+def _console(file: Any = None) -> Any:
+    """A rich console on ``file`` (stdout); for a file or pipe, wide enough that lines
+    never wrap and tables never squash to '…'."""
+    from rich.console import Console
+
+    console = Console(file=file, highlight=False)
+    if not console.is_terminal:
+        console = Console(file=file, highlight=False, width=200)
+    return console
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from densexp_tui import report
+    from densexp_tui.core.runstore import RunStore
+
+    store = RunStore(args.runs_dir)
+    runs = store.list_runs()
+    if args.json:
+        print(json.dumps([run.to_dict() for run in runs], indent=2))
+        return 0
+    if not runs:
+        print(f"no runs in {store.root}; start one with `densexp run examples/quickstart.toml`",
+              file=sys.stderr)
+        return 0
+    console = _console()
+    console.print(report.runs_table(runs, width=console.width))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from densexp_tui import report
+    from densexp_tui.core.events import read_events
+    from densexp_tui.core.runstore import RunStore
+
+    store = RunStore(args.runs_dir)
+    summary = store.get(args.run)
+    run_dir = store.run_dir(summary.run_id)
+    log = read_events(run_dir / "events.jsonl")
+    epochs = [e.data for e in log.events if e.kind == "epoch"]
+    tests = [e.data for e in log.events if e.kind == "test"]
+    test = tests[-1] if tests else None
+    config_path = run_dir / "config.toml"
+    config_text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
+    if args.json:
+        print(json.dumps({"summary": summary.to_dict(), "trainable_fraction":
+                          summary.trainable_fraction, "config": _config_mapping(config_text),
+                          "epochs": epochs, "test": test, "skipped_lines": log.skipped},
+                         indent=2))
+        return 0
+    console = _console()
+    for part in report.run_detail(summary, config_text, epochs, test):
+        console.print(part)
+    return 0
+
+
+def _config_mapping(text: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+# ---------------------------------------------------------------------------------------
+# datasets, models
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from densexp_tui import report
+    from densexp_tui.core.catalog import list_datasets
+
+    datasets = list_datasets()
+    if args.json:
+        print(json.dumps(report.to_jsonable(datasets), indent=2))
+    else:
+        _console().print(report.datasets_table(datasets))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from densexp_tui import report
+    from densexp_tui.core import catalog
+
+    if not hasattr(catalog, "list_models"):
+        raise NotAvailable("listing models is not available yet (core.catalog.list_models)")
+    models = catalog.list_models()
+    if args.json:
+        print(json.dumps(report.to_jsonable(models), indent=2))
+    else:
+        _console().print(report.models_table(models))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# export
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.engine.logcapture import capture_library_output
+
+    store = RunStore(args.runs_dir)
+    summary = store.get(args.run)
+    run_dir = store.run_dir(summary.run_id)
+    # TensorFlow and transformers print while they load: into the run's log, not the screen.
+    with capture_library_output(run_dir / "log.txt"):
+        lora = _optional_module("densexp_tui.engine.lora", "export")
+        export_merged = getattr(lora, "export_merged", None)
+        if export_merged is None:
+            raise NotAvailable("export is not available yet (engine.lora.export_merged)")
+        out = export_merged(run_dir, args.merged, checkpoint=args.checkpoint,
+                            overwrite=args.overwrite)
+    print(f"exported {summary.run_id} to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# Hooks into parts other engineers own: the app, sweeps, resume
+
+
+def _optional_module(name: str, feature: str) -> Any:
+    """Import ``name``; NotAvailable if exactly that module does not exist yet (an import
+    error inside it is a real bug and propagates)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name and name.startswith(err.name):
+            raise NotAvailable(f"{feature} is not available yet ({name} is missing)") from None
+        raise
+
+
+def open_app(args: argparse.Namespace, replay: str | None = None) -> int:
+    """The TUI (home: runs), optionally launching a config or replaying a run.
+
+    Until the app exists, ``--launch CONFIG`` runs CONFIG headless instead, with a note.
+    """
+    try:
+        app = _optional_module("densexp_tui.tui.app", "the app")
+    except NotAvailable:
+        if args.launch is None:
+            raise
+        print("densexp: the app is not available yet; running the config headless",
+              file=sys.stderr)
+        return cmd_run(argparse.Namespace(config=args.launch, set=[], json=False, detach=False,
+                                          runs_dir=args.runs_dir))
+    # run_app keeps library output off the screen itself (logcapture.redirect_fd2_for_process).
+    return int(app.run_app(runs_dir=args.runs_dir, launch=args.launch, replay=replay) or 0)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    args.launch = None
+    return open_app(args, replay=args.run)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    resume = _optional_module("densexp_tui.engine.resume", "resume")
+    return int(resume.resume_command(args))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    sweep_cli = _optional_module("densexp_tui.sweep.cli", "sweep")
+    return int(sweep_cli.sweep_command(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,319 @@
+"""Fine-tuning modes: which weights of a model train.
+
+``model.finetune`` is one of:
+
+- ``full``   every weight trains.
+- ``head``   only the classification head trains; the encoder (embeddings, transformer
+             blocks *and the pooler*) is frozen.
+- ``bitfit`` the head plus every bias term: Dense biases and LayerNormalization betas
+             (as in BitFit, Ben Zaken et al. 2021). Kernels, embeddings and LayerNorm
+             gammas are frozen.
+- ``lora``   low-rank adapters on the chosen Dense layers (see ``engine/lora.py``), plus the
+             head; every base weight is frozen.
+
+What "the head" is: the layers a ``...ForSequenceClassification`` class adds on top of its
+base model, i.e. what ``from_pretrained`` of a base checkpoint initialises fresh. For BERT
+that is the ``classifier`` Dense only: the pooler belongs to ``BertModel`` and comes
+pretrained, so it is frozen with the encoder. For DistilBERT it is ``pre_classifier`` and
+``classifier``; for RoBERTa the ``classifier`` block (its ``dense`` and ``out_proj``).
+
+Freezing works per *variable*, not per layer, because BitFit splits a Dense layer (bias
+trains, kernel does not) and Keras only has a per-layer ``trainable`` flag. A frozen
+variable is moved from its layer's trainable list to its non-trainable list, so
+``model.trainable_weights`` (what ``fit`` hands to the optimizer) holds exactly the
+weights that should learn, and ``count_params`` reads the same lists.
+
+This module imports no TensorFlow at import time: the config validator and the TUI can ask
+``allowed_lora_targets()`` cheaply. TensorFlow is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from densexp_tui.core.errors import ModelError
+
+FINETUNE_MODES = ("full", "head", "bitfit", "lora")
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """Where the parts of one transformers sequence-classification class live.
+
+    Paths are attribute paths from the model object; ``blocks`` names the list of
+    transformer blocks, and each target's path is relative to one block.
+    """
+
+    family: str
+    blocks: str
+    targets: dict[str, str]
+    head: tuple[str, ...]
+
+
+# Architecture-neutral LoRA target names and what each means, in a fixed order.
+LORA_TARGET_HELP: dict[str, str] = {
+    "query": "attention query projection",
+    "key": "attention key projection",
+    "value": "attention value projection",
+    "output": "attention output projection",
+    "intermediate": "feed-forward input projection (hidden -> intermediate)",
+    "ffn_output": "feed-forward output projection (intermediate -> hidden)",
+}
+
+_BERT_LIKE_TARGETS = {
+    "query": "attention.self_attention.query",
+    "key": "attention.self_attention.key",
+    "value": "attention.self_attention.value",
+    "output": "attention.dense_output.dense",
+    "intermediate": "intermediate.dense",
+    "ffn_output": "bert_output.dense",
+}
+
+# Keyed by the transformers TF class name. tiny-bert is a TFBertForSequenceClassification.
+ARCH_SPECS: dict[str, ArchSpec] = {
+    "TFBertForSequenceClassification": ArchSpec(
+        family="bert",
+        blocks="bert.encoder.layer",
+        targets=_BERT_LIKE_TARGETS,
+        head=("classifier",),
+    ),
+    "TFRobertaForSequenceClassification": ArchSpec(
+        family="roberta",
+        blocks="roberta.encoder.layer",
+        targets=_BERT_LIKE_TARGETS,
+        head=("classifier",),
+    ),
+    "TFDistilBertForSequenceClassification": ArchSpec(
+        family="distilbert",
+        blocks="distilbert.transformer.layer",
+        targets={
+            "query": "attention.q_lin",
+            "key": "attention.k_lin",
+            "value": "attention.v_lin",
+            "output": "attention.out_lin",
+            "intermediate": "ffn.lin1",
+            "ffn_output": "ffn.lin2",
+        },
+        head=("pre_classifier", "classifier"),
+    ),
+}
+
+
+def allowed_lora_targets() -> list[str]:
+    """The LoRA target names every supported architecture understands (no TF needed)."""
+    return list(LORA_TARGET_HELP)
+
+
+def supported_architectures() -> list[str]:
+    """transformers TF classes that accept head, bitfit and lora (full works on any)."""
+    return list(ARCH_SPECS)
+
+
+def check_lora_targets(targets: Iterable[str]) -> list[str]:
+    """The targets as a list, or a ModelError naming the first unknown one and the choices."""
+    targets = list(targets)
+    if not targets:
+        raise ModelError(
+            "no LoRA targets; allowed: one or more of " + ", ".join(LORA_TARGET_HELP),
+            key="model.lora_targets",
+        )
+    for target in targets:
+        if target not in LORA_TARGET_HELP:
+            raise ModelError(
+                f"unknown LoRA target {target!r}; allowed: " + ", ".join(LORA_TARGET_HELP),
+                key="model.lora_targets",
+            )
+    return targets
+
+
+def arch_spec_for(model: Any) -> ArchSpec:
+    """The ArchSpec for a transformers model, or a ModelError listing what is supported."""
+    name = type(model).__name__
+    spec = ARCH_SPECS.get(name)
+    if spec is None:
+        raise ModelError(
+            f"fine-tuning modes head, bitfit and lora do not support {name}; allowed: "
+            "tiny-bert and " + ", ".join(ARCH_SPECS) + " (or finetune = \"full\")",
+            key="model.finetune",
+        )
+    return spec
+
+
+def resolve_path(root: Any, path: str) -> Any:
+    """Follow a dotted attribute path; integer parts index into lists (``layer.0``)."""
+    obj = root
+    for part in path.split("."):
+        obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+    return obj
+
+
+def target_paths(model: Any, targets: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(target name, full attribute path) for each block and target, in block order."""
+    spec = arch_spec_for(model)
+    targets = list(targets)
+    blocks = resolve_path(model, spec.blocks)
+    for index in range(len(blocks)):
+        for target in targets:
+            yield target, f"{spec.blocks}.{index}.{spec.targets[target]}"
+
+
+@dataclass
+class FinetuneInfo:
+    """What ``apply_finetune`` did, kept on the model as ``model._densexp_finetune``."""
+
+    mode: str
+    arch: str
+    trainable_params: int
+    total_params: int
+    lora_rank: int = 0
+    lora_alpha: float = 0.0
+    lora_dropout: float = 0.0
+    lora_targets: list[str] = field(default_factory=list)
+    lora_layers: list[str] = field(default_factory=list)  # attribute paths that got adapters
+
+
+def apply_finetune(model: Any, model_cfg: Any) -> FinetuneInfo:
+    """Make exactly the weights of ``model_cfg.finetune`` trainable; idempotent per mode.
+
+    ``model`` must already be built (weights exist). ``build_model`` calls this, so the
+    trainer gets a model that is ready to compile; call it yourself only on a model you
+    built another way. LoRA needs ``lora_rank``, ``lora_alpha``, ``lora_dropout`` and
+    ``lora_targets`` on ``model_cfg``. Raises ModelError for an unknown mode, an unsupported
+    architecture or an unknown target.
+    """
+    mode = model_cfg.finetune
+    if mode not in FINETUNE_MODES:
+        raise ModelError(
+            f"unknown finetune mode {mode!r}; allowed: " + ", ".join(FINETUNE_MODES),
+            key="model.finetune",
+        )
+    done: FinetuneInfo | None = getattr(model, "_densexp_finetune", None)
+    if done is not None:
+        if _settings(done.mode, done) != _settings(mode, model_cfg):
+            raise ModelError(f"model is already set up for finetune {done.mode!r} with other "
+                             "settings; build a new model to change them")
+        return done
+    info = _apply(model, model_cfg, mode)
+    # A plain attribute (no Keras tracking): a dataclass is not a trackable object.
+    object.__setattr__(model, "_densexp_finetune", info)
+    return info
+
+
+def _settings(mode: str, source: Any) -> tuple[Any, ...]:
+    """What must match for a second apply_finetune to be a no-op."""
+    if mode != "lora":
+        return (mode,)
+    return (mode, int(source.lora_rank), float(source.lora_alpha), float(source.lora_dropout),
+            list(source.lora_targets))
+
+
+def _apply(model: Any, model_cfg: Any, mode: str) -> FinetuneInfo:
+    arch = type(model).__name__
+    if mode == "full":
+        trainable, total = count_params(model)
+        return FinetuneInfo(mode, arch, trainable, total)
+    if not _is_transformers_model(model):
+        raise ModelError(
+            f"finetune {mode!r} needs a transformer model; allowed for mlp: full",
+            key="model.finetune",
+        )
+    spec = arch_spec_for(model)
+    keep = _head_variable_ids(model, spec)
+    lora_layers: list[str] = []
+    if mode == "bitfit":
+        keep |= _bias_variable_ids(model)
+    elif mode == "lora":
+        from densexp_tui.engine import lora
+
+        targets = check_lora_targets(model_cfg.lora_targets)
+        wrapped = lora.add_lora(
+            model,
+            targets=targets,
+            rank=int(model_cfg.lora_rank),
+            alpha=float(model_cfg.lora_alpha),
+            dropout=float(model_cfg.lora_dropout),
+        )
+        lora_layers = [layer.lora_path for layer in wrapped]
+        keep |= {id(v) for layer in wrapped for v in layer.adapter_variables()}
+    freeze_all_except(model, keep)
+    trainable, total = count_params(model)
+    info = FinetuneInfo(mode, arch, trainable, total)
+    if mode == "lora":
+        info.lora_rank = int(model_cfg.lora_rank)
+        info.lora_alpha = float(model_cfg.lora_alpha)
+        info.lora_dropout = float(model_cfg.lora_dropout)
+        info.lora_targets = list(model_cfg.lora_targets)
+        info.lora_layers = lora_layers
+    return info
+
+
+def _is_transformers_model(model: Any) -> bool:
+    return type(model).__module__.startswith("transformers.")
+
+
+def _head_variable_ids(model: Any, spec: ArchSpec) -> set[int]:
+    return {id(v) for name in spec.head for v in getattr(model, name).weights}
+
+
+def _bias_variable_ids(model: Any) -> set[int]:
+    """Dense biases and LayerNormalization betas anywhere in the model."""
+    import tf_keras
+
+    ids: set[int] = set()
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, tf_keras.layers.Dense) and layer.use_bias:
+            ids.add(id(layer.bias))
+        elif isinstance(layer, tf_keras.layers.LayerNormalization) and layer.center:
+            ids.add(id(layer.beta))
+    return ids
+
+
+def freeze_all_except(model: Any, keep_ids: set[int]) -> None:
+    """Move every trainable variable whose id is not in ``keep_ids`` to the frozen list.
+
+    Keras gathers ``trainable_weights`` from each layer's own ``_trainable_weights`` list
+    (and those of its sublayers), so moving a variable between a layer's two lists is the
+    one way to freeze part of a layer. Variables that were never trainable (e.g. the
+    Normalization statistics of the mlp) stay where they are.
+    """
+    for layer in model._flatten_layers(include_self=True):
+        own = getattr(layer, "_trainable_weights", None)
+        if not own:
+            continue
+        frozen = [v for v in own if id(v) not in keep_ids]
+        if not frozen:
+            continue
+        kept = [v for v in own if id(v) in keep_ids]
+        # With attribute tracking on, Keras would re-file every assigned variable by its
+        # own ``trainable`` flag (putting the frozen ones straight back); switch it off.
+        tracking = getattr(layer, "_self_setattr_tracking", True)
+        layer._self_setattr_tracking = False
+        try:
+            layer._trainable_weights = kept
+            layer._non_trainable_weights = list(layer._non_trainable_weights) + frozen
+        finally:
+            layer._self_setattr_tracking = tracking
+
+
+def count_params(model: Any) -> tuple[int, int]:
+    """(trainable, total) scalar parameter counts, each variable counted once.
+
+    Total includes frozen and non-trainable weights (and LoRA adapters, which add to the
+    base model), like Keras's ``count_params``.
+    """
+
+    def size(variables: Iterable[Any]) -> int:
+        seen: dict[int, int] = {}
+        for v in variables:
+            seen[id(v)] = int(_num_elements(v.shape))
+        return sum(seen.values())
+
+    return size(model.trainable_weights), size(model.weights)
+
+
+def _num_elements(shape: Any) -> int:
+    n = 1
+    for dim in shape:
+        n *= int(dim)
+    return n
