@@ -1,0 +1,421 @@
+"""The densexp app: runs store, training queue and worker, themes, and screen navigation.
+
+Screens ask the app to do things (``launch_run``, ``open_run``, ...); the app owns the state
+that outlives a screen. Training runs in a Textual thread worker; everything it reports
+arrives as messages, and every way it can end is handled in ``on_worker_state_changed``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from densexp_tui.core.config import RunConfig, load_config
+from densexp_tui.core.errors import BadInput
+from densexp_tui.core.runstore import RunStore, resolve_runs_dir
+from densexp_tui.tui.commands import screen_commands
+from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
+from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
+from densexp_tui.tui.screens.home import HomeScreen, module_exists
+from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
+from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
+from densexp_tui.tui.training import (ActiveJob, TrainingJob, TrainingQueue, TrainingStarted,
+                                      run_job)
+
+APP_LOG_NAME = ".densexp-tui.log"
+FALLBACK_THEME = "textual-dark"
+TRAINING_GROUP = "training"
+STOP_WAIT_SECONDS = 60.0
+
+
+class DensexpApp(App[int]):
+    """The terminal workbench. ``launch``: a run TOML to start at once; ``replay``: a run."""
+
+    # Absolute, so subclasses defined elsewhere (benchmarks, tests) find it too.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "densexp"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False,
+                tooltip="Quit (asks first while a run trains; the run is then cancelled)"),
+        Binding("f1", "help", "Help", id="app.help", show=False,
+                tooltip="Every key of every screen"),
+    ]
+
+    def __init__(self, runs_dir: Path | None = None, launch: Path | None = None,
+                 replay: str | None = None) -> None:
+        super().__init__()
+        self.store = RunStore(resolve_runs_dir(runs_dir))
+        self.launch_path = launch
+        self.replay_ref = replay
+        self.training = TrainingQueue()
+        self.settings, settings_problem = load_settings()
+        self._startup_notes = [settings_problem] if settings_problem else []
+        self._quitting = False
+        self._register_themes()
+
+    # -- themes -----------------------------------------------------------------------------
+    def _register_themes(self) -> None:
+        themes, problems = load_all_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        self._startup_notes.extend(problems)
+        wanted = self.settings.theme
+        if wanted not in self.available_themes:
+            if wanted != DEFAULT_THEME:
+                self._startup_notes.append(f"theme {wanted!r} not found; using the default")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else FALLBACK_THEME
+        self.theme = wanted
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The app's colours (status, series, ...) for themes that do not define them."""
+        return app_variable_defaults(self.current_theme)
+
+    def _remember_theme(self, theme: Any) -> None:
+        if theme.name == self.settings.theme:
+            return
+        self.settings = Settings(theme=theme.name)
+        problem = save_settings(self.settings)
+        if problem:
+            self.notify(problem, severity="warning")
+
+    # -- start ------------------------------------------------------------------------------
+    def get_default_screen(self) -> Screen[Any]:
+        return HomeScreen()
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        for note in self._startup_notes:
+            self.notify(note, severity="warning", timeout=8)
+        if self.launch_path is not None:
+            self._launch_file(self.launch_path)
+        elif self.replay_ref:
+            self._replay(self.replay_ref)
+
+    def _launch_file(self, path: Path) -> None:
+        try:
+            cfg = load_config(path)
+        except BadInput as err:
+            self.show_error("Cannot launch", str(err))
+            return
+        self.launch_run(cfg)
+
+    def _replay(self, ref: str) -> None:
+        try:
+            run = self.store.get(ref)
+        except BadInput as err:
+            self.show_error("Cannot replay", str(err))
+            return
+        self.open_run(run.run_id, live=False)
+
+    # -- training ---------------------------------------------------------------------------
+    def launch_run(self, cfg: RunConfig, *, watch: bool = True) -> None:
+        """Train ``cfg`` now, or after the runs ahead of it (first in, first out)."""
+        self.training.enqueue(TrainingJob(cfg=cfg, watch=watch))
+        if self.training.active is not None:
+            ahead = self.training.active.job.name
+            self.notify(f"{cfg.run.name} is queued; it starts when {ahead} ends",
+                        title="Queued")
+        self._start_next()
+        self.broadcast(QueueChanged())
+
+    def _start_next(self) -> None:
+        if self._quitting:
+            return
+        active = self.training.start_next()
+        if active is None:
+            return
+        self.notify(f"Starting {active.job.name}: loading data and building the model…",
+                    title="Training")
+        active.worker = self._train(active)
+
+    @work(thread=True, exclusive=False, group=TRAINING_GROUP, exit_on_error=False,
+          name="training")
+    def _train(self, active: ActiveJob) -> Any:
+        return run_job(active.job, self.store, active, self.post_message)
+
+    def on_training_started(self, message: TrainingStarted) -> None:
+        """The trainer created the run: remember its id and, if asked, show its dashboard."""
+        active = self.training.active
+        if active is None:
+            return
+        active.run_id = message.run_id
+        self.broadcast(RunLaunched(message.run_id))
+        if active.job.watch and isinstance(self.screen, HomeScreen) and not self._quitting:
+            self.open_run(message.run_id, live=True)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where a training worker's end (any end) is handled."""
+        if event.worker.group != TRAINING_GROUP or not event.worker.is_finished:
+            return
+        done = self.training.finish()
+        if done is None:
+            return
+        run_id = done.run_id or ""
+        status = self._report_end(event.worker, done)
+        self._never_left_running(run_id, status)
+        if run_id:
+            self.broadcast(RunEnded(run_id, status))
+        self._start_next()
+        self.broadcast(QueueChanged())
+
+    def _report_end(self, worker: Worker[Any], done: ActiveJob) -> str:
+        """Tell the user how the run ended; returns its final status."""
+        job, run_id = done.job, done.run_id or ""
+        if worker.state == WorkerState.SUCCESS:
+            result = worker.result
+            fallback = "cancelled" if done.cancel.is_set() else "failed"
+            status = str(getattr(result, "status", "") or fallback)
+            if not self._quitting:
+                self._report_result(job, status, result, run_id)
+            return status
+        if self._quitting:
+            return "cancelled"
+        error = worker.error
+        if isinstance(error, BadInput):
+            self.show_error(f"Cannot start {job.name}", str(error))
+            return "failed"
+        log = self.store.run_dir(run_id) / "log.txt" if run_id else self.app_log_path()
+        self.show_error(f"{job.name} stopped on an error",
+                        f"{type(error).__name__}: {error}", log)
+        return "failed"
+
+    def _report_result(self, job: TrainingJob, status: str, result: Any, run_id: str) -> None:
+        message = str(getattr(result, "message", "") or "")
+        if status == "completed":
+            accuracy = (getattr(result, "best", None) or {}).get("accuracy")
+            best = f": best val accuracy {accuracy:.3f}" if isinstance(accuracy, float) else ""
+            self.notify(f"{job.name} completed{best}", title="Run completed")
+        elif status == "failed":
+            run_id = str(getattr(result, "run_id", "") or run_id)
+            log = self.store.run_dir(run_id) / "log.txt" if run_id else None
+            self.show_error(f"{job.name} failed", message or "the run failed", log)
+        else:
+            self.notify(f"{job.name}: {status}" + (f" ({message})" if message else ""),
+                        title=f"Run {status}", severity="warning")
+
+    def _never_left_running(self, run_id: str, status: str) -> None:
+        """If the trainer died without writing an end, record one: no run stays 'running'."""
+        if not run_id:
+            return
+        try:
+            handle = self.store.open_run(run_id)
+            if handle.summary().status == "running":
+                final = status if status != "running" else "failed"
+                handle.update_summary(status=final, finished=time.time(),
+                                      message="the training worker stopped unexpectedly")
+        except (BadInput, OSError, ValueError):
+            pass  # the run folder was never written or is gone: nothing to fix
+
+    def cancel_run(self, run_id: str | None = None) -> bool:
+        """Ask the training run (``run_id``, or whichever trains) to stop; True if one was."""
+        active = self.training.active
+        if active is None or (run_id is not None and active.run_id != run_id):
+            return False
+        active.cancel.set()  # the caller tells the user; the trainer stops at the next step
+        return True
+
+    def broadcast(self, message: Message) -> None:
+        """Deliver an app-level message to every screen in the stack (each gets a copy)."""
+        for screen in self.screen_stack:
+            screen.post_message(_copy_message(message))
+
+    # -- navigation -------------------------------------------------------------------------
+    def open_run(self, run_id: str, *, live: bool) -> None:
+        """The run's dashboard: following it while it trains, replaying it afterwards."""
+        try:
+            from densexp_tui.tui.screens.dashboard import DashboardScreen
+        except ImportError:
+            self.notify("The dashboard is not available in this build", severity="warning")
+            return
+        mode = "live" if live else "replay"
+        self.push_screen(DashboardScreen(self.store.run_dir(run_id), mode=mode, store=self.store))
+
+    def open_new_experiment(self, config: RunConfig | None = None,
+                            parent: str | None = None) -> None:
+        from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
+
+        self.push_screen(NewExperimentScreen(config, parent))
+
+    def open_compare(self, run_ids: list[str]) -> None:
+        try:
+            from densexp_tui.tui.screens.compare import CompareScreen
+        except ImportError:
+            self.notify("Compare is not available in this build", severity="warning")
+            return
+        self.push_screen(CompareScreen(run_ids, self.store))
+
+    def open_sweeps(self) -> None:
+        try:
+            from densexp_tui.tui.screens.sweeps import SweepsScreen
+        except ImportError:
+            self.notify("Sweeps are not available in this build", severity="warning")
+            return
+        self.push_screen(SweepsScreen(self.store))
+
+    @property
+    def resume_available(self) -> bool:
+        return module_exists("densexp_tui.engine.resume")
+
+    def resume_run(self, run_id: str) -> None:
+        """Queue the run to continue from its checkpoint (same queue as new runs)."""
+        try:
+            cfg = load_config(self.store.run_dir(run_id) / "config.toml")
+        except BadInput as err:
+            self.show_error("Cannot resume", str(err))
+            return
+        self.training.enqueue(TrainingJob(cfg=cfg, watch=True, resume_id=run_id))
+        self._start_next()
+        self.broadcast(QueueChanged())
+
+    def action_help(self) -> None:
+        from densexp_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def show_error(self, title: str, message: str, log_path: Path | None = None) -> None:
+        self.push_screen(ErrorDialog(title, message, log_path))
+
+    def app_log_path(self) -> Path:
+        return self.store.root / APP_LOG_NAME
+
+    # -- command palette --------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands plus what the current screen can do (from its bindings)."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help: every key", "Every key of every screen", self.action_help)
+        yield from screen_commands(screen)
+
+    # -- quitting ---------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quit; while a run trains, ask first, then cancel it cleanly before exiting."""
+        if not self.training.busy:
+            self.exit(0)
+            return
+        if self._quitting:
+            return
+        active = self.training.active
+        name = active.job.name if active else "a run"
+        waiting = len(self.training.pending)
+        more = f" ({waiting} queued run{'s' * (waiting != 1)} will not start)" if waiting else ""
+        self.push_screen(
+            ConfirmDialog(f"{name} is training{more}.\nCancel it and quit?",
+                          title="Quit densexp?", yes="Cancel run and quit", no="Keep training"),
+            self._quit_answered,
+        )
+
+    def _quit_answered(self, yes: bool | None) -> None:
+        if yes:
+            self.run_worker(self._cancel_and_exit(), group="shutdown", exclusive=True)
+
+    async def _cancel_and_exit(self) -> None:
+        self._quitting = True
+        self.training.pending.clear()
+        active = self.training.active
+        if active is not None and active.worker is not None:
+            active.cancel.set()
+            self.notify(f"Cancelling {active.job.name}; saving its state…", timeout=30)
+            await _wait_quietly(active.worker)
+        self.exit(0)
+
+    def exit(self, result: int | None = None, return_code: int = 0,
+             message: Any = None) -> None:
+        """Whatever makes the app exit, the training thread is told to stop first: asyncio
+        waits for executor threads when the loop closes, and the run must end 'cancelled'."""
+        self._cancel_everything()
+        super().exit(result, return_code, message)
+
+    def on_unmount(self) -> None:
+        self._cancel_everything()
+
+    def _cancel_everything(self) -> None:
+        self._quitting = True
+        self.training.pending.clear()
+        if self.training.active is not None:
+            self.training.active.cancel.set()
+
+    def stop_training_now(self) -> None:
+        """Last resort after the app ended: cancel and wait for the training thread."""
+        self._cancel_everything()
+        active = self.training.active
+        if active is not None and active.worker is not None:
+            # The event loop already waited for executor threads; this bounds a thread that
+            # never started, so the terminal is always given back.
+            active.done.wait(timeout=STOP_WAIT_SECONDS)
+
+
+async def _wait_quietly(worker: Worker[Any]) -> None:
+    """Wait for a worker to end; its errors are reported by on_worker_state_changed."""
+    try:
+        await worker.wait()
+    except Exception:
+        pass
+
+
+def _copy_message(message: Message) -> Message:
+    """A fresh instance: one Message object must not travel to two screens."""
+    if isinstance(message, RunLaunched):
+        return RunLaunched(message.run_id)
+    if isinstance(message, RunEnded):
+        return RunEnded(message.run_id, message.status)
+    if isinstance(message, QueueChanged):
+        return QueueChanged()
+    return message
+
+
+def _app_log_path(store: RunStore) -> Path:
+    """runs_dir/.densexp-tui.log; a read-only runs dir can still be browsed (temp log)."""
+    try:
+        store.ensure_writable()
+    except BadInput:
+        return Path(tempfile.gettempdir()) / f"densexp-tui-{os.getuid()}.log"
+    return store.root / APP_LOG_NAME
+
+
+def _terminal() -> Any:
+    """The user's terminal, even when the CLI already pointed fd 2 at a log file."""
+    try:
+        from densexp_tui.engine.logcapture import terminal_stream
+    except ImportError:
+        return sys.stderr
+    return terminal_stream()
+
+
+def _keep_library_output_off_screen(log_path: Path) -> None:
+    """Point fd 2 at ``log_path``; Textual keeps drawing on a duplicate (sys.__stderr__)."""
+    from densexp_tui.engine.logcapture import redirect_fd2_for_process
+
+    redirect_fd2_for_process(log_path)
+
+
+def run_app(runs_dir: Path | str | None = None, launch: Path | str | None = None,
+            replay: str | None = None) -> int:
+    """Run the app in this terminal; returns the exit code (2: bad --launch or replay ref)."""
+    store = RunStore(resolve_runs_dir(runs_dir))
+    try:
+        if launch is not None:
+            load_config(Path(launch))  # a bad TOML: one line and exit 2, like `densexp run`
+        if replay:
+            store.get(replay)
+    except BadInput as err:
+        print(f"densexp: {err}", file=_terminal(), flush=True)
+        return 2
+    _keep_library_output_off_screen(_app_log_path(store))
+    app = DensexpApp(runs_dir=store.root, launch=Path(launch) if launch else None,
+                     replay=replay)
+    try:
+        result = app.run()
+    finally:
+        app.stop_training_now()  # whatever ended the app, no run is left 'running'
+    return int(result or 0)

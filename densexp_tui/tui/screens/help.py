@@ -1,0 +1,97 @@
+"""Help: every key of every screen, generated from the screens' BINDINGS.
+
+Nothing is written by hand here: a binding added to a screen appears in this list, the
+footer and the command palette together. Screens that are not installed are left out.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Iterator
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from densexp_tui.tui.commands import declared_bindings, key_display
+
+# (title, module, class): every screen and dialog of the app, in the order people meet them.
+SCREENS = (
+    ("Runs (home)", "densexp_tui.tui.screens.home", "HomeScreen"),
+    ("New experiment", "densexp_tui.tui.screens.new_experiment", "NewExperimentScreen"),
+    ("Dashboard (live and replay)", "densexp_tui.tui.screens.dashboard", "DashboardScreen"),
+    ("Compare", "densexp_tui.tui.screens.compare", "CompareScreen"),
+    ("Sweeps", "densexp_tui.tui.screens.sweeps", "SweepsScreen"),
+    ("Confirm dialog", "densexp_tui.tui.dialogs.confirm", "ConfirmDialog"),
+    ("Error dialog", "densexp_tui.tui.dialogs.error", "ErrorDialog"),
+    ("Path prompt", "densexp_tui.tui.dialogs.path_prompt", "PathPrompt"),
+    ("Help", "densexp_tui.tui.screens.help", "HelpScreen"),
+)
+
+
+def installed_screens() -> Iterator[tuple[str, type[DOMNode]]]:
+    """(title, class) of each screen that exists in this build."""
+    for title, module_name, class_name in SCREENS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        screen_class = getattr(module, class_name, None)
+        if isinstance(screen_class, type):
+            yield title, screen_class
+
+
+def bindings_table(app: Any, node_class: type[DOMNode]) -> Table | None:
+    """Key / action / what it does, for one class; None when it declares no bindings."""
+    rows = [info for info in declared_bindings(node_class) if info.description]
+    if not rows:
+        return None
+    table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+    table.add_column("Keys", style="bold", no_wrap=True, min_width=6)
+    table.add_column("Action", no_wrap=True)
+    table.add_column("What it does", ratio=1)
+    for info in rows:
+        keys = ", ".join(key_display(app, key) for key in info.keys)
+        table.add_row(keys, info.description, Text(info.tooltip, style="dim"))
+    return table
+
+
+class HelpScreen(Screen[None]):
+    """The key reference; the screen it was opened from comes first."""
+
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "close", "Close", id="help.close",
+                tooltip="Back to where you were"),
+    ]
+
+    def __init__(self, opened_from: Screen[Any] | None = None) -> None:
+        super().__init__(id="help")
+        self.opened_from = type(opened_from) if opened_from is not None else None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="help-body"):
+            for title, node_class in self._sections():
+                table = bindings_table(self.app, node_class)
+                if table is not None:
+                    heading = Text(title, style="bold underline")
+                    yield Static(Group(heading, table), classes="help-section")
+        yield Footer(compact=True)
+
+    def _sections(self) -> list[tuple[str, type[DOMNode]]]:
+        sections = [("Everywhere", type(self.app)), *installed_screens()]
+        current = [s for s in sections if s[1] is self.opened_from]
+        return current + [s for s in sections if s[1] is not self.opened_from]
+
+    def on_mount(self) -> None:
+        self.sub_title = "Keys"
+        self.query_one("#help-body").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

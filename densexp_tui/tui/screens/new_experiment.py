@@ -1,0 +1,674 @@
+"""New experiment: Data / Model / Training / Review, then Launch or Save as TOML.
+
+Every field comes from ``core.config.FIELD_SPECS`` and is checked as you type with
+``validate_field``; the Review step shows the exact TOML that will run (and, for a re-run,
+what changed against the parent run). Data previews load in a thread worker so typing stays
+smooth; the catalog of models is scanned in one too (the Hugging Face cache can be large).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group
+from rich.style import Style
+from rich.syntax import ANSISyntaxTheme, Syntax
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.color import Color
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import (Button, DataTable, Footer, Header, Label, Select, Static,
+                             TabbedContent, TabPane, Tabs)
+from textual.worker import Worker, WorkerState
+
+from densexp_tui.core.config import (
+    BUILTIN_DATASETS,
+    FIELD_SPECS,
+    KERAS_DATASETS,
+    DataSection,
+    RunConfig,
+    config_to_dict,
+    diff_configs,
+    dumps_config,
+    load_config,
+    parse_config,
+    resolve_paths,
+    save_config,
+)
+from densexp_tui.core.errors import BadInput, ConfigError
+from densexp_tui.tui.dialogs import ConfirmDialog, PathPrompt
+from densexp_tui.tui.dialogs.path_prompt import PathSuggester
+from densexp_tui.tui.widgets.form import ConfigField, field_id
+
+if TYPE_CHECKING:
+    from densexp_tui.tui.app import DensexpApp
+
+FILE_SOURCES = ("csv", "jsonl", "parquet", "hf_disk")
+NAMED_SOURCES = ("builtin", "keras")
+# Keys the form does not show: lineage, set by re-run and sweeps, carried through unchanged.
+CARRIED_KEYS = ("run.parent", "run.sweep", "run.trial")
+DATA_KEYS = tuple(k for k in FIELD_SPECS if k.startswith("data."))
+MODEL_KEYS = tuple(k for k in FIELD_SPECS if k.startswith("model."))
+TRAINING_KEYS = (
+    *(k for k in FIELD_SPECS if k.startswith("run.") and k not in CARRIED_KEYS),
+    *(k for k in FIELD_SPECS if k.startswith(("train.", "device."))),
+)
+FORM_KEYS = (*DATA_KEYS, *MODEL_KEYS, *TRAINING_KEYS)
+STEPS = ("tab-data", "tab-model", "tab-training", "tab-review")
+PREVIEW_DEBOUNCE_SECONDS = 0.4
+MODEL_HINT = "Pick a model here, or type a model directory or a hub id below"
+# Data keys whose change means a different dataset to preview.
+PREVIEW_KEYS = ("data.source", "data.name", "data.path", "data.text_column",
+                "data.label_column", "data.max_samples")
+
+
+@dataclass
+class PreviewOutcome:
+    """What the preview worker found: the file's columns and a Preview, or why not."""
+
+    columns: list[str]
+    preview: Any | None  # engine.data.Preview
+    problem: str | None
+
+
+def dataset_options(source: str) -> list[tuple[str, str]]:
+    """Catalog datasets for a builtin/keras source, labelled with what they hold."""
+    try:
+        from densexp_tui.core.catalog import list_datasets
+    except ImportError:  # the catalog is optional: fall back to the names the config knows
+        names = BUILTIN_DATASETS if source == "builtin" else KERAS_DATASETS
+        return [(name, name) for name in names]
+    options = []
+    for info in list_datasets():
+        if info.source != source:
+            continue
+        label = f"{info.name} · {info.kind}, {info.n_classes} classes, {info.n_rows:,} rows"
+        options.append((label + ("" if info.available else " (not downloaded)"), info.name))
+    return options or [("reviews", "reviews")]
+
+
+def file_columns(source: str, path: Path) -> list[str]:
+    """Column names of a data file, read cheaply (header, first object, schema)."""
+    try:
+        if source == "csv":
+            with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+                return [c.strip() for c in next(csv.reader(handle), [])]
+        if source == "jsonl":
+            with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                for line in handle:
+                    if line.strip():
+                        record = json.loads(line)
+                        return list(record) if isinstance(record, dict) else []
+        if source == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if source == "hf_disk":
+            return _hf_disk_columns(path)
+    except (OSError, ValueError, ImportError, StopIteration):
+        return []
+    return []
+
+
+def _hf_disk_columns(folder: Path) -> list[str]:
+    """Features of a dataset saved with save_to_disk (a split folder or a DatasetDict)."""
+    for info in [folder / "dataset_info.json", *sorted(folder.glob("*/dataset_info.json"))]:
+        if info.is_file():
+            features = json.loads(info.read_text()).get("features") or {}
+            return list(features)
+    return []
+
+
+@dataclass
+class CatalogModel:
+    """One model the catalog offers: the Select's label, the name to use, what it is."""
+
+    label: str
+    name: str
+    description: str
+
+
+def catalog_models() -> list[CatalogModel]:
+    """Catalog models (builtins, ./models, Hugging Face cache), labelled with what they are."""
+    try:
+        from densexp_tui.core.catalog import list_models
+    except ImportError:
+        return [CatalogModel("tiny-bert · builtin", "tiny-bert", "small BERT, built in code"),
+                CatalogModel("mlp · builtin", "mlp", "dense network for tabular data")]
+    found = []
+    for info in list_models():
+        details = [info.kind]
+        if info.arch:
+            details.append(info.arch)
+        if info.size_bytes:
+            details.append(f"{info.size_bytes / 1e6:.0f} MB")
+        label = f"{info.name} · {', '.join(details)}"
+        label += "" if info.available else f" ({info.note})"
+        found.append(CatalogModel(label, info.name, info.note or info.description))
+    return found
+
+
+class NewExperimentScreen(Screen[None]):
+    """Set up a run step by step; ``config`` fills the form, ``parent`` marks a re-run."""
+
+    AUTO_FOCUS = f"#{field_id('data.source')}"
+    BINDINGS = [
+        Binding("ctrl+l", "launch", "Launch", id="new.launch",
+                tooltip="Start training this config (queued if a run is training)"),
+        Binding("ctrl+s", "save", "Save", id="new.save",
+                tooltip="Save the settings as a run TOML (asks before overwriting)"),
+        Binding("ctrl+o", "load", "Load", id="new.load",
+                tooltip="Fill every field from a run TOML"),
+        Binding("ctrl+n", "next_step", "Next", id="new.next",
+                tooltip="Go to the next step: Data, Model, Training, Review"),
+        Binding("ctrl+r", "review", "Review", id="new.review",
+                tooltip="Show the TOML that will run and what changed"),
+        Binding("escape", "back", "Back", id="new.back",
+                tooltip="Back to the runs (asks first if you changed something)"),
+    ]
+
+    def __init__(self, config: RunConfig | None = None, parent: str | None = None) -> None:
+        super().__init__(id="new-experiment")
+        self.parent_id = parent or ""
+        self.parent_config = config if parent else None
+        self.base = self._starting_config(config)
+        self._initial_values = self._mapping_of(self.base)
+        self._preview_timer: Timer | None = None
+        self._problems: list[tuple[str, str]] = []
+        self._catalog: dict[str, CatalogModel] = {}
+        self._status_text = ""
+        self._columns_hint = ""
+
+    def _starting_config(self, config: RunConfig | None) -> RunConfig:
+        base = parse_config(config_to_dict(config)) if config else RunConfig()
+        base.source_path = config.source_path if config else None
+        if self.parent_id:  # a re-run is a new run of its own, not a sweep trial
+            base.run.parent, base.run.sweep, base.run.trial = self.parent_id, "", -1
+        return base
+
+    @property
+    def densexp(self) -> "DensexpApp":
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative data and model paths are read from here (the loaded TOML's folder)."""
+        return self.base.base_dir
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="steps", initial="tab-data"):
+            with TabPane("1 Data", id="tab-data"):
+                with VerticalScroll(classes="form-step"):
+                    yield from self._data_step()
+            with TabPane("2 Model", id="tab-model"):
+                with VerticalScroll(classes="form-step"):
+                    yield from self._model_step()
+            with TabPane("3 Training", id="tab-training"):
+                with VerticalScroll(classes="form-step"):
+                    for key in TRAINING_KEYS:
+                        yield self._field(key)
+            with TabPane("4 Review", id="tab-review"):
+                with VerticalScroll(classes="form-step", id="review-scroll"):
+                    yield from self._review_step()
+        yield Static(id="form-status")
+        yield Footer(compact=True)
+
+    def _field(self, key: str, **kwargs: Any) -> ConfigField:
+        return ConfigField(key, self.base.get(key), **kwargs)
+
+    def _data_step(self) -> ComposeResult:
+        source = self.base.data.source
+        for key in DATA_KEYS:
+            if key == "data.name":
+                options = dataset_options(source if source in NAMED_SOURCES else "builtin")
+                if self.base.data.name not in [value for _label, value in options]:
+                    options.append((self.base.data.name, self.base.data.name))
+                yield self._field(key, options=options, label="Dataset")
+            elif key == "data.path":
+                yield self._field(key, suggester=PathSuggester())
+            else:
+                yield self._field(key)
+            if key == "data.label_column":
+                yield Static("", id="columns-hint", classes="form-note")
+        yield Label("Preview", classes="form-heading")
+        yield Static("", id="preview-summary", classes="form-note")
+        yield DataTable(id="preview-table", show_cursor=False, zebra_stripes=True)
+
+    def _model_step(self) -> ComposeResult:
+        with Horizontal(classes="field-line", id="catalog-line"):
+            yield Label("Catalog", classes="field-label")
+            yield Select([], prompt="scanning models…", id="model-catalog", compact=True,
+                         allow_blank=True)
+        yield Static(MODEL_HINT, id="model-note", classes="form-note")
+        for key in MODEL_KEYS:
+            yield self._field(key)
+
+    def _review_step(self) -> ComposeResult:
+        yield Static(id="review-problems")
+        with Horizontal(id="review-buttons"):
+            yield Button("Launch ^l", id="launch-button", variant="primary", compact=True)
+            yield Button("Save TOML ^s", id="save-button", compact=True)
+            yield Button("Load TOML ^o", id="load-button", compact=True)
+        yield Static(id="review-diff")
+        yield Static(id="review-toml")
+
+    def on_mount(self) -> None:
+        self.sub_title = f"New experiment (re-run of {self.parent_id})" if self.parent_id \
+            else "New experiment"
+        self._scan_models()
+        self._apply_visibility()
+        self._revalidate()
+        self._schedule_preview(0.0)
+
+    # -- fields -----------------------------------------------------------------------------
+    def config_field(self, key: str) -> ConfigField:
+        return self.query_one(f"#row-{key.replace('.', '-')}", ConfigField)
+
+    def fields(self) -> list[ConfigField]:
+        return list(self.query(ConfigField))
+
+    def _mapping_of(self, cfg: RunConfig) -> dict[str, Any]:
+        return {key: cfg.get(key) for key in FORM_KEYS}
+
+    def collect(self) -> tuple[RunConfig | None, list[tuple[str, str]]]:
+        """The config the form describes, or the problems that stop it (key, message)."""
+        mapping = config_to_dict(self.base)
+        problems: list[tuple[str, str]] = []
+        for config_field in self.fields():
+            value, problem = config_field.check()
+            if problem:
+                problems.append((config_field.key_path, problem))
+            else:
+                section, key = config_field.key_path.split(".", 1)
+                mapping[section][key] = value
+        if problems:
+            return None, problems
+        try:
+            cfg = parse_config(mapping, source="form")
+        except ConfigError as err:
+            return None, [(err.key or "config", err.message)]
+        cfg.source_path = self.base.source_path
+        return cfg, []
+
+    def fill(self, cfg: RunConfig) -> None:
+        """Show every value of ``cfg`` (Load TOML); options first, so values are offered."""
+        self.config_field("data.source").set_value(cfg.data.source)
+        self._update_dataset_options(cfg.data.source, keep=cfg.data.name)
+        for config_field in self.fields():
+            config_field.set_value(cfg.get(config_field.key_path))
+        self._apply_visibility()
+        self._revalidate()
+        self._schedule_preview(0.0)
+
+    @on(ConfigField.Changed)
+    def _field_changed(self, event: ConfigField.Changed) -> None:
+        key = event.key_path
+        if key == "data.source":
+            self._update_dataset_options(self.config_field("data.source").raw_text())
+        if key == "model.name":
+            self._sync_catalog(self.config_field("model.name").raw_text())
+        if key in ("data.source", "model.name", "model.finetune"):
+            self._apply_visibility()
+        if key in PREVIEW_KEYS:
+            self._schedule_preview()
+        self._revalidate()
+
+    def _update_dataset_options(self, source: str, keep: str | None = None) -> None:
+        if source not in NAMED_SOURCES:
+            return
+        name_field = self.config_field("data.name")
+        options = dataset_options(source)
+        name_field.set_options(options)
+        if keep is not None and keep in [value for _label, value in options]:
+            name_field.set_value(keep)
+
+    def _apply_visibility(self) -> None:
+        """Show only the fields that matter for the chosen source, model and mode."""
+        source = self.config_field("data.source").raw_text()
+        model = self.config_field("model.name").raw_text().strip()
+        finetune = self.config_field("model.finetune").raw_text()
+        shown = {
+            "data.name": source in NAMED_SOURCES,
+            "data.path": source in FILE_SOURCES,
+            "data.text_column": source in FILE_SOURCES,
+            "data.label_column": source in FILE_SOURCES,
+            "model.hidden_units": model == "mlp",
+            "model.dropout": model in ("mlp", "tiny-bert"),
+            "model.finetune": model != "mlp",
+            **{key: finetune == "lora" and model != "mlp"
+               for key in MODEL_KEYS if key.startswith("model.lora_")},
+        }
+        for key, visible in shown.items():
+            self.config_field(key).display = visible
+        self.query_one("#columns-hint").display = source in FILE_SOURCES and bool(
+            self._columns_hint)
+
+    def _revalidate(self) -> None:
+        """Recheck every field (cheap) and say whether the config can launch."""
+        cfg, self._problems = self.collect()
+        status = self.query_one("#form-status", Static)
+        status.set_class(bool(self._problems), "-invalid")
+        if self._problems:
+            key, message = self._problems[0]
+            more = f" (+{len(self._problems) - 1} more)" if len(self._problems) > 1 else ""
+            text = f"✗ {key}: {message}{more}"
+        else:
+            text = "✓ ready: ^l launch · ^s save · ^r review the TOML"
+        if text != self._status_text:  # an update re-lays out the screen: only on change
+            self._status_text = text
+            status.update(Text(text))
+        self.query_one("#launch-button", Button).disabled = bool(self._problems)
+        if self.query_one("#steps", TabbedContent).active == "tab-review":
+            self._render_review(cfg)
+
+    # -- model catalog ----------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
+    def _scan_models(self) -> list[CatalogModel]:
+        return catalog_models()
+
+    def _show_catalog(self, models: list[CatalogModel]) -> None:
+        catalog = self.query_one("#model-catalog", Select)
+        self._catalog = {model.name: model for model in models}
+        catalog.set_options([(model.label, model.name) for model in models])
+        catalog.prompt = "pick a model…"
+        self._sync_catalog(self.config_field("model.name").raw_text())
+
+    def _sync_catalog(self, name: str) -> None:
+        """Show the typed model in the picker (or nothing), and say what it is."""
+        catalog = self.query_one("#model-catalog", Select)
+        model = self._catalog.get(name.strip())
+        wanted = model.name if model else Select.NULL
+        if catalog.value != wanted:
+            with catalog.prevent(Select.Changed):
+                catalog.value = wanted
+        note = model.description if model else MODEL_HINT
+        self.query_one("#model-note", Static).update(Text(note))
+
+    @on(Select.Changed, "#model-catalog")
+    def _catalog_picked(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.config_field("model.name").set_value(str(event.value))
+            self._apply_visibility()
+            self._revalidate()
+
+    # -- data preview -----------------------------------------------------------------------
+    def _schedule_preview(self, delay: float = PREVIEW_DEBOUNCE_SECONDS) -> None:
+        """Preview after typing pauses, so each keystroke does not load the dataset."""
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+            self._preview_timer = None
+        if delay <= 0:
+            self.call_later(self._start_preview)
+        else:
+            self._preview_timer = self.set_timer(delay, self._start_preview)
+
+    def _start_preview(self) -> None:
+        data = self._data_section()
+        if data is None:
+            self._show_preview_problem("fix the data fields above to see a preview")
+            return
+        self.query_one("#preview-summary", Static).update(Text("loading the preview…"))
+        self._load_preview(data, self.base_dir)
+
+    def _data_section(self) -> DataSection | None:
+        values = {}
+        for key in DATA_KEYS:
+            value, problem = self.config_field(key).check()
+            if problem:
+                return None
+            values[key.split(".", 1)[1]] = value
+        return DataSection(**values)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _load_preview(self, data: DataSection, base_dir: Path) -> PreviewOutcome:
+        path = Path(data.path).expanduser()
+        columns = file_columns(data.source, path if path.is_absolute() else base_dir / path) \
+            if data.source in FILE_SOURCES and data.path else []
+        try:
+            from densexp_tui.engine.data import preview_dataset  # numpy, no TensorFlow
+
+            return PreviewOutcome(columns, preview_dataset(data, base_dir), None)
+        except BadInput as err:
+            return PreviewOutcome(columns, None, str(err))
+        except Exception as exc:  # a library error reading odd data: show it, keep typing
+            return PreviewOutcome(columns, None, f"{type(exc).__name__}: {exc}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.SUCCESS:
+            return
+        if event.worker.group == "preview":
+            self._show_preview(event.worker.result)
+        elif event.worker.group == "catalog":
+            self._show_catalog(event.worker.result)
+
+    def _show_preview(self, outcome: PreviewOutcome) -> None:
+        self.config_field("data.text_column").set_suggestions(outcome.columns)
+        self.config_field("data.label_column").set_suggestions(outcome.columns)
+        hint = "Columns: " + ", ".join(outcome.columns) if outcome.columns else ""
+        self._columns_hint = hint
+        self.query_one("#columns-hint", Static).update(Text(hint))
+        self._apply_visibility()
+        if outcome.preview is None:
+            self._show_preview_problem(outcome.problem or "no preview")
+            return
+        preview = outcome.preview
+        summary = self.query_one("#preview-summary", Static)
+        summary.remove_class("-invalid")
+        summary.update(preview_summary(preview))
+        table = self.query_one("#preview-table", DataTable)
+        table.clear(columns=True)
+        table.display = True
+        for column in preview.columns:
+            table.add_column(column, key=column)
+        for row in preview.rows:
+            table.add_row(*(Text(_one_line(row.get(c, "")), no_wrap=True)
+                            for c in preview.columns))
+
+    def _show_preview_problem(self, problem: str) -> None:
+        summary = self.query_one("#preview-summary", Static)
+        summary.add_class("-invalid")
+        summary.update(Text(f"✗ {problem}"))
+        self.query_one("#preview-table", DataTable).display = False
+
+    # -- steps ------------------------------------------------------------------------------
+    def action_next_step(self) -> None:
+        tabs = self.query_one("#steps", TabbedContent)
+        self._show_step(STEPS[(STEPS.index(tabs.active) + 1) % len(STEPS)])
+
+    def action_review(self) -> None:
+        self._show_step("tab-review")
+
+    def _show_step(self, step: str) -> None:
+        # Drop focus first: a focused widget in the step being hidden would otherwise pull
+        # its step back into view (TabbedContent follows focus).
+        self.set_focus(None)
+        self.query_one("#steps", TabbedContent).active = step
+
+    @on(TabbedContent.TabActivated, "#steps")
+    def _step_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-review":
+            self._render_review(self.collect()[0])
+        self.call_after_refresh(self._focus_in_step, event.pane)
+
+    def _focus_in_step(self, pane: Widget) -> None:
+        """Came by key (^n, ^r): start at the step's first field. Focus on the tab bar or
+        already inside the step (a refusal pointing at a field) stays where it is."""
+        focused = self.focused
+        if isinstance(focused, Tabs) or (focused is not None and pane in focused.ancestors):
+            return
+        for widget in pane.query("Input, Select, Checkbox, Button"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def _render_review(self, cfg: RunConfig | None) -> None:
+        problems = self.query_one("#review-problems", Static)
+        if self._problems:
+            lines = [Text(f"✗ {key}: {message}") for key, message in self._problems]
+            problems.update(Group(Text("Fix these before launching:", style="bold"), *lines))
+        else:
+            problems.update(Text("✓ Every field is valid. This is the TOML that will run:"))
+        problems.set_class(bool(self._problems), "-invalid")
+        diff = self.query_one("#review-diff", Static)
+        diff.display = self.parent_config is not None
+        diff.update(self._diff_table(cfg))
+        toml = dumps_config(cfg) if cfg is not None else ""
+        self.query_one("#review-toml", Static).update(
+            toml_syntax(toml, self.app.theme_variables or self.app.get_css_variables()))
+
+    def _diff_table(self, cfg: RunConfig | None) -> Group | Text:
+        if self.parent_config is None or cfg is None:
+            return Text("")
+        changes = [(key, old, new) for key, old, new in diff_configs(self.parent_config, cfg)
+                   if key not in CARRIED_KEYS]
+        if not changes:
+            return Text(f"Same settings as the parent run {self.parent_id}.")
+        table = Table(box=None, padding=(0, 1))
+        table.add_column("Key", style="bold")
+        table.add_column("Parent")
+        table.add_column("Now")
+        for key, old, new in changes:
+            table.add_row(key, repr(old), repr(new))
+        return Group(Text(f"Changed from the parent run {self.parent_id}:", style="bold"), table)
+
+    # -- launch, save, load, back -----------------------------------------------------------
+    @on(Button.Pressed, "#launch-button")
+    def action_launch(self) -> None:
+        cfg, problems = self.collect()
+        if cfg is None:
+            self._refuse("Cannot launch", problems)
+            return
+        self.densexp.launch_run(cfg)
+        self.dismiss(None)
+
+    def _refuse(self, title: str, problems: list[tuple[str, str]]) -> None:
+        """Say what is wrong and take the user to the first bad field."""
+        key, message = problems[0]
+        count = f"{len(problems)} problems; first: " if len(problems) > 1 else ""
+        self.notify(f"{count}{key}: {message}", title=title, severity="error", timeout=8)
+        if key in FORM_KEYS:
+            self.config_field(key).display = True
+            # Focusing a field in a hidden step makes TabbedContent show that step.
+            self.config_field(key).editor.focus()
+
+    @on(Button.Pressed, "#save-button")
+    def action_save(self) -> None:
+        cfg, problems = self.collect()
+        if cfg is None:
+            self._refuse("Cannot save", problems)
+            return
+        default = str(self.base.source_path) if self.base.source_path and not self.parent_id \
+            else f"{cfg.run.name}.toml"
+        self.app.push_screen(
+            PathPrompt("Save the settings as a run TOML", default=_relative(default),
+                       confirm_overwrite=True),
+            lambda path: self._save_to(cfg, path) if path else None,
+        )
+
+    def _save_to(self, cfg: RunConfig, path: Path) -> None:
+        if cfg.base_dir.resolve() != path.resolve().parent:
+            cfg = resolve_paths(cfg)  # relative paths would mean something else over there
+        try:
+            save_config(cfg, path)
+        except OSError as exc:
+            self.notify(f"{path}: cannot save ({exc.strerror or exc})", severity="error")
+            return
+        self.notify(f"Saved {path}", title="Saved")
+
+    @on(Button.Pressed, "#load-button")
+    def action_load(self) -> None:
+        self.app.push_screen(PathPrompt("Load a run TOML", must_exist=True),
+                             lambda path: self._load_from(path) if path else None)
+
+    def _load_from(self, path: Path) -> None:
+        try:
+            cfg = load_config(path)
+        except BadInput as err:
+            self.notify(str(err), title="Not loaded", severity="error", timeout=10)
+            return
+        carried = {key: self.base.get(key) for key in CARRIED_KEYS}
+        self.base = cfg
+        for key, value in carried.items():  # a re-run stays a re-run of its parent
+            section, name = key.split(".")
+            setattr(getattr(self.base, section), name, value)
+        self.fill(cfg)
+        self.notify(f"Loaded {path}", title="Loaded")
+
+    def is_dirty(self) -> bool:
+        cfg, problems = self.collect()
+        return bool(problems) or cfg is None or self._mapping_of(cfg) != self._initial_values
+
+    def action_back(self) -> None:
+        if not self.is_dirty():
+            self.dismiss(None)
+            return
+        self.app.push_screen(
+            ConfirmDialog("Leave this experiment? The settings you changed are not saved.",
+                          title="Discard changes?", yes="Discard"),
+            self._discard_answered,
+        )
+
+    def _discard_answered(self, yes: bool | None) -> None:
+        # A callback's return value is awaited: dismiss() must not be returned from here.
+        if yes:
+            self.dismiss(None)
+
+
+def toml_syntax(toml: str, variables: dict[str, str]) -> Syntax:
+    """The run TOML highlighted by rich's Syntax, in the current theme's colours."""
+    from pygments.token import Keyword, Name, Number, Operator, String
+
+    def style(name: str, bold: bool = False) -> Style:
+        colour = variables.get(name)
+        return Style(color=Color.parse(colour).rich_color if colour else None, bold=bold)
+
+    theme = ANSISyntaxTheme({
+        Keyword: style("secondary", bold=True),  # [section] headers
+        Keyword.Constant: style("accent"),  # true / false
+        Name: style("primary"),
+        String: style("success"),
+        Number: style("accent"),
+        Operator: style("foreground"),
+    })
+    return Syntax(toml, "toml", theme=theme, background_color="default", word_wrap=True)
+
+
+def preview_summary(preview: Any) -> Text:
+    """Rows, kind, class balance and text lengths in a few lines."""
+    counts = ", ".join(f"{name} {count:,}" for name, count in preview.class_counts.items())
+    text = Text()
+    text.append(f"{preview.n_rows:,} rows", style="bold")
+    text.append(f" · {preview.kind} · {preview.source_desc}\n")
+    text.append("Classes: ", style="bold")
+    text.append(counts)
+    lengths = preview.length_percentiles
+    if lengths:
+        text.append("\nWords per text: ", style="bold")
+        text.append(" · ".join(f"{k} {v}" for k, v in lengths.items()))
+    return text
+
+
+def _one_line(value: Any) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _relative(path: str) -> str:
+    """Paths under the working directory are shorter to read and edit."""
+    try:
+        return os.path.relpath(path) if os.path.isabs(path) else path
+    except ValueError:
+        return path

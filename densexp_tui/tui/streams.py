@@ -1,0 +1,424 @@
+"""Event sources for the dashboard: one interface, ``poll() -> list[Event]`` and ``finished``.
+
+``FollowSource`` tails a run's events.jsonl (a run of this app, or one started by
+``densexp run`` in another terminal: the trainer flushes every line, so following the file is
+the single path). ``ReplaySource`` plays a recorded log back at its recorded pace, 10x, or as
+fast as possible, with pause and seeking to an epoch.
+
+Both are polled from a worker thread and never touch widgets. Neither imports Textual, so they
+are easy to test and to benchmark.
+
+Opening a huge log (a million step events) must take seconds, not minutes, and the dashboard's
+charts keep at most a couple of thousand points per series anyway. So while a source is
+*catching up* on a large backlog it parses only every n-th step line (n chosen so the backlog
+still yields at least ``CATCH_UP_STEP_EVENTS`` step events, several per chart point), always
+keeping the step line just before any other event and the last one read. Every other kind of
+event is always parsed, and a live tail (small backlog) parses every line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+from densexp_tui.core.events import EVENT_KINDS, Event, parse_line
+from densexp_tui.core.runstore import RunSummary, with_live_status
+
+# Step events to keep when catching up on a backlog: ~10 per chart point at 2,000 points.
+CATCH_UP_STEP_EVENTS = 20_000
+# Below this backlog every line is parsed (a live tail, or a small log).
+CATCH_UP_MIN_BYTES = 4 * 1024 * 1024
+READ_CHUNK_BYTES = 8 * 1024 * 1024
+# A step line from our writer is about this long; used only to guess how many a backlog holds.
+TYPICAL_STEP_LINE_BYTES = 180
+STEP_MARKER = b'"kind":"step"'
+# Any other kind the trainer writes, as our writer spells it (compact JSON). The literal
+# prefix lets one regex scan find them all at C speed.
+OTHER_KIND = re.compile(
+    rb'"kind":"(?:' + b"|".join(k.encode() for k in EVENT_KINDS if k != "step") + rb')"')
+# Replays compress idle time: no gap between two events lasts longer than this at 1x.
+MAX_REPLAY_GAP_SECONDS = 2.0
+# As-fast-as-possible replays hand out this many events per poll, so the UI stays responsive.
+MAX_SPEED_BATCH = 5_000
+# How often a follower looks at summary.json to notice a run that died without run_finished.
+SUMMARY_CHECK_SECONDS = 2.0
+
+
+class EventSource(Protocol):
+    """What the dashboard's worker polls."""
+
+    @property
+    def finished(self) -> bool: ...
+
+    # True when the latest poll's events replace everything before (a replay's seek).
+    last_poll_reset: bool
+
+    def poll(self) -> list[Event]: ...
+
+
+class LogTail:
+    """Reads the complete lines appended to a log since the last read, thinning step lines
+    while a large backlog is being caught up (see the module docstring).
+
+    It tolerates what ``core.events`` tolerates: damaged lines are counted in ``skipped``, a
+    last line without its newline waits until the writer finishes it.
+    """
+
+    def __init__(self, path: Path, catch_up_steps: int = CATCH_UP_STEP_EVENTS) -> None:
+        self.path = path
+        self.catch_up_steps = catch_up_steps
+        self.offset = 0
+        self.skipped = 0
+        self.lines_read = 0  # every complete line, parsed or thinned out
+        self._partial = b""
+        self._stride = 1
+
+    def backlog_bytes(self) -> int:
+        try:
+            return max(0, self.path.stat().st_size - self.offset)
+        except OSError:
+            return 0
+
+    def read(self, max_bytes: int = READ_CHUNK_BYTES) -> list[tuple[int, Event]]:
+        """(line number, event) pairs of the new complete lines, in file order."""
+        chunk = self._read_chunk(max_bytes)
+        if not chunk:
+            return []
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            self._partial += chunk  # still inside one long line
+            return []
+        # One copy: the held-back partial line plus the chunk's complete lines.
+        body = b"".join((self._partial, memoryview(chunk)[:cut]))
+        self._partial = chunk[cut:]  # incomplete until its newline arrives
+        first_number = self.lines_read + 1
+        selected = self._sampled_lines(body, first_number) if self._stride > 1 else None
+        if selected is None:
+            selected = list(enumerate(body.split(b"\n")[:-1], start=first_number))
+            self.lines_read += len(selected)
+        else:
+            self.lines_read = selected[-1][0]  # the newest line is always selected
+        return self._parse(selected)
+
+    def _parse(self, numbered_lines: list[tuple[int, bytes]]) -> list[tuple[int, Event]]:
+        parsed: list[tuple[int, Event]] = []
+        for number, line in numbered_lines:
+            if not line.strip():
+                continue
+            event = parse_line(line)
+            if event is None:
+                self.skipped += 1
+            else:
+                parsed.append((number, event))
+        return parsed
+
+    def _sampled_lines(self, body: bytes, first_number: int) -> list[tuple[int, bytes]] | None:
+        """The lines of a catch-up chunk worth parsing, found without splitting it.
+
+        Every line that is not a step (found by searching for the other kinds), the step
+        just before each of them (it marks where an epoch ended), steps at even byte spacing
+        (about one in ``stride``) and the last line. Splitting a chunk into its ~45,000 lines
+        and looking at each costs more than everything else together. If the kinds found do
+        not account for every line (an unknown kind, a damaged line, another writer's
+        spacing), returns None and the chunk is read line by line instead.
+        """
+        step_count = body.count(STEP_MARKER)
+        other_starts = [_line_start(body, match.start()) for match in OTHER_KIND.finditer(body)]
+        starts = set(other_starts)
+        starts.update(_previous_line_start(body, s) for s in other_starts if s)
+        samples = max(1, step_count // self._stride)
+        spacing = len(body) / samples
+        starts.update(_line_start(body, int(k * spacing)) for k in range(samples))
+        starts.add(_previous_line_start(body, len(body)))  # the newest line
+        numbered = _numbered_lines(body, sorted(starts), first_number)
+        line_count = numbered[-1][0] - first_number + 1
+        if step_count + len(other_starts) != line_count:
+            return None
+        return numbered
+
+    def _read_chunk(self, max_bytes: int) -> bytes:
+        backlog = self.backlog_bytes()
+        if backlog == 0:
+            return b""
+        self._choose_stride(backlog)
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read(max_bytes)
+        except OSError:
+            return b""
+        self.offset += len(chunk)
+        return chunk
+
+    def _choose_stride(self, backlog: int) -> None:
+        """Fix the thinning stride when a catch-up starts; back to every line once caught up."""
+        if backlog < CATCH_UP_MIN_BYTES:
+            self._stride = 1
+        elif self._stride == 1:
+            estimated_steps = backlog // TYPICAL_STEP_LINE_BYTES
+            self._stride = max(1, estimated_steps // self.catch_up_steps)
+
+
+def _line_start(body: bytes, position: int) -> int:
+    """Start of the line that contains ``position``."""
+    return body.rfind(b"\n", 0, position) + 1
+
+
+def _previous_line_start(body: bytes, line_start: int) -> int:
+    """Start of the line before the one starting at ``line_start`` (which must be > 0)."""
+    return body.rfind(b"\n", 0, line_start - 1) + 1
+
+
+def _numbered_lines(body: bytes, starts: list[int], first_number: int) -> list[tuple[int, bytes]]:
+    """(line number, line) for each start, counting newlines between them once."""
+    numbered = []
+    number, counted_to = first_number, 0
+    for start in starts:
+        number += body.count(b"\n", counted_to, start)
+        counted_to = start
+        numbered.append((number, body[start:body.index(b"\n", start)]))
+    return numbered
+
+
+class FollowSource:
+    """Tails a live events.jsonl. Finished once run_finished arrived, or once the run's
+    summary says it is no longer running and the whole log has been read."""
+
+    last_poll_reset = False  # a live log never starts over
+
+    def __init__(self, events_path: Path, catch_up_steps: int = CATCH_UP_STEP_EVENTS) -> None:
+        self.events_path = Path(events_path)
+        self.summary_path = self.events_path.parent / "summary.json"
+        self._tail = LogTail(self.events_path, catch_up_steps)
+        self._saw_run_finished = False
+        self._summary_final = False
+        self._next_summary_check = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self._saw_run_finished or (
+            self._summary_final and self._tail.backlog_bytes() == 0
+        )
+
+    @property
+    def skipped(self) -> int:
+        return self._tail.skipped
+
+    def poll(self) -> list[Event]:
+        events = [event for _, event in self._tail.read()]
+        if any(event.kind == "run_finished" for event in events):
+            self._saw_run_finished = True
+        self._check_summary()
+        return events
+
+    def _check_summary(self) -> None:
+        """A process killed mid-run writes no run_finished; its summary (pid gone) tells."""
+        now = time.monotonic()
+        if self._summary_final or now < self._next_summary_check:
+            return
+        self._next_summary_check = now + SUMMARY_CHECK_SECONDS
+        status = read_live_status(self.summary_path)
+        self._summary_final = status is not None and status != "running"
+
+
+def read_live_status(summary_path: Path) -> str | None:
+    """The run's status from summary.json ('interrupted' when its process is gone)."""
+    try:
+        record = json.loads(summary_path.read_text(encoding="utf-8"))
+        summary = RunSummary.from_dict(record)
+    except (OSError, ValueError, TypeError):
+        return None
+    return with_live_status(summary, summary_path.parent).status
+
+
+class ReplaySource:
+    """Plays a recorded log back: speed 1 (recorded pace), 10, or None (as fast as possible).
+
+    Recorded time is compressed: no gap between two events counts for more than
+    ``MAX_REPLAY_GAP_SECONDS`` (per raw line the gap spans, so thinned logs keep their pace).
+    ``seek_to_epoch`` and ``jump_to_end`` move the position; after a seek the next ``poll``
+    returns every event from the start up to the new position and sets ``last_poll_reset``,
+    so the consumer rebuilds its view from scratch (this is also how scrubbing backwards
+    works). Controls may be called from the UI thread while a worker polls.
+    """
+
+    def __init__(self, events_path: Path, speed: float | None = 10.0,
+                 catch_up_steps: int = CATCH_UP_STEP_EVENTS) -> None:
+        self.events_path = Path(events_path)
+        self._catch_up_steps = catch_up_steps
+        self._lock = threading.Lock()
+        self._events: list[Event] | None = None  # loaded on the first poll, in the worker
+        self._replay_times: list[float] = []
+        self._epoch_ends: dict[int, int] = {}  # epoch -> index just after its epoch event
+        self._cursor = 0
+        self._speed = speed
+        self._paused = False
+        self._clock_base_real = 0.0
+        self._clock_base_replay = 0.0
+        self._reset_pending = False
+        # Whether the latest poll started over from the first event (set by poll, atomically).
+        self.last_poll_reset = False
+        self.skipped = 0
+
+    # -- loading --------------------------------------------------------------------------------
+    def _ensure_loaded(self) -> list[Event]:
+        if self._events is None:
+            self._load()
+        assert self._events is not None
+        return self._events
+
+    def _load(self) -> None:
+        tail = LogTail(self.events_path, self._catch_up_steps)
+        numbered: list[tuple[int, Event]] = []
+        while batch := tail.read():
+            numbered.extend(batch)
+        self.skipped = tail.skipped
+        self._events = [event for _, event in numbered]
+        self._replay_times = compressed_times(numbered)
+        self._epoch_ends = {
+            int(event.data.get("epoch", 0)): index + 1
+            for index, event in enumerate(self._events)
+            if event.kind == "epoch"
+        }
+        self._restart_clock()
+
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def speed(self) -> float | None:
+        return self._speed
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def loaded(self) -> bool:
+        return self._events is not None
+
+    @property
+    def finished(self) -> bool:
+        return self._events is not None and self._cursor >= len(self._events)
+
+    @property
+    def epochs(self) -> list[int]:
+        """Epochs the log has (known once loaded)."""
+        return sorted(self._epoch_ends)
+
+    @property
+    def position_epoch(self) -> int:
+        """The last epoch whose epoch event has been handed out."""
+        done = [e for e, end in self._epoch_ends.items() if end <= self._cursor]
+        return max(done, default=0)
+
+    def replay_clock(self) -> float:
+        """Seconds of (compressed) recorded time played so far."""
+        with self._lock:
+            return self._now_replay()
+
+    def recorded_length(self) -> float:
+        return self._replay_times[-1] if self._replay_times else 0.0
+
+    # -- controls (UI thread) ------------------------------------------------------------------
+    def set_speed(self, speed: float | None) -> None:
+        with self._lock:
+            self._rebase_clock()
+            self._speed = speed
+
+    def pause(self) -> None:
+        with self._lock:
+            self._rebase_clock()
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._clock_base_real = time.monotonic()
+            self._paused = False
+
+    def toggle_pause(self) -> bool:
+        """Pause or resume; returns True when now paused."""
+        if self._paused:
+            self.resume()
+        else:
+            self.pause()
+        return self._paused
+
+    def seek_to_epoch(self, epoch: int) -> None:
+        """Position just after ``epoch``'s epoch event (0: the very start)."""
+        with self._lock:
+            self._ensure_loaded()
+            if epoch <= 0:
+                self._move_to(0)
+            elif epoch in self._epoch_ends:
+                self._move_to(self._epoch_ends[epoch])
+
+    def jump_to_end(self) -> None:
+        with self._lock:
+            self._move_to(len(self._ensure_loaded()))
+
+    def _move_to(self, cursor: int) -> None:
+        self._cursor = cursor
+        self._reset_pending = True
+        self._clock_base_replay = self._replay_times[cursor - 1] if cursor else 0.0
+        self._clock_base_real = time.monotonic()
+
+    # -- polling (worker thread) ---------------------------------------------------------------
+    def poll(self) -> list[Event]:
+        with self._lock:
+            events = self._ensure_loaded()
+            self.last_poll_reset = self._reset_pending
+            self._reset_pending = False
+            if self.last_poll_reset:
+                return events[: self._cursor]
+            end = self._due_index(len(events))
+            batch = events[self._cursor:end]
+            self._cursor = end
+            return batch
+
+    def _due_index(self, count: int) -> int:
+        """Index just after the last event whose replay time has come."""
+        if self._paused:
+            return self._cursor
+        if self._speed is None:
+            return min(count, self._cursor + MAX_SPEED_BATCH)
+        now = self._now_replay()
+        end = self._cursor
+        times = self._replay_times
+        while end < count and times[end] <= now:
+            end += 1
+        return end
+
+    def _now_replay(self) -> float:
+        if self._paused or self._speed is None:
+            return self._clock_base_replay
+        return self._clock_base_replay + (time.monotonic() - self._clock_base_real) * self._speed
+
+    def _rebase_clock(self) -> None:
+        """Freeze the replay clock at now, so a speed change or pause never jumps."""
+        if self._speed is None and self._events is not None:
+            self._clock_base_replay = self._replay_times[self._cursor - 1] if self._cursor else 0.0
+        else:
+            self._clock_base_replay = self._now_replay()
+        self._clock_base_real = time.monotonic()
+
+    def _restart_clock(self) -> None:
+        self._clock_base_real = time.monotonic()
+        self._clock_base_replay = 0.0
+
+
+def compressed_times(numbered: list[tuple[int, Event]]) -> list[float]:
+    """Replay time of each event: recorded gaps, each capped at the idle limit per raw line."""
+    times: list[float] = []
+    clock = 0.0
+    previous: tuple[int, float] | None = None
+    for number, event in numbered:
+        if previous is not None:
+            lines_spanned = max(1, number - previous[0])
+            gap = max(0.0, event.time - previous[1])
+            clock += min(gap, MAX_REPLAY_GAP_SECONDS * lines_spanned)
+        times.append(clock)
+        previous = (number, event.time)
+    return times

@@ -1,0 +1,299 @@
+"""New experiment: as-you-type validation, save/load round trip, preview, review, launch.
+
+Two tests train for real (an mlp on iris; TensorFlow loads in the worker thread): one walks
+the screens by keyboard and waits for ``completed``; one quits mid-run and finds the run
+``cancelled``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from textual.widgets import Button, Input, Select, Static, TabbedContent
+
+from densexp_tui.core.config import load_config, validate_field
+from densexp_tui.core.runstore import RunStore
+from densexp_tui.tui.app import DensexpApp
+from densexp_tui.tui.dialogs import ConfirmDialog, PathPrompt
+from densexp_tui.tui.screens.home import HomeScreen
+from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
+from densexp_tui.tui.widgets.form import ConfigField
+from tests.tui.conftest import cells, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def form(app: DensexpApp) -> NewExperimentScreen:
+    assert isinstance(app.screen, NewExperimentScreen), app.screen
+    return app.screen
+
+
+def message_of(field: ConfigField) -> str:
+    return str(field.query_one(".field-message", Static).content)
+
+
+async def type_into(pilot, field: ConfigField, text: str) -> None:
+    """Focus a field's Input, empty it and type ``text`` key by key."""
+    editor = field.editor
+    assert isinstance(editor, Input)
+    editor.focus()
+    await pilot.press("end", "ctrl+u", *text)
+
+
+async def test_bad_value_shows_the_engines_message_and_launch_is_refused(
+        make_app: Callable[..., DensexpApp]) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        await pilot.press("ctrl+n", "ctrl+n")  # Data -> Model -> Training
+        field = screen.config_field("train.learning_rate")
+        await type_into(pilot, field, "-1")
+        expected = validate_field("train.learning_rate", "-1")[1]
+        assert expected and expected in message_of(field)
+        assert field.has_class("-invalid")
+        assert "train.learning_rate" in str(screen.query_one("#form-status", Static).content)
+        assert screen.query_one("#launch-button", Button).disabled
+        await pilot.press("ctrl+r", "ctrl+l")
+        assert isinstance(app.screen, NewExperimentScreen)  # refused: still here
+        assert not app.training.busy
+        assert any("train.learning_rate" in n.message for n in app._notifications)
+        assert screen.query_one("#steps", TabbedContent).active == "tab-training"
+        assert app.focused is field.editor  # taken to the field to fix
+        await type_into(pilot, field, "3e-4")
+        assert not field.has_class("-invalid")
+        assert not screen.query_one("#launch-button", Button).disabled
+
+
+async def test_steps_cycle_by_keyboard_and_focus_their_first_field(
+        make_app: Callable[..., DensexpApp]) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        tabs = screen.query_one("#steps", TabbedContent)
+        seen = []
+        for _ in range(4):
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            seen.append((tabs.active, app.focused.id if app.focused else None))
+        assert seen == [("tab-model", "model-catalog"), ("tab-training", "field-run-name"),
+                        ("tab-review", "launch-button"), ("tab-data", "field-data-source")]
+
+
+async def test_cross_field_problem_blocks_launch(make_app: Callable[..., DensexpApp]) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        await type_into(pilot, screen.config_field("data.val_fraction"), "0.6")
+        await type_into(pilot, screen.config_field("data.test_fraction"), "0.5")
+        cfg, problems = screen.collect()
+        assert cfg is None and "nothing to train on" in problems[0][1]
+        assert "nothing to train on" in str(screen.query_one("#form-status", Static).content)
+
+
+async def test_save_then_load_gives_back_the_same_settings(
+        make_app: Callable[..., DensexpApp], tmp_path: Path) -> None:
+    target = tmp_path / "saved.toml"
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        await type_into(pilot, screen.config_field("run.name"), "roundtrip")
+        await type_into(pilot, screen.config_field("train.learning_rate"), "3e-05")
+        await type_into(pilot, screen.config_field("model.lora_targets"), "query, key, value")
+        screen.config_field("model.finetune").set_value("lora")
+        screen.config_field("train.optimizer").set_value("sgd")
+        screen.config_field("run.deterministic").set_value(True)
+        await pilot.pause()
+        saved, problems = screen.collect()
+        assert problems == [] and saved is not None
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, PathPrompt)
+        prompt_input = app.screen.query_one(Input)
+        prompt_input.value = str(target)
+        await pilot.press("enter")
+        assert target.exists()
+        assert load_config(target) == saved
+        await pilot.press("escape")  # leave the changed form: asks first
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        assert isinstance(app.screen, HomeScreen)
+
+        await pilot.press("n")
+        fresh = form(app)
+        assert fresh.collect()[0] != saved
+        await pilot.press("ctrl+o")
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert form(app).collect() == (saved, [])
+        assert fresh.config_field("model.lora_rank").display  # lora fields shown for lora
+
+
+async def test_save_asks_before_overwriting(make_app: Callable[..., DensexpApp],
+                                            tmp_path: Path) -> None:
+    target = tmp_path / "exists.toml"
+    target.write_text("# keep me\n")
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n", "ctrl+s")
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        assert target.read_text() == "# keep me\n"
+        await pilot.press("enter")  # still in the prompt: enter again, then overwrite
+        await pilot.press("y")
+        assert "[train]" in target.read_text()
+
+
+async def test_loading_a_bad_toml_says_why(make_app: Callable[..., DensexpApp],
+                                           tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\nfinetune = 'lorra'\n")
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n", "ctrl+o")
+        app.screen.query_one(Input).value = str(bad)
+        await pilot.press("enter")
+        assert isinstance(app.screen, NewExperimentScreen)
+        assert any("did you mean lora" in n.message for n in app._notifications)
+
+
+async def test_file_source_offers_the_columns_and_previews(
+        make_app: Callable[..., DensexpApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        screen.config_field("data.source").set_value("csv")
+        await pilot.pause()
+        assert screen.config_field("data.path").display
+        assert not screen.config_field("data.name").display
+        await type_into(pilot, screen.config_field("data.path"),
+                        str(REPO / "tests/data/quoted.csv"))
+        columns = screen.query_one("#columns-hint", Static)
+        await wait_for(pilot, lambda: "Columns:" in str(columns.content), timeout=20)
+        assert str(columns.content) == "Columns: id, text, label"
+        assert "text" in screen.config_field("data.label_column").suggester.options
+        summary = screen.query_one("#preview-summary", Static)
+        await wait_for(pilot, lambda: "rows" in str(summary.content), timeout=20)
+        assert "Classes:" in str(summary.content)
+        await type_into(pilot, screen.config_field("data.label_column"), "nope")
+        await wait_for(pilot, lambda: "nope" in str(summary.content), timeout=20)
+        assert summary.has_class("-invalid")
+
+
+async def test_builtin_dataset_preview_and_catalog(make_app: Callable[..., DensexpApp]) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        summary = screen.query_one("#preview-summary", Static)
+        await wait_for(pilot, lambda: "rows" in str(summary.content), timeout=30)
+        assert "4,000 rows" in str(summary.content)
+        assert "negative" in str(summary.content)
+        catalog = screen.query_one("#model-catalog", Select)
+        await wait_for(pilot, lambda: catalog.value == "tiny-bert", timeout=10)
+        catalog.value = "mlp"
+        await pilot.pause()
+        assert screen.config_field("model.name").raw_text() == "mlp"
+        assert screen.config_field("model.hidden_units").display
+        assert not screen.config_field("model.finetune").display
+
+
+async def test_rerun_review_shows_the_diff_against_the_parent(
+        make_app: Callable[..., DensexpApp]) -> None:
+    from densexp_tui.core.config import RunConfig
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_new_experiment(RunConfig(), parent="20250301-090000-parent-000001")
+        await pilot.pause()
+        screen = form(app)
+        await type_into(pilot, screen.config_field("train.epochs"), "7")
+        await pilot.press("ctrl+r")
+        diff = screen.query_one("#review-diff", Static)
+        console_text = _render(diff.content)
+        assert "train.epochs" in console_text and "7" in console_text
+        assert "run.parent" not in console_text
+        toml = _render(screen.query_one("#review-toml", Static).content)
+        assert 'parent = "20250301-090000-parent-000001"' in toml
+        assert "epochs = 7" in toml
+
+
+def _render(renderable: object) -> str:
+    from rich.console import Console
+
+    console = Console(width=100, record=True, file=open("/dev/null", "w"))
+    console.print(renderable)
+    return console.export_text()
+
+
+# -- real training -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_walk_the_steps_launch_and_see_it_complete(
+        make_app: Callable[..., DensexpApp], runs_dir: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        await pilot.press("tab")  # Source -> Dataset
+        assert app.focused is screen.config_field("data.name").editor
+        await pilot.press("enter", "down", "enter")  # reviews -> iris
+        assert screen.config_field("data.name").raw_text() == "iris"
+        await pilot.press("ctrl+n")  # Model step: the catalog picker has focus
+        await pilot.press("tab", *"mlp")  # the free model field
+        assert screen.config_field("model.name").raw_text() == "mlp"
+        await pilot.press("ctrl+n")  # Training step
+        await type_into(pilot, screen.config_field("run.name"), "walked")
+        await type_into(pilot, screen.config_field("train.epochs"), "2")
+        await type_into(pilot, screen.config_field("train.learning_rate"), "0.01")
+        screen.config_field("device.device").set_value("cpu")
+        await pilot.press("ctrl+r")
+        assert app.focused is screen.query_one("#launch-button", Button)
+        await pilot.press("enter")  # Launch
+        await wait_for(pilot, lambda: app.training.active is not None
+                       and app.training.active.run_id is not None, timeout=180)
+        worker = app.training.active.worker
+        await worker.wait()
+        await wait_for(pilot, lambda: not app.training.busy, timeout=30)
+        while not isinstance(app.screen, HomeScreen):  # the dashboard opened on launch
+            app.pop_screen()
+            await pilot.pause()
+        app.screen.refresh_runs()
+        row = cells(app)[0]
+        assert row[1] == "walked" and row[2] == "✓ completed", row
+        summary = RunStore(runs_dir).list_runs()[0]
+        assert summary.status == "completed" and summary.epochs_done == 2
+
+
+@pytest.mark.slow
+async def test_quitting_while_training_asks_and_leaves_the_run_cancelled(
+        make_app: Callable[..., DensexpApp], runs_dir: Path) -> None:
+    from densexp_tui.core.config import RunConfig, apply_overrides
+
+    cfg = apply_overrides(RunConfig(), [
+        "run.name=long", "data.name=digits", "model.name=mlp", "train.epochs=2000",
+        "train.batch_size=8", "device.device=cpu"])
+    app = make_app()
+    async with app.run_test() as pilot:
+        app.launch_run(cfg, watch=False)
+        await wait_for(pilot, lambda: app.training.active is not None
+                       and app.training.active.run_id is not None, timeout=180)
+        run_id = app.training.active.run_id
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # keep training
+        assert app.is_running and app.training.active is not None
+        await pilot.press("ctrl+q", "y")
+        await wait_for(pilot, lambda: not app.is_running, timeout=120)
+    summary = RunStore(runs_dir).read_summary(run_id)
+    assert summary.status == "cancelled"
+    assert summary.epochs_done < 2000
