@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--detach", action="store_true",
                      help="start in the background and return (follow it in the app)")
+    # The id a detached parent announced before its child started (not for people).
+    run.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
     _add_runs_dir(run)
     run.set_defaults(handler=cmd_run)
 
@@ -134,24 +136,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = apply_overrides(load_config(args.config), args.set)
     store = RunStore(args.runs_dir)
     if args.detach:
-        detach = _optional_module("densexp_tui.engine.detach", "run --detach")
-        return int(detach.run_detached(cfg, store, args))
-    return run_headless(cfg, store, as_json=args.json)
+        from densexp_tui.engine.detach import run_detached
+
+        return run_detached(cfg, store, args)
+    run_id = getattr(args, "run_id", None)
+    return run_headless(cfg, store, as_json=args.json, run_id=run_id)
 
 
-def run_headless(cfg: Any, store: Any, as_json: bool = False) -> int:
+def run_headless(cfg: Any, store: Any, as_json: bool = False, run_id: str | None = None) -> int:
     """Train in this process: live progress on the terminal, library output in log.txt."""
-    from densexp_tui import report
     from densexp_tui.engine.trainer import train
+
+    return _train_with_progress(
+        lambda cancel, on_event: train(cfg, store, cancel=cancel, on_event=on_event,
+                                       run_id=run_id),
+        as_json)
+
+
+def _train_with_progress(start: Callable[[threading.Event, Any], Any], as_json: bool) -> int:
+    """Run ``start(cancel, on_event)`` with rich progress (or quiet for --json), Ctrl-C
+    cancelling, and the result printed; the exit code says how the run ended."""
+    from densexp_tui import report
 
     cancel = threading.Event()
     console = _console(sys.stderr if as_json else sys.stdout)
     with _ctrl_c_cancels(cancel, console):
         if as_json:
-            result = train(cfg, store, cancel=cancel)
+            result = start(cancel, None)
         else:
             with report.RunProgress(console) as progress:
-                result = train(cfg, store, cancel=cancel, on_event=progress.on_event)
+                result = start(cancel, progress.on_event)
     if as_json:
         print(json.dumps(report.to_jsonable(result), indent=2))
     else:
@@ -342,8 +356,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    resume = _optional_module("densexp_tui.engine.resume", "resume")
-    return int(resume.resume_command(args))
+    """Continue an interrupted or cancelled run in place, with the same progress as run."""
+    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.engine.resume import plan_resume, resume
+
+    store = RunStore(args.runs_dir)
+    plan = plan_resume(args.run, store)  # bad input: one line, exit 2, nothing touched
+    return _train_with_progress(
+        lambda cancel, on_event: resume(plan.run_id, store, cancel=cancel, on_event=on_event,
+                                        plan=plan),
+        as_json=False)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -185,6 +185,17 @@ class RunProgress:
         if not self.live_mode:
             self.console.print(self.header)
 
+    def _on_status(self, data: dict[str, Any]) -> None:
+        """A resumed run has no new run_started: the resumed event carries the totals."""
+        if data.get("status") != "resumed" or self.total_epochs:
+            return
+        self.total_epochs = int(data.get("epochs", 0))
+        total = self.total_epochs * int(data.get("steps_per_epoch", 0))
+        self.progress.update(self.task, total=total, completed=data.get("from_step", 0))
+        self.progress.start_task(self.task)
+        if not self.live_mode:
+            self.console.print(data.get("message", "resumed"))
+
     def _on_step(self, data: dict[str, Any]) -> None:
         self.progress.update(
             self.task, completed=data.get("step", 0),

@@ -95,8 +95,13 @@ def process_is_alive(pid: int | None, started: float | None) -> bool:
     """True only for the very process that wrote the run (a reused pid does not count)."""
     if not pid:
         return False
-    actual = _process_start_time(pid)
-    if actual is None:
+    try:
+        process = psutil.Process(pid)
+        # A killed process whose parent has not reaped it yet is a zombie: it is dead.
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        actual = process.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
     return started is None or abs(actual - started) < 1.0
 

@@ -58,10 +58,7 @@ class DownsampledSeries:
             self._flush_bucket()
 
     def _flush_bucket(self) -> None:
-        self.xs.append(self._sum_x / self._pending)
-        self.ys.append(self._sum_y / self._pending)
-        self._sum_x = self._sum_y = 0.0
-        self._pending = 0
+        self._flush_bucket_partial()
         if len(self.xs) >= self.max_points:
             self._merge_neighbours()
 
@@ -71,6 +68,21 @@ class DownsampledSeries:
         self.xs = [(xs[i] + xs[i + 1]) * 0.5 for i in range(0, len(xs) - 1, 2)]
         self.ys = [(ys[i] + ys[i + 1]) * 0.5 for i in range(0, len(ys) - 1, 2)]
         self.bucket_size *= 2
+
+    def drop_after(self, x: float) -> None:
+        """Forget points past ``x``: a resumed run redoes the steps after its checkpoint."""
+        if self._pending:
+            self._flush_bucket_partial()
+        keep = sum(1 for value in self.xs if value <= x)
+        del self.xs[keep:], self.ys[keep:]
+        if self.last is not None and self.last[0] > x:
+            self.last = (self.xs[-1], self.ys[-1]) if self.xs else None
+
+    def _flush_bucket_partial(self) -> None:
+        self.xs.append(self._sum_x / self._pending)
+        self.ys.append(self._sum_y / self._pending)
+        self._sum_x = self._sum_y = 0.0
+        self._pending = 0
 
     def points(self) -> list[tuple[float, float]]:
         """The stored points plus the partly filled bucket, so the newest data always shows."""
@@ -288,6 +300,17 @@ class RunView:
     def _on_status(self, event: Event) -> None:
         self.status = str(event.data.get("status", self.status))
         self.message = str(event.data.get("message") or "")
+        if self.status == "resumed":
+            self._on_resumed(event.data)
+
+    def _on_resumed(self, data: dict) -> None:
+        """The run goes on from its last checkpoint: steps logged after it are redone."""
+        self.finished = False
+        from_step = _as_int(data.get("from_step"), self.global_step)
+        for series in (self.train_loss, self.train_accuracy, self.learning_rate):
+            series.drop_after(from_step)
+        self.global_step = from_step
+        self._rate_base = None
 
     def _on_run_finished(self, event: Event) -> None:
         data = event.data

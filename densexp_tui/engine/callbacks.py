@@ -156,6 +156,7 @@ class CallbackSetup:
     on_epoch: Callable[[Outcome], None]
     sync: Callable[[], None]
     outcome: Outcome = field(default_factory=Outcome)
+    seed: int = 0
 
 
 class EventCallback(tf_keras.callbacks.Callback):
@@ -217,7 +218,10 @@ class EventCallback(tf_keras.callbacks.Callback):
 
     # -- epochs -------------------------------------------------------------------------
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        from densexp_tui.engine.resume import reseed_dropout
+
         self.epoch = epoch + 1
+        reseed_dropout(self.model, self.setup.seed, epoch)  # what makes resume exact
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.outcome.status != "running":

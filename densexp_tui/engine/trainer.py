@@ -61,6 +61,7 @@ class Prepared:
     splits: Any  # engine.data.Splits
     built: Any  # engine.models.BuiltModel
     device: str  # what the run reports: "cpu" or "gpu:N"
+    resume: Any = None  # engine.resume.ResumePoint when continuing an earlier run
 
 
 @dataclass
@@ -79,26 +80,31 @@ def train(
     cancel: threading.Event | None = None,
     on_event: EventCallback | None = None,
     handle: RunHandle | None = None,
+    resume: Any = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """Train the run ``cfg`` describes; see the module docstring for the two phases.
 
     ``handle``: a run the caller already created (its config.toml written); otherwise one is
     created once the input is known to be good. ``on_event`` is called with every event
     right after it is written (from this thread). Raises BadInput only before training.
+    ``resume``: an engine.resume.ResumePoint; ``handle`` is then the run being continued.
+    ``run_id``: the id to create the run under (``run --detach`` announces it up front).
     """
     cancel = cancel or threading.Event()
     started = time.time()
     with capture_library_output(handle.log_path if handle else None) as capture, \
             contextlib.ExitStack() as scope:
         try:
-            prepared = _prepare(cfg, store, handle, capture, scope)
+            prepared = _prepare(cfg, store, handle, capture, scope, run_id)
+            prepared.resume = resume
         except BadInput as err:
             err = _naming_config_file(err, cfg)
             if handle is not None:  # the caller's run exists already: say why it never ran
                 _finish_unstarted(handle, "failed", str(err), on_event, capture, started)
             raise err from None
         except Exception as exc:  # a bug or a library crash while building: still a run
-            run = handle or store.create_run(resolve_paths(cfg))
+            run = handle or store.create_run(resolve_paths(cfg), run_id=run_id)
             capture.switch_to(run.log_path)
             capture.write(traceback.format_exc())
             return _finish_unstarted(run, "failed", _describe(exc), on_event, capture, started)
@@ -111,9 +117,11 @@ def train(
 
 
 def _prepare(cfg: RunConfig, store: RunStore, handle: RunHandle | None,
-             capture: LibraryCapture, scope: contextlib.ExitStack) -> Prepared:
+             capture: LibraryCapture, scope: contextlib.ExitStack,
+             run_id: str | None = None) -> Prepared:
     from densexp_tui.engine.data import load_dataset, split_dataset
     from densexp_tui.engine.models import build_model
+    from densexp_tui.engine.resume import use_generator_dropout
 
     cfg = resolve_paths(cfg)
     if handle is None:
@@ -132,9 +140,10 @@ def _prepare(cfg: RunConfig, store: RunStore, handle: RunHandle | None,
     staging = None if handle else Path(tempfile.mkdtemp(prefix="densexp-build-"))
     if staging is not None:
         scope.callback(shutil.rmtree, staging, ignore_errors=True)
+    use_generator_dropout()  # before the layers exist: their dropout RNG must be re-seedable
     built = build_model(cfg, splits, staging or handle.dir)
     if handle is None:
-        handle = store.create_run(cfg)
+        handle = store.create_run(cfg, run_id=run_id)
         _move_into(staging, handle.dir)
         capture.switch_to(handle.log_path)
     return Prepared(cfg, handle, splits, built, device)
@@ -288,18 +297,42 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
         validate=lambda: _evaluate(model, val_split), checkpoints=checkpoints, scalars=scalars,
         on_epoch=lambda o: handle.update_summary(epochs_done=o.epochs_done,
                                                  best_epoch=o.best_epoch, best=_lite(o.best_val)),
-        sync=handle.events.sync, outcome=outcome,
+        sync=handle.events.sync, outcome=outcome, seed=cfg.run.seed,
     )
-    _emit_started(prepared, emit, per_epoch)
+    first_epoch = _start_point(prepared, outcome, emit, per_epoch)
     if cancel.is_set():
         outcome.status, outcome.message = "cancelled", "cancelled by the user before training"
         return None
     tf_keras.utils.set_random_seed(cfg.run.seed)  # dropout and shuffling from the run's seed
-    model.fit(train_split.pipeline, epochs=cfg.train.epochs, steps_per_epoch=per_epoch,
-              verbose=0, callbacks=[EventCallback(setup)])
+    model.fit(train_split.pipeline, epochs=cfg.train.epochs, initial_epoch=first_epoch,
+              steps_per_epoch=per_epoch, verbose=0, callbacks=[EventCallback(setup)])
     if outcome.status != "running":
         return None
     return _test_best(prepared, checkpoints, emit)
+
+
+def _start_point(prepared: Prepared, outcome: Any, emit: _Emitter, per_epoch: int) -> int:
+    """The epoch index fit starts at: 0 for a new run (announced by run_started); for a
+    resumed one, the last checkpoint's weights, optimizer and best-so-far are restored and
+    a ``resumed`` status event continues the same log."""
+    point = prepared.resume
+    if point is None:
+        _emit_started(prepared, emit, per_epoch)
+        return 0
+    from densexp_tui.engine.resume import restore_optimizer
+
+    model = prepared.built.model
+    model.load_weights(str(prepared.handle.checkpoints_dir / "last.weights.h5"))
+    kept_moments = restore_optimizer(model.optimizer, model.trainable_variables, point)
+    outcome.global_step, outcome.epochs_done = point.global_step, point.epoch
+    outcome.best_epoch, outcome.best_score = point.best_epoch, point.best_score
+    outcome.best_val, outcome.wait = point.best_val, point.wait
+    note = "" if kept_moments else " (optimizer moments were too big to keep: started afresh)"
+    emit("status", status="resumed", from_epoch=point.epoch, from_step=point.global_step,
+         epochs=prepared.cfg.train.epochs, steps_per_epoch=per_epoch,
+         message=f"resumed after epoch {point.epoch} at step {point.global_step}{note}")
+    emit("status", status="running", message="")
+    return point.epoch
 
 
 def _inputs(prepared: Prepared, part: str) -> SplitInputs:
@@ -310,8 +343,9 @@ def _inputs(prepared: Prepared, part: str) -> SplitInputs:
     cfg, built = prepared.cfg, prepared.built
     split = getattr(prepared.splits, part)
     training = part == "train"
+    start = prepared.resume.epoch if training and prepared.resume else 0
     shape = dict(batch_size=cfg.train.batch_size, shuffle=training, seed=cfg.run.seed,
-                 num_epochs=cfg.train.epochs if training else 1)
+                 epoch=start, num_epochs=cfg.train.epochs - start if training else 1)
     if split.kind == "text":
         ids = data.tokenize_texts(built.tokenizer, split.texts, built.max_length)
         pad = built.tokenizer.pad_token_id or 0

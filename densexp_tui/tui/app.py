@@ -269,12 +269,14 @@ class DensexpApp(App[int]):
 
     def resume_run(self, run_id: str) -> None:
         """Queue the run to continue from its checkpoint (same queue as new runs)."""
+        from densexp_tui.engine.resume import plan_resume  # no TensorFlow at import
+
         try:
-            cfg = load_config(self.store.run_dir(run_id) / "config.toml")
+            plan = plan_resume(run_id, self.store)
         except BadInput as err:
             self.show_error("Cannot resume", str(err))
             return
-        self.training.enqueue(TrainingJob(cfg=cfg, watch=True, resume_id=run_id))
+        self.training.enqueue(TrainingJob(cfg=plan.cfg, watch=True, resume_id=run_id))
         self._start_next()
         self.broadcast(QueueChanged())
 

@@ -115,8 +115,10 @@ def _train_or_resume(job: TrainingJob, store: RunStore, cancel: threading.Event,
     def on_event(event: Event) -> None:
         # Runs on this thread for every event: post once, when the run exists; the dashboard
         # follows events.jsonl itself, so step events need no message.
-        if event.kind == "run_started" and not reported:
-            run_id = str(event.get("run_id", ""))
+        starts = event.kind == "run_started" or (
+            event.kind == "status" and event.get("status") == "resumed")
+        if starts and not reported:
+            run_id = str(event.get("run_id", "") or job.resume_id)
             reported.append(run_id)
             post(TrainingStarted(run_id))
 

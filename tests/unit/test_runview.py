@@ -231,3 +231,20 @@ def test_core_runview_imports_neither_textual_nor_tensorflow() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_resumed_run_forgets_the_steps_it_redoes() -> None:
+    from densexp_tui.core.events import Event
+    from densexp_tui.core.runview import RunView
+
+    view = RunView()
+    seq = iter(range(1, 1000))
+    view.apply(Event(next(seq), 0.0, "run_started", {"epochs": 3, "steps_per_epoch": 10}))
+    for step in range(1, 16):  # epoch 1 complete, epoch 2 killed half-way
+        view.apply(Event(next(seq), step, "step", {"epoch": 1 + (step > 10), "step": step,
+                                                   "loss": 1.0}))
+    view.apply(Event(next(seq), 20.0, "status", {"status": "resumed", "from_step": 10}))
+    assert max(x for x, _ in view.train_loss.points()) <= 10
+    view.apply(Event(next(seq), 21.0, "step", {"epoch": 2, "step": 11, "loss": 0.5}))
+    assert view.train_loss.points()[-1] == (11, 0.5)
+    assert view.status == "resumed" and not view.finished
