@@ -1,0 +1,595 @@
+"""Sweeps: the Optuna studies of this runs directory (or of a PostgreSQL storage), live.
+
+Left, the studies; right, the selected study's trials (parameters, state, value, epochs,
+duration, pruned at), the best value so far as a curve, and parameter importances once
+enough trials completed. Keys stop a study (the running trial is cancelled cleanly and its
+parameters run again on the next start), continue it, open any trial's dashboard, and start
+a new sweep from a small form. Sweeps run as ``densexp sweep`` subprocesses: crash-safe, and
+they keep going when the app closes.
+
+Studies are read in a thread worker once a second and handed to the UI thread as one
+message; widgets are only touched there.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (Button, Checkbox, DataTable, Footer, Header, Input, Label, Select,
+                             Static, TabbedContent, TabPane)
+
+from densexp_tui.core.config import FIELD_SPECS, RunConfig, load_config, resolve_paths
+from densexp_tui.core.errors import BadInput
+from densexp_tui.core.runstore import RunStore
+from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
+from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
+from densexp_tui.tui.widgets.palette import fg, status_color
+
+REFRESH_SECONDS = 1.0
+SPACE_ROWS = 3
+# Keys a sweep can search: numbers and choices (strings like data.path make no sense).
+SEARCHABLE_KEYS = tuple(
+    key for key, spec in FIELD_SPECS.items()
+    if not key.startswith("run.") or key in ("run.seed", "run.deterministic")
+    if spec.kind in ("int", "float", "bool", "list[int]") or spec.choices
+)
+# Trial states painted with the run statuses' theme colours.
+STATE_STATUS = {"running": "running", "complete": "completed", "pruned": "cancelled",
+                "failed": "failed", "waiting": "waiting"}
+
+
+@dataclass
+class StudyView:
+    """One study as the screen shows it (built in the worker thread)."""
+
+    info: Any  # sweep.study.StudyInfo
+    rows: list[Any] = field(default_factory=list)  # sweep.study.TrialRow
+    space_keys: list[str] = field(default_factory=list)
+    importances: dict[str, float] | None = None
+    source: str = ""  # the sweep TOML this study was started from (for "continue")
+
+
+@dataclass
+class Snapshot:
+    studies: list[Any]
+    selected: StudyView | None
+    problem: str = ""
+
+
+class SweepsLoaded(Message):
+    """The worker read the studies; the handler redraws."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class StudyReader:
+    """Reads studies for the screen; keeps storages open so journal files replay
+    incrementally. Only used from worker threads, one at a time (the lock)."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._storages: dict[str, Any] = {}
+        self._checked: dict[str, str] = {}  # storage URL -> problem ("" = reachable)
+        self._importances: dict[tuple[str, int], dict[str, float] | None] = {}
+
+    def snapshot(self, storage_url: str, selected: str | None) -> Snapshot:
+        with self._lock:
+            try:
+                return self._snapshot(storage_url.strip(), selected)
+            except BadInput as err:
+                return Snapshot([], None, str(err))
+            except Exception as err:  # noqa: BLE001 - a broken study must not kill the screen
+                return Snapshot([], None, f"cannot read studies: {type(err).__name__}: {err}")
+
+    def _snapshot(self, url: str, selected: str | None) -> Snapshot:
+        from densexp_tui.sweep import study as study_mod
+
+        infos = self._list(url)
+        chosen = next((i for i in infos if i.name == selected), infos[0] if infos else None)
+        view = None
+        for info in infos:
+            study = self._study(url, info.name)
+            if study is None:
+                continue
+            study_mod.describe_study(study, info)
+            if info is chosen:
+                view = self._view(study, info)
+        return Snapshot(infos, view)
+
+    def _list(self, url: str) -> list[Any]:
+        from densexp_tui.sweep import study as study_mod
+
+        if not url:
+            return study_mod.list_local_studies(self.store)
+        storage = self._storage(url, "")
+        import optuna
+
+        return [study_mod.StudyInfo(name=name, storage=url)
+                for name in sorted(optuna.get_all_study_names(storage))]
+
+    def _storage(self, url: str, name: str) -> Any:
+        from densexp_tui.sweep import storage as storage_mod
+
+        spec = storage_mod.parse_storage(url or None, self.store.root, name)
+        key = str(spec.path) if spec.kind == "journal" else spec.url
+        if key not in self._storages:
+            if url and url not in self._checked:
+                storage_mod.check_reachable(spec)
+                self._checked[url] = ""
+            self._storages[key] = storage_mod.open_storage(spec)
+        return self._storages[key]
+
+    def open_study(self, url: str, name: str) -> Any:
+        """The study ``name`` (None when it does not exist), for actions like stop."""
+        with self._lock:
+            return self._study(url, name)
+
+    def _study(self, url: str, name: str) -> Any:
+        import optuna
+
+        from densexp_tui.sweep import storage as storage_mod
+
+        if not url and not storage_mod.journal_path(self.store.root, name).is_file():
+            return None  # known only from run summaries (its journal was removed)
+        try:
+            return optuna.load_study(study_name=name, storage=self._storage(url, name))
+        except KeyError:
+            return None
+
+    def _view(self, study: Any, info: Any) -> StudyView:
+        from densexp_tui.sweep import study as study_mod
+
+        rows = study_mod.trial_rows(study)
+        settings = study.user_attrs.get(study_mod.STUDY_ATTR, {})
+        keys = list(dict.fromkeys(k for r in rows for k in r.params))
+        complete = sum(1 for r in rows if r.state == "complete")
+        cache_key = (info.name, complete)
+        if cache_key not in self._importances:
+            self._importances[cache_key] = study_mod.importances(study)
+        return StudyView(info, rows, keys, self._importances[cache_key],
+                         str(settings.get("source", "")))
+
+
+class SweepsScreen(Screen[None]):
+    """Studies, their trials, the best so far, importances, and starting or stopping sweeps."""
+
+    # Not the storage field: single-letter keys must reach the screen's bindings.
+    AUTO_FOCUS = "#studies-table"
+    DEFAULT_CSS = """
+    SweepsScreen #sweeps-storage-bar { height: 3; padding: 0 1; }
+    SweepsScreen #sweeps-storage-bar Label { padding: 1 1 0 0; color: $text-muted; }
+    SweepsScreen #sweeps-storage { width: 1fr; }
+    SweepsScreen #sweeps-tabs { height: 1fr; }
+    SweepsScreen #studies-table { width: 36; height: 1fr; }
+    SweepsScreen #study-detail { width: 1fr; height: 1fr; padding-left: 1; }
+    SweepsScreen #study-title { height: auto; color: $foreground; }
+    SweepsScreen #sweeps-problem { height: auto; color: $error; padding: 0 1; }
+    SweepsScreen #trials-table { height: 1fr; }
+    SweepsScreen #study-bottom { height: 12; }
+    SweepsScreen #best-curve { width: 1fr; }
+    SweepsScreen #importances { width: 46; padding-left: 2; }
+    SweepsScreen .form-row { height: auto; }
+    SweepsScreen .form-row Input { width: 1fr; }
+    SweepsScreen .form-row Select { width: 1fr; }
+    SweepsScreen .space-key { width: 2fr; }
+    SweepsScreen .hint { color: $text-muted; height: auto; padding: 0 1; }
+    SweepsScreen #new-problem { color: $error; height: auto; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="sweeps.back",
+                tooltip="Back to the runs (sweeps keep running)"),
+        Binding("o", "open_trial", "Open trial", id="sweeps.open_trial",
+                tooltip="Open the selected trial's dashboard (live while it trains)"),
+        Binding("s", "stop_study", "Stop", id="sweeps.stop",
+                tooltip="Stop the selected study: cancel the running trial cleanly; its "
+                        "parameters run again when the study continues"),
+        Binding("c", "continue_study", "Continue", id="sweeps.continue",
+                tooltip="Run the selected study again (densexp sweep in the background)"),
+        Binding("n", "new_sweep", "New sweep", id="sweeps.new",
+                tooltip="Start a sweep from the current settings and a search space"),
+        Binding("u", "focus_storage", "Storage", id="sweeps.storage",
+                tooltip="List the studies of a storage URL (PostgreSQL) instead of this "
+                        "runs directory"),
+        Binding("r", "refresh", "Refresh", id="sweeps.refresh",
+                tooltip="Read the studies again now"),
+    ]
+
+    def __init__(self, store: RunStore) -> None:
+        super().__init__(id="sweeps")
+        self.store = store
+        self.reader = StudyReader(store)
+        self.selected: str | None = None
+        self.snapshot: Snapshot | None = None
+        self._drawn: dict[str, Any] = {}
+        self._processes: list[tuple[str, Any]] = []
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="sweeps-storage-bar"):
+            yield Label("Storage")
+            yield Input(placeholder="blank: this runs directory's studies; or "
+                        "postgresql://user:pw@host:5432/db", id="sweeps-storage")
+        yield Static("", id="sweeps-problem")
+        with TabbedContent(id="sweeps-tabs", initial="tab-studies"):
+            with TabPane("Studies", id="tab-studies"):
+                with Horizontal():
+                    yield DataTable(id="studies-table", cursor_type="row", zebra_stripes=True)
+                    with Vertical(id="study-detail"):
+                        yield Static("No study selected.", id="study-title")
+                        yield DataTable(id="trials-table", cursor_type="row",
+                                        zebra_stripes=True)
+                        with Horizontal(id="study-bottom"):
+                            yield LineChart("best so far", x_label="trial", id="best-curve",
+                                            empty_text="no complete trial yet")
+                            yield Static("", id="importances")
+            with TabPane("New sweep", id="tab-new"):
+                yield from self._new_sweep_form()
+        yield Footer()
+
+    def _new_sweep_form(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("", id="new-base", classes="hint")
+            with Horizontal(classes="form-row"):
+                yield Input(placeholder="name (default: <run name>-sweep)", id="new-name")
+                yield Input(placeholder="base TOML (blank: settings above)", id="new-base-path")
+            yield Static("Objective, sampler, pruner and how many finished trials",
+                         classes="hint")
+            with Horizontal(classes="form-row"):
+                yield Select([(o, o) for o in OBJECTIVES], value="val.f1", allow_blank=False,
+                             id="new-objective")
+                yield Select([(s, s) for s in SAMPLERS], value="tpe", allow_blank=False,
+                             id="new-sampler")
+                yield Select([(p, p) for p in PRUNERS], value="median", allow_blank=False,
+                             id="new-pruner")
+                yield Input("12", placeholder="n_trials", id="new-n-trials")
+            yield Static("Search space: low and high (log for a log scale), or choices "
+                         "separated by commas", classes="hint")
+            defaults = [("train.learning_rate", "1e-4", "3e-3", True),
+                        ("train.batch_size", "", "", False), ("model.dropout", "0.0", "0.3", False)]
+            for index in range(SPACE_ROWS):
+                key, low, high, log = defaults[index] if index < len(defaults) else ("", "", "",
+                                                                                    False)
+                with Horizontal(classes="form-row"):
+                    yield Select([(k, k) for k in SEARCHABLE_KEYS], value=key or Select.NULL,
+                                 prompt="key", id=f"space-key-{index}", classes="space-key")
+                    yield Input(low, placeholder="low", id=f"space-low-{index}")
+                    yield Input(high, placeholder="high", id=f"space-high-{index}")
+                    yield Checkbox("log", log, id=f"space-log-{index}")
+                    yield Input("16, 32" if key == "train.batch_size" else "",
+                                placeholder="choices", id=f"space-choices-{index}")
+            with Horizontal(classes="form-row"):
+                yield Button("Start sweep", id="new-start", variant="primary")
+            yield Static("", id="new-problem")
+
+    def on_mount(self) -> None:
+        studies = self.query_one("#studies-table", DataTable)
+        studies.add_columns("Study", "Trials", "Best")
+        self.set_interval(REFRESH_SECONDS, self.request_load)
+        self.request_load()
+        self.query_one("#new-base", Static).update(self._base_description())
+
+    # -- reading ----------------------------------------------------------------------------
+    def request_load(self) -> None:
+        self._poll_processes()
+        url = self.query_one("#sweeps-storage", Input).value
+        self._load(url, self.selected)
+
+    @work(thread=True, exclusive=True, group="sweeps-load")
+    def _load(self, url: str, selected: str | None) -> None:
+        self.post_message(SweepsLoaded(self.reader.snapshot(url, selected)))
+
+    @on(SweepsLoaded)
+    def _loaded(self, message: SweepsLoaded) -> None:
+        snapshot = message.snapshot
+        self.snapshot = snapshot
+        self.query_one("#sweeps-problem", Static).update(snapshot.problem)
+        self._draw_studies(snapshot.studies)
+        view = snapshot.selected
+        if view is not None:
+            self.selected = view.info.name
+        self._draw_study(view)
+
+    def _draw_studies(self, studies: list[Any]) -> None:
+        cells = [(s.name, f"{s.finished}/{s.target or '?'}" + (f" ▶{s.running}" if s.running
+                                                                 else ""),
+                  _number(s.best)) for s in studies]
+        if self._drawn.get("studies") == cells:
+            return
+        self._drawn["studies"] = cells
+        table = self.query_one("#studies-table", DataTable)
+        table.clear()
+        for row in cells:
+            table.add_row(*row, key=row[0])
+        if self.selected in [c[0] for c in cells]:
+            table.move_cursor(row=table.get_row_index(self.selected), animate=False)
+
+    def _draw_study(self, view: StudyView | None) -> None:
+        title = self.query_one("#study-title", Static)
+        if view is None:
+            title.update("No study here yet: press n to start a sweep, or give a storage URL.")
+            self._draw_trials(None)
+            self.query_one("#best-curve", LineChart).set_series([])
+            self.query_one("#importances", Static).update("")
+            return
+        title.update(self._title(view))
+        self._draw_trials(view)
+        self._draw_best(view)
+        self.query_one("#importances", Static).update(importance_text(view.importances,
+                                                                      view.info.finished))
+
+    def _title(self, view: StudyView) -> Text:
+        info = view.info
+        text = Text(info.name, style="bold")
+        text.append(f"  {info.objective or 'objective'} ({info.direction})  "
+                    f"{info.finished}/{info.target or '?'} finished, {info.running} running")
+        if info.best is not None:
+            text.append(f"  best {info.best:.4f}", style="bold")
+        return text
+
+    def _draw_trials(self, view: StudyView | None) -> None:
+        from densexp_tui.sweep.study import format_duration, format_value, short_key
+
+        table = self.query_one("#trials-table", DataTable)
+        keys = view.space_keys if view else []
+        header = ("#", *[short_key(k) for k in keys], "state", "value", "epochs", "duration",
+                  "pruned at", "run")
+        rows = []
+        for row in (view.rows if view else []):
+            params = [format_value(row.params[k]) if k in row.params else "" for k in keys]
+            run = f"reused {row.reused_from}" if row.reused_from else row.run_id
+            rows.append((str(row.number), *params, row.state + (f" ({row.note})" if row.note
+                                                                 and not row.reused_from else ""),
+                         _number(row.value), str(row.epochs or ""),
+                         format_duration(row.duration), str(row.pruned_at or ""), run))
+        if self._drawn.get("trials") == (header, rows):
+            return
+        self._drawn["trials"] = (header, rows)
+        cursor = table.cursor_row
+        table.clear(columns=self._drawn.get("trial_header") != header)
+        if self._drawn.get("trial_header") != header:
+            table.add_columns(*header)
+            self._drawn["trial_header"] = header
+        state_column = 1 + len(keys)
+        for cells in rows:
+            styled = list(cells)
+            state = cells[state_column].split(" ")[0]
+            styled[state_column] = Text(cells[state_column], style=fg(
+                status_color(self.app, STATE_STATUS.get(state, state))))
+            table.add_row(*styled, key=cells[0])
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
+
+    def _draw_best(self, view: StudyView) -> None:
+        from densexp_tui.sweep.study import best_so_far
+
+        direction = view.info.direction
+        best = best_so_far(view.rows, direction)
+        values = [(float(r.number), float(r.value)) for r in view.rows
+                  if r.state == "complete" and r.value is not None and math.isfinite(r.value)]
+        note = f"{best[-1][1]:.4f}" if best else ""
+        self.query_one("#best-curve", LineChart).set_series([
+            ChartSeries("best", [(float(n), v) for n, v in best], 0, markers=True,
+                        value_note=note),
+            ChartSeries("trial value", values, 1, markers=True),
+        ], title=f"best {view.info.objective or 'value'} so far")
+
+    # -- selecting and opening --------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#studies-table")
+    def _study_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = event.row_key.value if event.row_key is not None else None
+        if name and name != self.selected:
+            self.selected = name
+            self._drawn.pop("trials", None)
+            self.request_load()
+
+    @on(DataTable.RowSelected, "#trials-table")
+    def _trial_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_trial()
+
+    def _selected_trial(self) -> Any | None:
+        view = self.snapshot.selected if self.snapshot else None
+        table = self.query_one("#trials-table", DataTable)
+        if view is None or not view.rows or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return next((r for r in view.rows if str(r.number) == key), None)
+
+    def action_open_trial(self) -> None:
+        trial = self._selected_trial()
+        if trial is None or not trial.run_id:
+            self.notify("This trial has no run yet", severity="warning")
+            return
+        run_dir = self.store.run_dir(trial.run_id)
+        if not (run_dir / "summary.json").exists():
+            self.notify(f"run {trial.run_id} is not in this runs directory (another machine "
+                        "trained it)", severity="warning")
+            return
+        from densexp_tui.tui.screens.dashboard import DashboardScreen
+
+        status = self.store.read_summary(trial.run_id).status
+        self.app.push_screen(DashboardScreen(run_dir, "live" if status == "running" else
+                                             "replay", self.store))
+
+    # -- stop, continue ---------------------------------------------------------------------
+    def _selected_study(self) -> StudyView | None:
+        view = self.snapshot.selected if self.snapshot else None
+        if view is None:
+            self.notify("Select a study first", severity="warning")
+        return view
+
+    def action_stop_study(self) -> None:
+        view = self._selected_study()
+        if view is None:
+            return
+        self._stop(view.info.name, self.query_one("#sweeps-storage", Input).value.strip())
+
+    @work(thread=True, group="sweeps-stop")
+    def _stop(self, name: str, url: str) -> None:
+        from densexp_tui.sweep.runner import request_stop
+
+        study = self.reader.open_study(url, name) if url else None
+        request_stop(self.store.root, name, study)
+        self.app.call_from_thread(
+            self.notify, f"Stopping {name}: the running trial is cancelled and runs again "
+            "when the study continues", title="Sweep")
+
+    def action_continue_study(self) -> None:
+        view = self._selected_study()
+        if view is None:
+            return
+        source = Path(view.source) if view.source else None
+        if source is None or not source.is_file():
+            self.notify(f"The sweep file of {view.info.name} is gone; start it from its "
+                        "TOML with densexp sweep", severity="warning")
+            return
+        self._launch(source, view.info.name)
+
+    def _launch(self, sweep_file: Path, name: str) -> None:
+        from densexp_tui.sweep.launch import launch_sweep_process
+
+        url = self.query_one("#sweeps-storage", Input).value.strip()
+        process = launch_sweep_process(sweep_file, self.store.root, name, url)
+        self._processes.append((name, process))
+        self.selected = name
+        self.notify(f"Sweep {name} started (pid {process.pid}); output in "
+                    f".sweeps/{name}.out", title="Sweep")
+
+    def _poll_processes(self) -> None:
+        for name, process in list(self._processes):
+            code = process.poll()
+            if code is None:
+                continue
+            self._processes.remove((name, process))
+            severity = "information" if code == 0 else "error"
+            self.notify(f"Sweep {name} ended (exit {code}); see .sweeps/{name}.out",
+                        title="Sweep", severity=severity)
+
+    # -- new sweep --------------------------------------------------------------------------
+    def action_new_sweep(self) -> None:
+        self.query_one("#new-base", Static).update(self._base_description())
+        self.query_one("#sweeps-tabs", TabbedContent).active = "tab-new"
+        self.query_one("#new-name", Input).focus()
+
+    def _base_config(self) -> tuple[RunConfig, str]:
+        """The New experiment screen's current settings when the app keeps them, else the
+        newest run's config, else the defaults."""
+        current = getattr(self.app, "last_experiment_config", None)
+        if isinstance(current, RunConfig):
+            return current, "the New experiment settings"
+        # Trials of other sweeps are not "settings": take the newest run of its own.
+        for summary in [r for r in self.store.list_runs() if not r.sweep][:1]:
+            try:
+                return (load_config(self.store.run_dir(summary.run_id) / "config.toml"),
+                        f"the settings of the newest run, {summary.name}")
+            except BadInput:
+                break
+        return RunConfig(), "the default settings"
+
+    def _base_description(self) -> str:
+        cfg, where = self._base_config()
+        return (f"Base: {where} ({cfg.model.name} on {cfg.data.name or cfg.data.path}, "
+                f"{cfg.train.epochs} epochs)")
+
+    @on(Button.Pressed, "#new-start")
+    def start_new_sweep(self) -> None:
+        from densexp_tui.sweep.launch import form_to_sweep, write_sweep_file
+
+        problem = self.query_one("#new-problem", Static)
+        try:
+            base = self._chosen_base()
+            cfg = form_to_sweep(self.read_form(), resolve_paths(base))
+        except BadInput as err:
+            problem.update(str(err))
+            return
+        problem.update("")
+        path = write_sweep_file(cfg, self.store.root)
+        self._launch(path, cfg.sweep.name)
+        self.query_one("#sweeps-tabs", TabbedContent).active = "tab-studies"
+        # Focus must leave the form too, or the tab with the focused field comes back.
+        self.query_one("#studies-table", DataTable).focus()
+
+    @on(Input.Changed, "#new-base-path")
+    def _base_path_changed(self, event: Input.Changed) -> None:
+        typed = event.value.strip()
+        self.query_one("#new-base", Static).update(
+            f"Base: {typed}" if typed else self._base_description())
+
+    def _chosen_base(self) -> RunConfig:
+        typed = self.query_one("#new-base-path", Input).value.strip()
+        return load_config(Path(typed).expanduser()) if typed else self._base_config()[0]
+
+    def read_form(self) -> Any:
+        from densexp_tui.sweep.launch import SpaceRow, SweepForm
+
+        def value(selector: str) -> str:
+            return self.query_one(selector, Input).value
+
+        rows = []
+        for index in range(SPACE_ROWS):
+            select = self.query_one(f"#space-key-{index}", Select)
+            rows.append(SpaceRow(key="" if select.is_blank() else str(select.value),
+                                 low=value(f"#space-low-{index}"),
+                                 high=value(f"#space-high-{index}"),
+                                 log=self.query_one(f"#space-log-{index}", Checkbox).value,
+                                 choices=value(f"#space-choices-{index}")))
+        return SweepForm(
+            name=value("#new-name"), objective=str(self.query_one("#new-objective",
+                                                                  Select).value),
+            sampler=str(self.query_one("#new-sampler", Select).value),
+            pruner=str(self.query_one("#new-pruner", Select).value),
+            n_trials=value("#new-n-trials"), rows=rows)
+
+    # -- other keys -------------------------------------------------------------------------
+    @on(Input.Submitted, "#sweeps-storage")
+    def _storage_submitted(self) -> None:
+        self.selected = None
+        self._drawn.clear()
+        self.request_load()
+        self.query_one("#studies-table", DataTable).focus()
+
+    def action_focus_storage(self) -> None:
+        self.query_one("#sweeps-tabs", TabbedContent).active = "tab-studies"
+        self.query_one("#sweeps-storage", Input).focus()
+
+    def action_refresh(self) -> None:
+        self._drawn.clear()
+        self.request_load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def importance_text(importances: dict[str, float] | None, finished: int) -> Text:
+    """Bars of Optuna's parameter importances, or why there are none yet."""
+    from densexp_tui.sweep.study import MIN_TRIALS_FOR_IMPORTANCE, short_key
+
+    text = Text("parameter importance\n", style="bold")
+    if not importances:
+        text.append(f"after {MIN_TRIALS_FOR_IMPORTANCE} complete trials "
+                    f"({finished} finished so far)")
+        return text
+    width = 20
+    for key, share in importances.items():
+        bar = "█" * max(1, round(share * width)) if share > 0 else ""
+        text.append(f"{short_key(key)[:16]:<16} {bar:<{width}} {share:.2f}\n")
+    return text

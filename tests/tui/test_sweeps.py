@@ -1,0 +1,152 @@
+"""The Sweeps screen: studies and trials from a real journal study (fake trainer), the
+best-so-far curve and importances, stop, open a trial, and starting a sweep from the form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Select, Static
+
+from densexp_tui.core.runstore import RunStore
+from densexp_tui.core.sweepconfig import load_sweep
+from densexp_tui.tui.screens.sweeps import SweepsScreen
+from densexp_tui.tui.widgets.line_chart import LineChart
+from tests.sweep.conftest import Sweeper, write_sweep
+from tests.tui.helpers_dashboard import ScreenTestApp, wait_until
+
+SWEEP = """
+[sweep]
+name = "tui-study"
+n_trials = 5
+pruner = "none"
+[space]
+"train.learning_rate" = {low = 1e-5, high = 1e-1, log = true}
+"model.dropout" = {low = 0.0, high = 0.5}
+"""
+
+
+@pytest.fixture(scope="module")
+def study_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runs directory holding one finished 5-trial study (trained by the fake trainer)."""
+    folder = tmp_path_factory.mktemp("sweeps-tui")
+    sweeper = Sweeper(folder / "runs")
+    outcome = sweeper.run(write_sweep(folder, SWEEP))
+    assert outcome.finished == 5
+    return sweeper.runs
+
+
+def _app(runs: Path) -> ScreenTestApp:
+    return ScreenTestApp(lambda: SweepsScreen(RunStore(runs)))
+
+
+def _screen(app: ScreenTestApp) -> SweepsScreen:
+    screen = app.screen
+    assert isinstance(screen, SweepsScreen)
+    return screen
+
+
+async def test_lists_the_study_its_trials_curve_and_importances(study_runs: Path) -> None:
+    app = _app(study_runs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        trials = screen.query_one("#trials-table", DataTable)
+        await wait_until(pilot, lambda: trials.row_count == 5)
+        studies = screen.query_one("#studies-table", DataTable)
+        assert studies.row_count == 1 and str(studies.get_row_at(0)[0]) == "tui-study"
+        headers = [str(c.label) for c in trials.columns.values()]
+        assert headers[:3] == ["#", "learning_rate", "dropout"]
+        assert {"state", "value", "epochs", "duration", "pruned at", "run"} <= set(headers)
+        chart = screen.query_one("#best-curve", LineChart)
+        assert chart.series and chart.series[0].points
+        importances = str(screen.query_one("#importances", Static).render())
+        assert "learning_rate" in importances and "dropout" in importances
+
+
+async def test_stop_key_writes_the_stop_file(study_runs: Path) -> None:
+    app = _app(study_runs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        await wait_until(pilot, lambda: screen.snapshot is not None and
+                         screen.snapshot.selected is not None)
+        await pilot.press("s")
+        stop_file = study_runs / ".sweeps" / "tui-study.stop"
+        await wait_until(pilot, stop_file.exists)
+        stop_file.unlink()
+
+
+async def test_open_trial_pushes_its_dashboard(study_runs: Path) -> None:
+    from densexp_tui.tui.screens.dashboard import DashboardScreen
+
+    app = _app(study_runs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        trials = screen.query_one("#trials-table", DataTable)
+        await wait_until(pilot, lambda: trials.row_count == 5)
+        trials.focus()
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+
+
+async def test_a_new_sweep_from_the_form_is_launched(study_runs: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    launched: list[tuple[Any, ...]] = []
+
+    class FakeProcess:
+        pid = 4242
+
+        def poll(self) -> None:
+            return None
+
+    def fake_launch(*args: Any) -> FakeProcess:
+        launched.append(args)
+        return FakeProcess()
+
+    monkeypatch.setattr("densexp_tui.sweep.launch.launch_sweep_process", fake_launch)
+    runs = tmp_path / "runs"
+    app = _app(runs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        await pilot.press("n")
+        screen.query_one("#new-name", Input).value = "from-form"
+        screen.query_one("#space-key-2", Select).clear()
+        for index in (2,):
+            screen.query_one(f"#space-low-{index}", Input).value = ""
+            screen.query_one(f"#space-high-{index}", Input).value = ""
+        screen.start_new_sweep()
+        await pilot.pause()
+        assert str(screen.query_one("#new-problem", Static).render()) == ""
+    assert len(launched) == 1
+    sweep_file, runs_dir, name = launched[0][:3]
+    cfg = load_sweep(sweep_file)
+    assert name == "from-form" and runs_dir == RunStore(runs).root
+    assert set(cfg.space) == {"train.learning_rate", "train.batch_size"}
+    assert cfg.space["train.learning_rate"].log and cfg.sweep.pruner == "median"
+
+
+async def test_a_bad_form_says_what_is_wrong_in_one_line(tmp_path: Path) -> None:
+    app = _app(tmp_path / "runs")
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        await pilot.press("n")
+        screen.query_one("#space-low-0", Input).value = "0.1"
+        screen.query_one("#space-high-0", Input).value = "0.01"
+        screen.start_new_sweep()
+        await pilot.pause()
+        problem = str(screen.query_one("#new-problem", Static).render())
+        assert "low 0.1 is not below high 0.01" in problem and "\n" not in problem
+    assert not (tmp_path / "runs" / ".sweeps").exists()
+
+
+async def test_a_storage_url_that_cannot_be_reached_is_one_line(tmp_path: Path) -> None:
+    app = _app(tmp_path / "runs")
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        storage = screen.query_one("#sweeps-storage", Input)
+        storage.value = "postgresql://u:hidden@127.0.0.1:9/db"
+        storage.focus()
+        await pilot.press("enter")
+        problem = screen.query_one("#sweeps-problem", Static)
+        await wait_until(pilot, lambda: "127.0.0.1:9" in str(problem.render()), tries=400)
+        assert "hidden" not in str(problem.render())
