@@ -25,6 +25,10 @@ RUNS_DIR_ENV = "DENSEXP_RUNS_DIR"
 STATUSES = ("running", "completed", "failed", "cancelled", "diverged", "interrupted")
 FINAL_STATUSES = ("completed", "failed", "cancelled", "diverged")
 HEARTBEAT_SECONDS = 5.0
+# Kept free inside each running run: when the disk fills mid-run, deleting it leaves room to
+# record that the run failed and why (events, summary).
+RESERVE_BYTES = 256 * 1024
+RESERVE_NAME = ".reserve"
 # A run on another host (shared filesystem) is declared dead after this long without a beat.
 HEARTBEAT_STALE_SECONDS = 60.0
 
@@ -140,6 +144,7 @@ class RunStore:
         try:
             staging.mkdir()
             (staging / "checkpoints").mkdir()
+            (staging / RESERVE_NAME).write_bytes(b"\0" * RESERVE_BYTES)
             write_text_atomic(staging / "config.toml", dumps_config(cfg))
             summary = self._initial_summary(cfg, run_id)
             write_text_atomic(staging / "summary.json", json.dumps(summary.to_dict(), indent=2))
@@ -319,6 +324,10 @@ class RunHandle:
         while self._beating.is_set():
             self._beat()
             time.sleep(HEARTBEAT_SECONDS)
+
+    def release_reserve(self) -> None:
+        """Give back the space kept for recording how the run ended."""
+        (self.dir / RESERVE_NAME).unlink(missing_ok=True)
 
     def stop_heartbeat(self) -> None:
         self._beating.clear()

@@ -7,6 +7,8 @@ Imports TensorFlow: only ``engine/trainer.py`` loads it, inside ``train()``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
@@ -15,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -28,6 +30,9 @@ from densexp_tui.engine.optim import learning_rate_at
 # below this size: tiny-bert's are a few MB, a full bert-base's ~900 MB every epoch is not
 # worth it just so a later resume keeps its moments (it can start them afresh).
 OPTIMIZER_STATE_MAX_BYTES = 256 * 1024 * 1024
+
+# Room a checkpoint needs beyond its raw arrays (HDF5 headers, names, the event log).
+CHECKPOINT_MARGIN_BYTES = 1024 * 1024
 
 Emit = Callable[..., Any]
 
@@ -72,13 +77,25 @@ class Checkpointer:
         """Write to a temp name and rename: a crash mid-write never spoils the old file."""
         final = self.path(which)
         temp = self.directory / f".{which}.tmp.weights.h5"  # .h5 suffix selects HDF5
-        self.model.save_weights(str(temp))
+        self._check_room(_weights_bytes(self.model.weights))
+        with _removed_on_failure(temp):
+            self.model.save_weights(str(temp))
         os.replace(temp, final)
 
     def copy(self, source: str, target: str) -> None:
         temp = self.directory / f".{target}.tmp.weights.h5"
-        shutil.copyfile(self.path(source), temp)
+        self._check_room(self.path(source).stat().st_size)
+        with _removed_on_failure(temp):
+            shutil.copyfile(self.path(source), temp)
         os.replace(temp, self.path(target))
+
+    def _check_room(self, needed: int) -> None:
+        """Refuse a write the disk cannot hold, before HDF5 starts it: an HDF5 file that hits
+        a full disk half-way is left in a state that can crash the process later."""
+        free = shutil.disk_usage(self.directory).free
+        if free < needed + CHECKPOINT_MARGIN_BYTES:
+            raise OSError(errno.ENOSPC, f"No space left on device for a checkpoint: need "
+                          f"{_mb(needed)}, {_mb(free)} free in {self.directory}")
 
     def save_state(self, state: dict[str, Any]) -> None:
         """state.json (+ optimizer.npz when cheap): where a resume would pick up."""
@@ -92,12 +109,13 @@ class Checkpointer:
         variables' names, or [] when skipped as too big."""
         found = getattr(self.model.optimizer, "variables", None) or []
         variables = list(found() if callable(found) else found)  # a method on legacy optimizers
-        size = sum(int(np.prod(v.shape)) * v.dtype.size for v in variables)
+        size = _weights_bytes(variables)
         if not variables or size > OPTIMIZER_STATE_MAX_BYTES:
             return []
+        self._check_room(size)
         arrays = {f"v{i:05d}": v.numpy() for i, v in enumerate(variables)}
         temp = self.directory / ".optimizer.tmp.npz"
-        with open(temp, "wb") as handle:
+        with _removed_on_failure(temp), open(temp, "wb") as handle:
             np.savez(handle, **arrays)
         os.replace(temp, self.directory / "optimizer.npz")
         return [v.name for v in variables]
@@ -107,6 +125,25 @@ class Checkpointer:
             return False
         self.model.load_weights(str(self.path("best")))
         return True
+
+
+def _weights_bytes(variables: list[Any]) -> int:
+    return sum(int(np.prod(v.shape)) * v.dtype.size for v in variables)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+@contextlib.contextmanager
+def _removed_on_failure(temp: Path) -> Iterator[None]:
+    """A half-written temp file (a full disk) is deleted, giving back the space the run
+    needs to record that it failed."""
+    try:
+        yield
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 class ScalarLog:

@@ -22,6 +22,7 @@ lines TensorFlow prints while it loads.
 from __future__ import annotations
 
 import logging
+import contextlib
 import os
 import sys
 import tempfile
@@ -143,7 +144,10 @@ class LibraryCapture:
     def write(self, text: str) -> None:
         """Append our own lines (a traceback, a note) to the same log."""
         with _lock:
-            os.write(self.fd, text.encode("utf-8", "backslashreplace"))
+            try:
+                os.write(self.fd, text.encode("utf-8", "backslashreplace"))
+            except OSError:
+                pass  # a full disk must not stop the run from recording how it ended
 
     def close(self) -> None:
         os.close(self.fd)
@@ -195,7 +199,8 @@ def capture_library_output(log_path: str | Path | None) -> Iterator[LibraryCaptu
             for handler, stream in swapped:
                 handler.setStream(stream)
             if sys.stderr is not saved_stderr:
-                sys.stderr.flush()
+                with contextlib.suppress(OSError):  # buffered library text on a full disk
+                    sys.stderr.flush()
                 sys.stderr = saved_stderr
             _active.remove(capture)
             _point_fd2_at_current_target()

@@ -265,6 +265,7 @@ def _run(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
             _finish(handle, emit, outcome, "cancelled", "interrupted (Ctrl-C)", None, started)
             raise
         except Exception as exc:
+            handle.release_reserve()
             capture.write(traceback.format_exc())
             return _finish(handle, emit, outcome, "failed", _describe(exc), None, started)
 
@@ -405,6 +406,7 @@ def _emit_started(prepared: Prepared, emit: _Emitter, per_epoch: int) -> None:
 def _finish(handle: RunHandle, emit: _Emitter, outcome: Any, status: str, message: str,
             test: dict[str, Any] | None, started: float) -> RunResult:
     """The closing events and summary, whatever the ending."""
+    handle.release_reserve()  # room to write this even when the disk filled up
     duration = round(time.time() - started, 3)
     emit("status", status=status, message=message)
     emit("run_finished", status=status, best_epoch=outcome.best_epoch, best=outcome.best_val,
