@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import signal
 import sys
@@ -22,10 +21,6 @@ from densexp_tui import __version__
 from densexp_tui.core.errors import BadInput
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-class NotAvailable(Exception):
-    """A subcommand whose module another part of the project has not shipped yet."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -118,9 +113,6 @@ def main(argv: list[str] | None = None) -> int:
             return open_app(args)
         return args.handler(args)
     except BadInput as err:
-        print(f"densexp: {err}", file=sys.stderr)
-        return 2
-    except NotAvailable as err:
         print(f"densexp: {err}", file=sys.stderr)
         return 2
 
@@ -284,8 +276,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     from densexp_tui import report
     from densexp_tui.core import catalog
 
-    if not hasattr(catalog, "list_models"):
-        raise NotAvailable("listing models is not available yet (core.catalog.list_models)")
     models = catalog.list_models()
     if args.json:
         print(json.dumps(report.to_jsonable(models), indent=2))
@@ -307,10 +297,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     run_dir = store.run_dir(summary.run_id)
     # TensorFlow and transformers print while they load: into the run's log, not the screen.
     with capture_library_output(run_dir / "log.txt"):
-        lora = _optional_module("densexp_tui.engine.lora", "export")
-        export_merged = getattr(lora, "export_merged", None)
-        if export_merged is None:
-            raise NotAvailable("export is not available yet (engine.lora.export_merged)")
+        from densexp_tui.engine.lora import export_merged
+
         out = export_merged(run_dir, args.merged, checkpoint=args.checkpoint,
                             overwrite=args.overwrite)
     print(f"exported {summary.run_id} to {out}")
@@ -318,36 +306,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------
-# Hooks into parts other engineers own: the app, sweeps, resume
-
-
-def _optional_module(name: str, feature: str) -> Any:
-    """Import ``name``; NotAvailable if exactly that module does not exist yet (an import
-    error inside it is a real bug and propagates)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name and name.startswith(err.name):
-            raise NotAvailable(f"{feature} is not available yet ({name} is missing)") from None
-        raise
+# The app, resume, sweeps
 
 
 def open_app(args: argparse.Namespace, replay: str | None = None) -> int:
-    """The TUI (home: runs), optionally launching a config or replaying a run.
+    """The TUI (home: runs), optionally launching a config or replaying a run."""
+    from densexp_tui.tui.app import run_app  # no TensorFlow: the app paints first
 
-    Until the app exists, ``--launch CONFIG`` runs CONFIG headless instead, with a note.
-    """
-    try:
-        app = _optional_module("densexp_tui.tui.app", "the app")
-    except NotAvailable:
-        if args.launch is None:
-            raise
-        print("densexp: the app is not available yet; running the config headless",
-              file=sys.stderr)
-        return cmd_run(argparse.Namespace(config=args.launch, set=[], json=False, detach=False,
-                                          runs_dir=args.runs_dir))
     # run_app keeps library output off the screen itself (logcapture.redirect_fd2_for_process).
-    return int(app.run_app(runs_dir=args.runs_dir, launch=args.launch, replay=replay) or 0)
+    return int(run_app(runs_dir=args.runs_dir, launch=args.launch, replay=replay) or 0)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -369,8 +336,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    sweep_cli = _optional_module("densexp_tui.sweep.cli", "sweep")
-    return int(sweep_cli.sweep_command(args))
+    from densexp_tui.sweep.cli import sweep_command
+
+    return int(sweep_command(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -134,32 +133,6 @@ def test_catalog_commands_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"reviews", "wine", "imdb"} <= set(names)
     assert main(["models", "--json"]) == 0
     assert {"tiny-bert", "mlp"} <= {m["name"] for m in json.loads(capsys.readouterr().out)}
-
-
-def test_launch_falls_back_to_headless_without_the_app(tmp_path: Path, runs_dir: Path,
-                                                       monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    real = cli._optional_module
-
-    def without_app(name: str, feature: str):
-        if name == "densexp_tui.tui.app":
-            raise cli.NotAvailable(f"{feature} is not available yet")
-        return real(name, feature)
-
-    monkeypatch.setattr(cli, "_optional_module", without_app)
-    config = _config(tmp_path, WINE.replace("epochs = 3", "epochs = 1"))
-    assert main(["--launch", str(config)]) == 0
-    assert "running the config headless" in capsys.readouterr().err
-    assert len(_run_dirs(runs_dir)) == 1
-
-
-@pytest.mark.parametrize("argv, module", [(["resume", "x"], "densexp_tui.engine.resume")])
-def test_missing_subcommand_modules_exit_2(argv: list[str], module: str,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    if importlib.util.find_spec(module) is not None:
-        pytest.skip(f"{module} exists now")
-    assert main(argv) == 2
-    assert "not available yet" in capsys.readouterr().err
 
 
 # -- the real command in a subprocess: the terminal sees only our output -------------------
