@@ -20,6 +20,8 @@ from densexp_tui.core.events import Event
 from densexp_tui.core.runstore import RunHandle, RunStore
 
 EPOCH_SECONDS = float(os.environ.get("FAKE_EPOCH_SECONDS", "0.05"))
+# Tests may hook the end of each epoch (e.g. to ask for a stop at a known point).
+AFTER_EPOCH: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -64,6 +66,8 @@ def fake_train(cfg: RunConfig, store: RunStore, *, cancel: threading.Event | Non
         if best is None or val["loss"] < best["loss"]:
             best, best_epoch = val, epoch
         handle.update_summary(epochs_done=epoch, best_epoch=best_epoch, best=best)
+        if AFTER_EPOCH is not None:
+            AFTER_EPOCH(epoch)
         emit("epoch", epoch=epoch, train={"loss": 1.0, "accuracy": 0.5}, val=val,
              best_epoch=best_epoch)
     test = dict(best) if status == "completed" and best else None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 from pathlib import Path
 
 import optuna
@@ -89,8 +88,11 @@ def test_stop_cancels_the_running_trial_and_the_next_start_continues(
     sweep = write_sweep(tmp_path, '[sweep]\nname = "stopme"\nn_trials = 3\n' + LR_SPACE, epochs=4)
     worker = sweeper.worker(sweep)
     runs = sweeper.runs
-    threading.Timer(0.5, request_stop, args=(runs, "stopme")).start()
+    # Ask for the stop once the first trial is training: no race with start-up time.
+    monkeypatch.setattr("tests.sweep.fake_trainer.AFTER_EPOCH",
+                        lambda epoch: request_stop(runs, "stopme") if epoch == 1 else None)
     outcome = worker.run()
+    monkeypatch.setattr("tests.sweep.fake_trainer.AFTER_EPOCH", None)
     assert outcome.reason == "stopped" and outcome.finished == 0
     stopped = outcome.rows[0]
     assert stopped.state == "failed" and "stopped" in stopped.note
