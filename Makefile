@@ -19,8 +19,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/densexp --launch examples/quickstart.toml
 
+# The TUI layer runs in a process of its own: its Pilot tests train inside the app's worker
+# thread, and after the engine layers have trained in the same process one of them hangs
+# (cause not found yet; each layer passes on its own, see the note on issue 3).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --ignore=tests/tui $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q tests/tui $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

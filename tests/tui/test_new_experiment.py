@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Select, Static, TabbedContent
 from densexp_tui.core.config import load_config, validate_field
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.tui.app import DensexpApp
-from densexp_tui.tui.dialogs import ConfirmDialog, PathPrompt
+from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog, PathPrompt
 from densexp_tui.tui.screens.home import HomeScreen
 from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
 from densexp_tui.tui.widgets.form import ConfigField
@@ -259,8 +259,10 @@ async def test_walk_the_steps_launch_and_see_it_complete(
         await pilot.press("ctrl+r")
         assert app.focused is screen.query_one("#launch-button", Button)
         await pilot.press("enter")  # Launch
-        await wait_for(pilot, lambda: app.training.active is not None
-                       and app.training.active.run_id is not None, timeout=180)
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog) or (
+            app.training.active is not None and app.training.active.run_id is not None),
+            timeout=180)
+        assert not isinstance(app.screen, ErrorDialog), app.screen.message
         worker = app.training.active.worker
         await worker.wait()
         await wait_for(pilot, lambda: not app.training.busy, timeout=30)
