@@ -253,7 +253,8 @@ class DensexpApp(App[int]):
         except ImportError:
             self.notify("Compare is not available in this build", severity="warning")
             return
-        self.push_screen(CompareScreen(run_ids, self.store))
+        unique = list(dict.fromkeys(run_ids))  # one row per run, in the order given
+        self.push_screen(CompareScreen(unique, self.store))
 
     def open_sweeps(self) -> None:
         try:

@@ -64,6 +64,12 @@ def action_allowed(node: DOMNode, action: str) -> bool:
     return bool(node.check_action(name, params))
 
 
+def action_hidden(node: DOMNode, action: str) -> bool:
+    """True when the node's check_action hides the action (False); None only disables it."""
+    _, name, params = actions.parse(action)
+    return node.check_action(name, params) is False
+
+
 def screen_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
     """Palette commands for what the current screen can do now, from its own bindings."""
     for info in declared_bindings(type(screen)):

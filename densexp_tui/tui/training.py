@@ -4,10 +4,19 @@ The app owns one :class:`TrainingQueue`. Only the UI thread touches it. The work
 runs :func:`run_job`, which imports the trainer (and with it TensorFlow) inside the thread,
 so the app starts without TensorFlow and the import stall never blocks the screen. The
 worker talks back through thread-safe ``post_message`` only.
+
+Garbage collection: once TensorFlow, transformers and the model are loaded the process holds
+about half a million objects, and each full (generation 2) collection walks them all while
+holding the GIL: ~200 ms, several times a run, on whichever thread allocates at the moment,
+often the UI thread in the middle of drawing a frame (measured with bench/keypress_latency.py:
+tab switches took ~300 ms instead of ~30). So when the run starts everything alive is frozen
+(``gc.freeze``: no longer scanned; full collections then take a few ms) and unfrozen when the
+run ends, so that the run's own cyclic garbage (the model) can still be collected.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -105,6 +114,7 @@ def run_job(job: TrainingJob, store: RunStore, active: ActiveJob, post: Post) ->
     try:
         return _train_or_resume(job, store, active.cancel, post)
     finally:
+        gc.unfreeze()  # frozen objects are never collected: let this run's model go
         active.done.set()
 
 
@@ -120,6 +130,7 @@ def _train_or_resume(job: TrainingJob, store: RunStore, cancel: threading.Event,
         if starts and not reported:
             run_id = str(event.get("run_id", "") or job.resume_id)
             reported.append(run_id)
+            gc.freeze()  # TensorFlow and the model are loaded: see the module docstring
             post(TrainingStarted(run_id))
 
     if job.resume_id:

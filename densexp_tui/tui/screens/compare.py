@@ -168,7 +168,7 @@ class CompareScreen(Screen[None]):
         yield DataTable(id="compare-table", zebra_stripes=True)
         yield LineChart("Val loss", "epoch", y_floor=0.0, id="compare-chart",
                         empty_text="loading runs…")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.load_runs()

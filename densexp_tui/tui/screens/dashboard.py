@@ -107,7 +107,8 @@ class DashboardScreen(Screen[None]):
         Binding("full_stop", "scrub(1)", "next", key_display=".", group=SCRUB_GROUP,
                 id="dashboard.replay.next_epoch",
                 tooltip="Scrub forward to the end of the next epoch (pauses)"),
-        Binding("e", "jump_to_end", "End", id="dashboard.replay.end",
+        # show=False: 80 columns hold the footer without it; help and the palette list it.
+        Binding("e", "jump_to_end", "End", id="dashboard.replay.end", show=False,
                 tooltip="Jump to the end of the recorded run"),
         Binding("0", "restart", "Restart", show=False, id="dashboard.replay.restart",
                 tooltip="Play the run again from its start (at 10x unless a speed is set)"),
@@ -154,6 +155,11 @@ class DashboardScreen(Screen[None]):
         self._in_flight_lock = threading.Lock()
 
     @property
+    def help_title(self) -> str:
+        """The help screen's heading for this open dashboard (it lists this mode's keys)."""
+        return f"Dashboard ({self.mode})"
+
+    @property
     def replay(self) -> ReplaySource | None:
         return self.source if isinstance(self.source, ReplaySource) else None
 
@@ -181,7 +187,7 @@ class DashboardScreen(Screen[None]):
                 yield LogPane(self.run_dir / "log.txt", follow=self.mode == "live", id="log-pane")
             with TabPane("System", id="system"):
                 yield SystemMetrics(id="system-metrics")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_resize(self) -> None:
         # Tall terminals have room for the per-class table beside the loss chart too.

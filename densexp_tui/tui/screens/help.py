@@ -1,7 +1,10 @@
 """Help: every key of every screen, generated from the screens' BINDINGS.
 
 Nothing is written by hand here: a binding added to a screen appears in this list, the
-footer and the command palette together. Screens that are not installed are left out.
+footer and the command palette together. Screens that are not installed are left out, and
+for a screen that is open (the one help was opened from, or one under it) the list is what
+that screen offers now: a key its ``check_action`` hides (Resume without the resume engine,
+Cancel on a replay, the replay keys on a live run) is not listed, just as in its footer.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from densexp_tui.tui.commands import declared_bindings, key_display
+from densexp_tui.tui.commands import action_hidden, declared_bindings, key_display
 
 # (title, module, class): every screen and dialog of the app, in the order people meet them.
 SCREENS = (
@@ -47,9 +50,12 @@ def installed_screens() -> Iterator[tuple[str, type[DOMNode]]]:
             yield title, screen_class
 
 
-def bindings_table(app: Any, node_class: type[DOMNode]) -> Table | None:
-    """Key / action / what it does, for one class; None when it declares no bindings."""
-    rows = [info for info in declared_bindings(node_class) if info.description]
+def bindings_table(app: Any, node_class: type[DOMNode],
+                   node: DOMNode | None = None) -> Table | None:
+    """Key / action / what it does, for one class; None when it declares no bindings.
+    ``node``: an open instance of the class; what its check_action hides is left out."""
+    rows = [info for info in declared_bindings(node_class) if info.description
+            and not (node is not None and action_hidden(node, info.action))]
     if not rows:
         return None
     table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
@@ -73,16 +79,29 @@ class HelpScreen(Screen[None]):
     def __init__(self, opened_from: Screen[Any] | None = None) -> None:
         super().__init__(id="help")
         self.opened_from = type(opened_from) if opened_from is not None else None
+        self.opened_from_screen = opened_from
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="help-body"):
             for title, node_class in self._sections():
-                table = bindings_table(self.app, node_class)
+                node = self._open_instance(node_class)
+                table = bindings_table(self.app, node_class, node)
                 if table is not None:
+                    title = getattr(node, "help_title", "") or title
                     heading = Text(title, style="bold underline")
                     yield Static(Group(heading, table), classes="help-section")
         yield Footer(compact=True)
+
+    def _open_instance(self, node_class: type[DOMNode]) -> DOMNode | None:
+        """The app, or the open screen of this class nearest the top (None: not open)."""
+        if isinstance(self.app, node_class):
+            return self.app
+        candidates = [self.opened_from_screen, *reversed(self.app.screen_stack)]
+        for screen in candidates:
+            if screen is not None and screen is not self and type(screen) is node_class:
+                return screen
+        return None
 
     def _sections(self) -> list[tuple[str, type[DOMNode]]]:
         sections = [("Everywhere", type(self.app)), *installed_screens()]

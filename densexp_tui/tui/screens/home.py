@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
 from textual.coordinate import Coordinate
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -57,6 +58,8 @@ COLUMNS = (
     ("trainable", "Train %"),
 )
 RIGHT_ALIGNED = {"acc", "f1", "epochs", "duration", "trainable"}
+# Runs that R continues from their checkpoint (app.resume_run says why others cannot).
+RESUMABLE_STATUSES = ("interrupted", "cancelled", "failed")
 
 
 @lru_cache(maxsize=None)
@@ -175,6 +178,7 @@ class HomeScreen(Screen[None]):
         self._runs: dict[str, RunSummary] = {}
         self._rows: dict[str, tuple[str, ...]] = {}
         self._order: list[str] = []
+        self._footer_offers_resume: bool | None = None
 
     @property
     def densexp(self) -> "DensexpApp":
@@ -229,6 +233,7 @@ class HomeScreen(Screen[None]):
             self._update_changed(rows)
         self._rows, self._order = rows, list(rows)
         self._update_side_lines(len(runs), len(rows))
+        self._update_footer_for_selection()
 
     def _rebuild(self, rows: dict[str, tuple[str, ...]]) -> None:
         table = self.query_one("#runs-table", DataTable)
@@ -267,7 +272,10 @@ class HomeScreen(Screen[None]):
 
     def _update_side_lines(self, n_runs: int, n_shown: int) -> None:
         hint = self.query_one("#empty-hint", Static)
-        if n_runs == 0:
+        if n_runs == 0 and self.densexp.training.busy:
+            hint.update(f"No runs yet in {display_path(self.densexp.store.root)}; "
+                        "the first one is starting (loading data, building the model).")
+        elif n_runs == 0:
             hint.update(f"No runs yet in {display_path(self.densexp.store.root)}.\n"
                         "Press n to set up an experiment.")
         elif n_shown == 0:
@@ -280,6 +288,36 @@ class HomeScreen(Screen[None]):
         marks = f" · {len(self.marked)} marked" if self.marked else ""
         self.query_one("#queue-line", Static).update(
             " · ".join(p for p in (queue, count + marks) if p))
+
+    # -- footer -------------------------------------------------------------------------------
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """What the footer shows. Re-run and Resume take turns, so the footer fits in 80
+        columns: Resume for a run that can continue, Re-run for the others. Both keys work
+        on every run (this only filters the display; help and the palette list both)."""
+        bindings = super().active_bindings
+        if not self.densexp.resume_available:
+            return bindings
+        hidden = "rerun" if self._selected_resumable() else "resume_run"
+        return {key: active for key, active in bindings.items()
+                if active.binding.action != hidden}
+
+    def _selected_resumable(self) -> bool:
+        try:
+            run = self.selected_run()
+        except NoMatches:  # asked before the table exists
+            return False
+        return run is not None and run.status in RESUMABLE_STATUSES
+
+    def _update_footer_for_selection(self) -> None:
+        resumable = self._selected_resumable()
+        if resumable != self._footer_offers_resume:
+            self._footer_offers_resume = resumable
+            self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _row_highlighted(self) -> None:
+        self._update_footer_for_selection()
 
     # -- the selected run -------------------------------------------------------------------
     def selected_run_id(self) -> str | None:
@@ -401,7 +439,7 @@ class HomeScreen(Screen[None]):
         run = self._need_run()
         if run is None:
             return
-        if run.status not in ("interrupted", "cancelled", "failed"):
+        if run.status not in RESUMABLE_STATUSES:
             self.notify(f"{run.name} is {run.status}; only interrupted, cancelled or failed "
                         "runs resume", severity="warning")
             return

@@ -266,7 +266,9 @@ class NewExperimentScreen(Screen[None]):
         yield Static(id="review-toml")
 
     def on_mount(self) -> None:
-        self.sub_title = f"New experiment (re-run of {self.parent_id})" if self.parent_id \
+        # The parent's name: its id rarely fits the header at 80 columns (Review shows it).
+        parent_name = self.parent_config.run.name if self.parent_config else self.parent_id
+        self.sub_title = f"New experiment (re-run of {parent_name})" if self.parent_id \
             else "New experiment"
         self._scan_models()
         self._apply_visibility()

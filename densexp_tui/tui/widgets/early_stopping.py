@@ -32,16 +32,24 @@ class EarlyStoppingPanel(Widget):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.view: RunView | None = None
+        self._height: int | None = None  # the height laid out last
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
 
     def show(self, view: RunView) -> None:
         self.view = view
-        self.refresh(layout=True)
+        # A new layout only when the height changes (the "Finished" line): the dashboard
+        # calls this on every redraw, and a layout redraws the whole screen.
+        height = self._content_height()
+        self.refresh(layout=height != self._height)
+        self._height = height
+
+    def _content_height(self) -> int:
+        return 5 if (self.view and self.view.finished) else 4
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
-        return 5 if (self.view and self.view.finished) else 4
+        return self._content_height()
 
     def render(self) -> Text:
         view = self.view or RunView()

@@ -87,6 +87,28 @@ class OptionsSuggester(Suggester):
         return None
 
 
+class OnOffCheckbox(Checkbox):
+    """A checkbox that says its state: X and "on", or a blank and "off". Textual's own draws
+    the same X either way and only colour tells them apart, which is lost on a monochrome
+    terminal (a false ``deterministic`` read as "X enabled")."""
+
+    def __init__(self, value: bool, **kwargs: Any) -> None:
+        super().__init__(_on_off(value), value=value, **kwargs)
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
+        return "X" if self.value else " "
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        if hasattr(self, "_label"):  # the first set happens before the label exists
+            self.label = _on_off(self.value)
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
 class ConfigField(Vertical):
     """One config key: label and editor on a line, its message line under them."""
 
@@ -135,7 +157,7 @@ class ConfigField(Vertical):
         if options is not None:
             editor = Select(options, value=value, allow_blank=False, compact=True, id=editor_id)
         elif self.spec.kind == "bool":
-            editor = Checkbox("enabled", value=bool(value), compact=True, id=editor_id)
+            editor = OnOffCheckbox(bool(value), compact=True, id=editor_id)
         else:
             editor = Input(value_to_text(value), id=editor_id, compact=True,
                            validators=[SpecValidator(self.key_path)],

@@ -125,6 +125,18 @@ def compact_number(value: float) -> str:
     return f"{value:.0e}"
 
 
+def tick_labels(values: Sequence[float]) -> list[str]:
+    """Labels for ``values`` that tell them apart: a loss flat at 1.0986 must not read
+    1.1, 1.1, 1.1 down the axis, so digits are added until different values differ."""
+    labels = [compact_number(value) for value in values]
+    wanted = len(set(values))
+    digits = 4
+    while len(set(labels)) < wanted and digits <= 7:
+        labels = [f"{value:.{digits}g}" for value in values]
+        digits += 1
+    return labels
+
+
 def data_bounds(series: Sequence[ChartSeries], x_range: tuple[float, float] | None,
                 y_floor: float | None) -> Bounds | None:
     """The box every series fits in, padded a little so lines never sit on the frame."""
@@ -236,11 +248,12 @@ class LineChart(Widget):
         return legend
 
     def _y_labels(self, bounds: Bounds, rows: int) -> list[str]:
-        labels = [""] * rows
-        labels[0] = compact_number(bounds.y_max)
-        labels[-1] = compact_number(bounds.y_min)
+        ticks = {0: bounds.y_max, rows - 1: bounds.y_min}  # row -> value
         if rows >= 5:
-            labels[rows // 2] = compact_number((bounds.y_max + bounds.y_min) / 2)
+            ticks[rows // 2] = (bounds.y_max + bounds.y_min) / 2
+        labels = [""] * rows
+        for row, label in zip(ticks, tick_labels(list(ticks.values()))):
+            labels[row] = label
         return labels
 
     def _plot_rows(self, bounds: Bounds, width: int, rows: int) -> tuple[list[Text], int]:

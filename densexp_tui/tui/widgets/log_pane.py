@@ -35,6 +35,12 @@ class LogPane(Log):
         if self.follow:
             self.set_interval(POLL_SECONDS, self.read_new_lines)
 
+    def on_show(self) -> None:
+        # Lines written while the Log tab was hidden could not scroll it (no size yet):
+        # coming into view, it shows the newest lines, as a tail should.
+        if self.auto_scroll:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
     def read_new_lines(self) -> None:
         """Append the complete lines written since the last read (small, local reads)."""
         try:
