@@ -55,6 +55,8 @@ class DensexpApp(App[int]):
     def __init__(self, runs_dir: Path | None = None, launch: Path | None = None,
                  replay: str | None = None) -> None:
         super().__init__()
+        # The New experiment form's last valid settings: a new sweep starts from them.
+        self.last_experiment_config: RunConfig | None = None
         self.store = RunStore(resolve_runs_dir(runs_dir))
         self.launch_path = launch
         self.replay_ref = replay

@@ -299,3 +299,27 @@ async def test_quitting_while_training_asks_and_leaves_the_run_cancelled(
     summary = RunStore(runs_dir).read_summary(run_id)
     assert summary.status == "cancelled"
     assert summary.epochs_done < 2000
+
+
+async def test_a_new_sweep_starts_from_the_forms_settings(
+        make_app: Callable[..., DensexpApp]) -> None:
+    from densexp_tui.tui.screens.sweeps import SweepsScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        await type_into(pilot, screen.config_field("train.epochs"), "7")
+        await pilot.press("ctrl+r")  # the review step checks and keeps the settings
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, NewExperimentScreen)
+                       or isinstance(app.screen, ConfirmDialog), timeout=10)
+        if isinstance(app.screen, ConfirmDialog):
+            await pilot.press("enter")  # discard: the reviewed settings stay the base
+        app.push_screen(SweepsScreen(app.store))
+        await pilot.pause()
+        sweeps = app.screen
+        sweeps.action_new_sweep()
+        await pilot.pause()
+        base = str(sweeps.query_one("#new-base", Static).render())
+        assert "the New experiment settings" in base and "7 epochs" in base

@@ -303,6 +303,8 @@ class NewExperimentScreen(Screen[None]):
         except ConfigError as err:
             return None, [(err.key or "config", err.message)]
         cfg.source_path = self.base.source_path
+        # The Sweeps screen starts a new sweep from these settings.
+        self.densexp.last_experiment_config = cfg
         return cfg, []
 
     def fill(self, cfg: RunConfig) -> None:
