@@ -451,14 +451,17 @@ def check_config(cfg: RunConfig, source: str | Path = "<config>") -> None:
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a run TOML; every problem is a one-line ConfigError."""
     path = Path(path)
-    text = read_toml_text(path)
-    try:
-        mapping = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML ({exc})", file=path) from None
-    cfg = parse_config(mapping, source=path)
+    cfg = parse_config(read_toml_mapping(path), source=path)
     cfg.source_path = path.resolve()
     return cfg
+
+
+def read_toml_mapping(path: Path) -> dict[str, Any]:
+    """The parsed TOML tables of a run or sweep file, or a one-line ConfigError."""
+    try:
+        return tomllib.loads(read_toml_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML ({exc})", file=path) from None
 
 
 def read_toml_text(path: Path) -> str:

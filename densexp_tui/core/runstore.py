@@ -138,6 +138,7 @@ class RunStore:
     def create_run(self, cfg: RunConfig, run_id: str | None = None) -> "RunHandle":
         """Make the run directory with its config and summary, appearing all at once."""
         self.ensure_writable()
+        announced = run_id is not None
         run_id = run_id or new_run_id(cfg.run.name)
         final = self.root / run_id
         staging = self.root / f".{run_id}.creating"
@@ -151,6 +152,9 @@ class RunStore:
             os.rename(staging, final)  # mkdir+rename: another process can never see half a run
         except FileExistsError:
             shutil.rmtree(staging, ignore_errors=True)
+            if announced:
+                # An id announced up front (run --detach) must be this run's, or nothing.
+                raise RunStoreError(f"run {run_id} exists already", file=self.root) from None
             return self.create_run(cfg)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)

@@ -31,15 +31,9 @@ import dataclasses
 import hashlib
 import json
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Union
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 import tomli_w
 
@@ -53,7 +47,7 @@ from densexp_tui.core.config import (
     config_to_dict,
     load_config,
     parse_config,
-    read_toml_text,
+    read_toml_mapping,
 )
 from densexp_tui.core.errors import ConfigError
 
@@ -269,12 +263,7 @@ def grid_size(space: Mapping[str, ParamSpec]) -> int:
 def load_sweep(path: str | Path) -> SweepConfig:
     """Read and validate a sweep TOML; every problem is a one-line ConfigError naming the file."""
     path = Path(path)
-    text = read_toml_text(path)
-    try:
-        mapping = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML ({exc})", file=path) from None
-    return parse_sweep(mapping, source=path)
+    return parse_sweep(read_toml_mapping(path), source=path)
 
 
 def parse_sweep(mapping: Mapping[str, Any], source: str | Path = "<sweep>",

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from densexp_tui import cli
 from densexp_tui.cli import main
 from densexp_tui.core.events import read_events
 from densexp_tui.core.runstore import RunStore
