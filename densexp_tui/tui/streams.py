@@ -8,38 +8,21 @@ fast as possible, with pause and seeking to an epoch.
 Both are polled from a worker thread and never touch widgets. Neither imports Textual, so they
 are easy to test and to benchmark.
 
-Opening a huge log (a million step events) must take seconds, not minutes, and the dashboard's
-charts keep at most a couple of thousand points per series anyway. So while a source is
-*catching up* on a large backlog it parses only every n-th step line (n chosen so the backlog
-still yields at least ``CATCH_UP_STEP_EVENTS`` step events, several per chart point), always
-keeping the step line just before any other event and the last one read. Every other kind of
-event is always parsed, and a live tail (small backlog) parses every line.
+Both read the log through core's ``EventFollower``, which thins step lines while it
+catches up a large backlog, so a million-event log opens in about a second.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from pathlib import Path
 from typing import Protocol
 
-from densexp_tui.core.events import EVENT_KINDS, Event, parse_line
+from densexp_tui.core.events import CATCH_UP_STEP_EVENTS, Event, EventFollower
 from densexp_tui.core.runstore import RunSummary, with_live_status
 
-# Step events to keep when catching up on a backlog: ~10 per chart point at 2,000 points.
-CATCH_UP_STEP_EVENTS = 20_000
-# Below this backlog every line is parsed (a live tail, or a small log).
-CATCH_UP_MIN_BYTES = 4 * 1024 * 1024
-READ_CHUNK_BYTES = 8 * 1024 * 1024
-# A step line from our writer is about this long; used only to guess how many a backlog holds.
-TYPICAL_STEP_LINE_BYTES = 180
-STEP_MARKER = b'"kind":"step"'
-# Any other kind the trainer writes, as our writer spells it (compact JSON). The literal
-# prefix lets one regex scan find them all at C speed.
-OTHER_KIND = re.compile(
-    rb'"kind":"(?:' + b"|".join(k.encode() for k in EVENT_KINDS if k != "step") + rb')"')
 # Replays compress idle time: no gap between two events lasts longer than this at 1x.
 MAX_REPLAY_GAP_SECONDS = 2.0
 # As-fast-as-possible replays hand out this many events per poll, so the UI stays responsive.
@@ -60,130 +43,6 @@ class EventSource(Protocol):
     def poll(self) -> list[Event]: ...
 
 
-class LogTail:
-    """Reads the complete lines appended to a log since the last read, thinning step lines
-    while a large backlog is being caught up (see the module docstring).
-
-    It tolerates what ``core.events`` tolerates: damaged lines are counted in ``skipped``, a
-    last line without its newline waits until the writer finishes it.
-    """
-
-    def __init__(self, path: Path, catch_up_steps: int = CATCH_UP_STEP_EVENTS) -> None:
-        self.path = path
-        self.catch_up_steps = catch_up_steps
-        self.offset = 0
-        self.skipped = 0
-        self.lines_read = 0  # every complete line, parsed or thinned out
-        self._partial = b""
-        self._stride = 1
-
-    def backlog_bytes(self) -> int:
-        try:
-            return max(0, self.path.stat().st_size - self.offset)
-        except OSError:
-            return 0
-
-    def read(self, max_bytes: int = READ_CHUNK_BYTES) -> list[tuple[int, Event]]:
-        """(line number, event) pairs of the new complete lines, in file order."""
-        chunk = self._read_chunk(max_bytes)
-        if not chunk:
-            return []
-        cut = chunk.rfind(b"\n") + 1
-        if not cut:
-            self._partial += chunk  # still inside one long line
-            return []
-        # One copy: the held-back partial line plus the chunk's complete lines.
-        body = b"".join((self._partial, memoryview(chunk)[:cut]))
-        self._partial = chunk[cut:]  # incomplete until its newline arrives
-        first_number = self.lines_read + 1
-        selected = self._sampled_lines(body, first_number) if self._stride > 1 else None
-        if selected is None:
-            selected = list(enumerate(body.split(b"\n")[:-1], start=first_number))
-            self.lines_read += len(selected)
-        else:
-            self.lines_read = selected[-1][0]  # the newest line is always selected
-        return self._parse(selected)
-
-    def _parse(self, numbered_lines: list[tuple[int, bytes]]) -> list[tuple[int, Event]]:
-        parsed: list[tuple[int, Event]] = []
-        for number, line in numbered_lines:
-            if not line.strip():
-                continue
-            event = parse_line(line)
-            if event is None:
-                self.skipped += 1
-            else:
-                parsed.append((number, event))
-        return parsed
-
-    def _sampled_lines(self, body: bytes, first_number: int) -> list[tuple[int, bytes]] | None:
-        """The lines of a catch-up chunk worth parsing, found without splitting it.
-
-        Every line that is not a step (found by searching for the other kinds), the step
-        just before each of them (it marks where an epoch ended), steps at even byte spacing
-        (about one in ``stride``) and the last line. Splitting a chunk into its ~45,000 lines
-        and looking at each costs more than everything else together. If the kinds found do
-        not account for every line (an unknown kind, a damaged line, another writer's
-        spacing), returns None and the chunk is read line by line instead.
-        """
-        step_count = body.count(STEP_MARKER)
-        other_starts = [_line_start(body, match.start()) for match in OTHER_KIND.finditer(body)]
-        starts = set(other_starts)
-        starts.update(_previous_line_start(body, s) for s in other_starts if s)
-        samples = max(1, step_count // self._stride)
-        spacing = len(body) / samples
-        starts.update(_line_start(body, int(k * spacing)) for k in range(samples))
-        starts.add(_previous_line_start(body, len(body)))  # the newest line
-        numbered = _numbered_lines(body, sorted(starts), first_number)
-        line_count = numbered[-1][0] - first_number + 1
-        if step_count + len(other_starts) != line_count:
-            return None
-        return numbered
-
-    def _read_chunk(self, max_bytes: int) -> bytes:
-        backlog = self.backlog_bytes()
-        if backlog == 0:
-            return b""
-        self._choose_stride(backlog)
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                chunk = handle.read(max_bytes)
-        except OSError:
-            return b""
-        self.offset += len(chunk)
-        return chunk
-
-    def _choose_stride(self, backlog: int) -> None:
-        """Fix the thinning stride when a catch-up starts; back to every line once caught up."""
-        if backlog < CATCH_UP_MIN_BYTES:
-            self._stride = 1
-        elif self._stride == 1:
-            estimated_steps = backlog // TYPICAL_STEP_LINE_BYTES
-            self._stride = max(1, estimated_steps // self.catch_up_steps)
-
-
-def _line_start(body: bytes, position: int) -> int:
-    """Start of the line that contains ``position``."""
-    return body.rfind(b"\n", 0, position) + 1
-
-
-def _previous_line_start(body: bytes, line_start: int) -> int:
-    """Start of the line before the one starting at ``line_start`` (which must be > 0)."""
-    return body.rfind(b"\n", 0, line_start - 1) + 1
-
-
-def _numbered_lines(body: bytes, starts: list[int], first_number: int) -> list[tuple[int, bytes]]:
-    """(line number, line) for each start, counting newlines between them once."""
-    numbered = []
-    number, counted_to = first_number, 0
-    for start in starts:
-        number += body.count(b"\n", counted_to, start)
-        counted_to = start
-        numbered.append((number, body[start:body.index(b"\n", start)]))
-    return numbered
-
-
 class FollowSource:
     """Tails a live events.jsonl. Finished once run_finished arrived, or once the run's
     summary says it is no longer running and the whole log has been read."""
@@ -193,7 +52,7 @@ class FollowSource:
     def __init__(self, events_path: Path, catch_up_steps: int = CATCH_UP_STEP_EVENTS) -> None:
         self.events_path = Path(events_path)
         self.summary_path = self.events_path.parent / "summary.json"
-        self._tail = LogTail(self.events_path, catch_up_steps)
+        self._tail = EventFollower(self.events_path, catch_up_steps)
         self._saw_run_finished = False
         self._summary_final = False
         self._next_summary_check = 0.0
@@ -272,7 +131,7 @@ class ReplaySource:
         return self._events
 
     def _load(self) -> None:
-        tail = LogTail(self.events_path, self._catch_up_steps)
+        tail = EventFollower(self.events_path, self._catch_up_steps)
         numbered: list[tuple[int, Event]] = []
         while batch := tail.read():
             numbered.extend(batch)

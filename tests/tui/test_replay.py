@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from textual.screen import Screen
 
-from densexp_tui.core.events import Event
-from densexp_tui.tui import streams
+from densexp_tui.core import events as event_log
+from densexp_tui.core.events import Event, EventFollower
 from densexp_tui.tui.screens.dashboard import DashboardScreen
-from densexp_tui.tui.streams import LogTail, ReplaySource, compressed_times
+from densexp_tui.tui.streams import ReplaySource, compressed_times
 from densexp_tui.tui.widgets.confusion import ConfusionMatrix
 from tests.tui.helpers_dashboard import (
     DATA_RUNS,
@@ -91,9 +91,9 @@ def test_log_tail_thins_steps_of_a_big_backlog_but_keeps_the_rest(
     events = synthetic_events(spec)
     path = tmp_path / "events.jsonl"
     path.write_text("".join(e.to_json() + "\n" for e in events))
-    monkeypatch.setattr(streams, "CATCH_UP_MIN_BYTES", 1024)
-    monkeypatch.setattr(streams, "TYPICAL_STEP_LINE_BYTES", 150)
-    tail = LogTail(path, catch_up_steps=20)
+    monkeypatch.setattr(event_log, "CATCH_UP_MIN_BYTES", 1024)
+    monkeypatch.setattr(event_log, "TYPICAL_STEP_LINE_BYTES", 150)
+    tail = EventFollower(path, catch_up_steps=20)
     kept = [event for _, event in tail.read()]
     steps_in_log = sum(e.kind == "step" for e in events)
     steps_kept = [e for e in kept if e.kind == "step"]
@@ -117,8 +117,8 @@ def test_log_tail_falls_back_to_every_line_when_kinds_are_unexpected(
     lines.insert(10, '{"v":1,"seq":0,"time":0,"kind":"checkpoint","path":"x"}')
     lines.insert(20, '{"truncated')
     path.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(streams, "CATCH_UP_MIN_BYTES", 1024)
-    tail = LogTail(path, catch_up_steps=20)
+    monkeypatch.setattr(event_log, "CATCH_UP_MIN_BYTES", 1024)
+    tail = EventFollower(path, catch_up_steps=20)
     kept = tail.read()
     assert len(kept) == len(events) + 1 and tail.skipped == 1
     assert [number for number, _ in kept][:12] == list(range(1, 13))
@@ -127,7 +127,7 @@ def test_log_tail_falls_back_to_every_line_when_kinds_are_unexpected(
 def test_log_tail_reads_every_line_of_a_small_log(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_bytes(EVENTS.read_bytes() + b'{"v":1,"seq":999,"ti')  # half-written last line
-    tail = LogTail(path)
+    tail = EventFollower(path)
     assert len(tail.read()) == len(synthetic_events(QUICKSTART))
     assert tail.skipped == 0
 
