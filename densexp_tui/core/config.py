@@ -37,7 +37,14 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 EARLY_STOPPING_METRICS = ("val.loss", "val.accuracy", "val.f1")
 MIXED_PRECISION = ("off", "float16", "bfloat16")
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|gpu|gpu:\d+)$")
+BATCHING_MODES = ("bucketed", "random")
+AUGMENT_OPS = ("swap", "delete", "insert")
+JIT_COMPILE_MODES = ("auto", "on", "off")
+ADVERSARIAL_MODES = ("none", "fgm")
+# auto | cpu | gpu | gpu:N | gpu:all | gpu:0,1 (several GPUs) | cpu:N (N logical CPU devices).
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|gpu|gpu:all|gpu:\d+(,\d+)*|cpu:[1-9]\d*)$")
+# Builtin sets that are tables of numbers, not text: augmentation and FGM do not apply.
+TABULAR_BUILTINS = ("iris", "wine", "breast_cancer", "digits")
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -49,6 +56,7 @@ class RunSection:
     parent: str = ""
     sweep: str = ""
     trial: int = -1
+    group: str = ""
 
 
 @dataclass
@@ -62,6 +70,10 @@ class DataSection:
     test_fraction: float = 0.1
     max_samples: int = 0
     max_length: int = 128
+    batching: str = "bucketed"
+    pad_to_multiple_of: int = 8
+    augment: list[str] = field(default_factory=list)
+    augment_prob: float = 0.1
 
 
 @dataclass
@@ -89,6 +101,10 @@ class TrainSection:
     early_stopping_patience: int = 0
     early_stopping_metric: str = "val.loss"
     log_every_steps: int = 10
+    jit_compile: str = "auto"
+    label_smoothing: float = 0.0
+    adversarial: str = "none"
+    adversarial_epsilon: float = 1.0
 
 
 @dataclass
@@ -171,7 +187,20 @@ def _check_run_name(value: str) -> str | None:
 def _check_device(value: str) -> str | None:
     if DEVICE_PATTERN.match(value):
         return None
-    return f"{value!r} is not a device; allowed: auto, cpu, gpu or gpu:N"
+    if value == "cpu:0":
+        return "'cpu:0' names no device; allowed: cpu:N with N >= 1 logical CPU devices"
+    return (f"{value!r} is not a device; allowed: auto, cpu, gpu, gpu:N, gpu:all, gpu:0,1 "
+            "or cpu:N")
+
+
+def _check_augment_ops(value: list[str]) -> str | None:
+    unknown = [op for op in value if op not in AUGMENT_OPS]
+    if unknown:
+        hint = _did_you_mean(unknown[0], AUGMENT_OPS)
+        return f"unknown augment op {unknown[0]!r}{hint}; allowed: any of " + ", ".join(AUGMENT_OPS)
+    if len(set(value)) != len(value):
+        return "an op is listed twice; allowed: each of " + ", ".join(AUGMENT_OPS) + " once"
+    return None
 
 
 def _check_lora_targets(value: list[str]) -> str | None:
@@ -210,6 +239,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         _spec("run.parent", "str", "Run this one was re-run from"),
         _spec("run.sweep", "str", "Sweep (study) this run is a trial of"),
         _spec("run.trial", "int", "Trial number in the sweep (-1: not a trial)", minimum=-1),
+        _spec("run.group", "str", "Seed group: runs that differ only in seed share it"),
         _spec("data.source", "str", "Where the data comes from", choices=DATA_SOURCES),
         _spec("data.name", "str", "Dataset name for builtin and keras sources"),
         _spec("data.path", "str", "File or folder for csv, jsonl, parquet, hf_disk"),
@@ -219,6 +249,14 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         _spec("data.test_fraction", "float", "Share held out for the test", **_FRACTION),
         _spec("data.max_samples", "int", "Use at most this many rows (0 = all)", minimum=0),
         _spec("data.max_length", "int", "Longest token sequence", minimum=8, maximum=4096),
+        _spec("data.batching", "str", "bucketed: similar lengths batched together; random",
+              choices=BATCHING_MODES),
+        _spec("data.pad_to_multiple_of", "int", "Pad batches to a multiple of this (1 = exact)",
+              minimum=1, maximum=4096),
+        _spec("data.augment", "list[str]", "EDA ops on the train split: swap, delete, insert",
+              check=_check_augment_ops),
+        _spec("data.augment_prob", "float", "Share of words each augment op touches",
+              minimum=0.0, min_exclusive=True, maximum=1.0),
         _spec("model.name", "str", "tiny-bert, mlp, a model directory or a hub id",
               check=_check_not_empty),
         _spec("model.finetune", "str", "Which weights train", choices=FINETUNE_MODES),
@@ -246,7 +284,16 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         _spec("train.early_stopping_metric", "str", "Metric for best epoch and early stopping",
               choices=EARLY_STOPPING_METRICS),
         _spec("train.log_every_steps", "int", "Steps between step events", minimum=1),
-        _spec("device.device", "str", "auto, cpu, gpu or gpu:N", check=_check_device),
+        _spec("train.jit_compile", "str", "XLA for the train step (auto: where it helps)",
+              choices=JIT_COMPILE_MODES),
+        _spec("train.label_smoothing", "float", "Label smoothing of the training loss",
+              **_FRACTION),
+        _spec("train.adversarial", "str", "fgm: add the loss of embedding-perturbed inputs",
+              choices=ADVERSARIAL_MODES),
+        _spec("train.adversarial_epsilon", "float", "Norm of the FGM embedding perturbation",
+              minimum=0.0, min_exclusive=True),
+        _spec("device.device", "str", "auto, cpu, gpu, gpu:N, gpu:all, gpu:0,1 or cpu:N",
+              check=_check_device),
         _spec("device.mixed_precision", "str", "Mixed precision (GPU only)",
               choices=MIXED_PRECISION),
     ]
@@ -440,12 +487,33 @@ def check_config(cfg: RunConfig, source: str | Path = "<config>") -> None:
             file=source,
             key="data.name",
         )
+    _check_text_only_keys(cfg, source)
     if cfg.model.name == "mlp" and cfg.model.finetune != "full":
         raise ConfigError(
             f"finetune {cfg.model.finetune!r} needs a transformer; allowed for mlp: full",
             file=source,
             key="model.finetune",
         )
+
+
+def _is_tabular(cfg: RunConfig) -> bool:
+    """Known tabular before any data is read: the MLP, or a builtin table of numbers."""
+    return cfg.model.name == "mlp" or (
+        cfg.data.source == "builtin" and cfg.data.name in TABULAR_BUILTINS
+    )
+
+
+def _check_text_only_keys(cfg: RunConfig, source: str | Path) -> None:
+    if not _is_tabular(cfg):
+        return
+    if cfg.data.augment:
+        raise ConfigError(
+            "augmentation edits words and this run trains on tabular data; allowed: "
+            "augment = [] for tabular data", file=source, key="data.augment")
+    if cfg.train.adversarial != "none":
+        raise ConfigError(
+            f"adversarial {cfg.train.adversarial!r} perturbs text embeddings and the mlp on "
+            "tabular data has none; allowed: none", file=source, key="train.adversarial")
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -551,7 +619,8 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", "./", "../", "~"))
 
 
-_HASH_EXCLUDED = {("run", "name"), ("run", "parent"), ("run", "sweep"), ("run", "trial")}
+_HASH_EXCLUDED = {("run", "name"), ("run", "parent"), ("run", "sweep"), ("run", "trial"),
+                  ("run", "group")}
 
 
 def config_hash(cfg: RunConfig) -> str:
