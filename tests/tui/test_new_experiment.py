@@ -14,12 +14,15 @@ import pytest
 from textual.widgets import Button, Input, Select, Static, TabbedContent
 
 from densexp_tui.core.config import load_config, validate_field
+from densexp_tui.core.events import read_events
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.tui.app import DensexpApp
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog, PathPrompt
+from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.screens.home import HomeScreen
 from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
 from densexp_tui.tui.widgets.form import ConfigField
+from densexp_tui.tui.widgets.run_header import RunHeader
 from tests.tui.conftest import cells, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -237,6 +240,11 @@ def _render(renderable: object) -> str:
 # -- real training -------------------------------------------------------------------------
 
 
+def _logged_run_finished(runs_dir: Path) -> bool:
+    logs = list(runs_dir.glob("*/events.jsonl"))
+    return len(logs) == 1 and any(e.kind == "run_finished" for e in read_events(logs[0]).events)
+
+
 @pytest.mark.slow
 async def test_walk_the_steps_launch_and_see_it_complete(
         make_app: Callable[..., DensexpApp], runs_dir: Path) -> None:
@@ -259,14 +267,23 @@ async def test_walk_the_steps_launch_and_see_it_complete(
         await pilot.press("ctrl+r")
         assert app.focused is screen.query_one("#launch-button", Button)
         await pilot.press("enter")  # Launch
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog) or (
-            app.training.active is not None and app.training.active.run_id is not None),
-            timeout=180)
+        # Wait on what lasts: the run's log ends with run_finished (or an error is shown).
+        # Never on app.training.active: it exists only while the run trains, and a warm
+        # process can start and finish this small run between two polls.
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog)
+                       or _logged_run_finished(runs_dir), timeout=180)
         assert not isinstance(app.screen, ErrorDialog), app.screen.message
-        worker = app.training.active.worker
-        await worker.wait()
-        await wait_for(pilot, lambda: not app.training.busy, timeout=30)
-        while not isinstance(app.screen, HomeScreen):  # the dashboard opened on launch
+        # The dashboard opened on launch and shows how the run ended.
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and app.screen.view.finished and not app.training.busy, timeout=30)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        assert dashboard.view.status == "completed" and dashboard.view.current_epoch == 2
+        header = dashboard.query_one(RunHeader).render().plain.splitlines()[0]
+        assert header.startswith("walked") and header.split()[2] == "completed", header
+        progress = dashboard.view.progress()
+        assert progress.fraction == 1.0 and progress.epoch == progress.epochs == 2, progress
+        while not isinstance(app.screen, HomeScreen):
             app.pop_screen()
             await pilot.pause()
         app.screen.refresh_runs()
