@@ -27,18 +27,14 @@ from rich.table import Table
 from rich.text import Text
 
 from densexp_tui.core.events import Event
+from densexp_tui.core.formatting import format_duration
 from densexp_tui.core.runstore import RunSummary
+from densexp_tui.core.statuses import STATUS_MARKS, STATUS_ROLE
 
-STATUS_STYLES = {
-    "running": "cyan",
-    "completed": "green",
-    "failed": "red",
-    "diverged": "magenta",
-    "cancelled": "yellow",
-    "interrupted": "yellow",
-}
-STATUS_MARKS = {"completed": "✓", "failed": "✗", "diverged": "✗", "cancelled": "■",
-                "interrupted": "■", "running": "…"}
+# The terminal's colour for each theme role a status stands for (core.statuses.STATUS_ROLE).
+_ROLE_COLOURS = {"primary": "cyan", "success": "green", "error": "red", "warning": "yellow",
+                 "secondary": "magenta"}
+STATUS_STYLES = {status: _ROLE_COLOURS[role] for status, role in STATUS_ROLE.items()}
 
 
 # ---------------------------------------------------------------------------------------
@@ -53,20 +49,6 @@ def fmt_metric(value: Any, digits: int = 3) -> str:
         return f"{float(value):.{digits}f}"
     except (TypeError, ValueError):
         return str(value)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """12.3 -> "12.3s", 754 -> "12m34s", 7300 -> "2h01m"."""
-    if seconds is None:
-        return "-"
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def fmt_time(stamp: float | None) -> str:
@@ -263,7 +245,7 @@ def epochs_table(epochs: list[dict[str, Any]], title: str | None = None) -> Tabl
 def result_lines(result: Any, log_hint: Path | None = None) -> list[Text]:
     """The lines after a run: status, best epoch, test metrics, where the run lives."""
     status = result.status
-    head = Text.assemble(status_text(status), f" in {fmt_duration(result.duration)}")
+    head = Text.assemble(status_text(status), f" in {format_duration(result.duration)}")
     if result.message:
         head.append(f" · {result.message}", style=STATUS_STYLES.get(status, ""))
     lines = [head]
@@ -316,7 +298,7 @@ def _run_cells(run: RunSummary) -> dict[str, Any]:
         "val acc": fmt_metric(best.get("accuracy")), "val F1": fmt_metric(best.get("f1")),
         "epochs": f"{run.epochs_done}/{run.epochs}",
         "params (trainable/total)": params_text(run.params),
-        "duration": fmt_duration(run.duration), "started": fmt_time(run.started),
+        "duration": format_duration(run.duration), "started": fmt_time(run.started),
     }
 
 
@@ -333,7 +315,7 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
         ("params", params_text(summary.params)),
         ("epochs", f"{summary.epochs_done}/{summary.epochs}"
                    + (f", best {summary.best_epoch}" if summary.best_epoch else "")),
-        ("started", fmt_time(summary.started)), ("duration", fmt_duration(summary.duration)),
+        ("started", fmt_time(summary.started)), ("duration", format_duration(summary.duration)),
         ("config hash", summary.config_hash or "-"),
     ]
     if summary.parent:

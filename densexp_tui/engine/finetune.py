@@ -32,9 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from densexp_tui.core.config import FINETUNE_MODES, LORA_TARGETS
 from densexp_tui.core.errors import ModelError
-
-FINETUNE_MODES = ("full", "head", "bitfit", "lora")
 
 
 @dataclass(frozen=True)
@@ -51,16 +50,7 @@ class ArchSpec:
     head: tuple[str, ...]
 
 
-# Architecture-neutral LoRA target names and what each means, in a fixed order.
-LORA_TARGET_HELP: dict[str, str] = {
-    "query": "attention query projection",
-    "key": "attention key projection",
-    "value": "attention value projection",
-    "output": "attention output projection",
-    "intermediate": "feed-forward input projection (hidden -> intermediate)",
-    "ffn_output": "feed-forward output projection (intermediate -> hidden)",
-}
-
+# Where each of core.config.LORA_TARGETS (architecture-neutral names) sits in one block.
 _BERT_LIKE_TARGETS = {
     "query": "attention.self_attention.query",
     "key": "attention.self_attention.key",
@@ -102,12 +92,7 @@ ARCH_SPECS: dict[str, ArchSpec] = {
 
 def allowed_lora_targets() -> list[str]:
     """The LoRA target names every supported architecture understands (no TF needed)."""
-    return list(LORA_TARGET_HELP)
-
-
-def supported_architectures() -> list[str]:
-    """transformers TF classes that accept head, bitfit and lora (full works on any)."""
-    return list(ARCH_SPECS)
+    return list(LORA_TARGETS)
 
 
 def check_lora_targets(targets: Iterable[str]) -> list[str]:
@@ -115,13 +100,13 @@ def check_lora_targets(targets: Iterable[str]) -> list[str]:
     targets = list(targets)
     if not targets:
         raise ModelError(
-            "no LoRA targets; allowed: one or more of " + ", ".join(LORA_TARGET_HELP),
+            "no LoRA targets; allowed: one or more of " + ", ".join(LORA_TARGETS),
             key="model.lora_targets",
         )
     for target in targets:
-        if target not in LORA_TARGET_HELP:
+        if target not in LORA_TARGETS:
             raise ModelError(
-                f"unknown LoRA target {target!r}; allowed: " + ", ".join(LORA_TARGET_HELP),
+                f"unknown LoRA target {target!r}; allowed: " + ", ".join(LORA_TARGETS),
                 key="model.lora_targets",
             )
     return targets

@@ -24,8 +24,7 @@ from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import RunStoreError
 from densexp_tui.core.events import Event, read_events
 from densexp_tui.core.runstore import RunStore
-
-RESUMABLE_STATUSES = ("interrupted", "cancelled", "failed")
+from densexp_tui.core.statuses import RESUMABLE_STATUSES
 
 
 @dataclass

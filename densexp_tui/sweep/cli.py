@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from densexp_tui.core.errors import BadInput, ConfigError
+from densexp_tui.core.formatting import format_duration
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.core.sweepconfig import SweepConfig, load_sweep
 from densexp_tui.sweep import storage as storage_mod
@@ -30,7 +31,6 @@ from densexp_tui.sweep.study import (
     TrialRow,
     best_row,
     count_finished,
-    format_duration,
     format_value,
     short_key,
     trial_rows,

@@ -418,12 +418,7 @@ class SweepWorker:
 
     def _requeue(self, trial: optuna.Trial | FrozenTrial, params: dict[str, Any]) -> None:
         """Run these parameters again later (as a new trial number)."""
-        retry_of = trial.user_attrs.get("retry_of", trial.number)
-        history = [t for t in self.study.get_trials(deepcopy=False)
-                   if t.user_attrs.get("retry_of") == retry_of]
-        if any(t.state == TrialState.WAITING for t in history) or len(history) >= MAX_RETRIES:
-            return
-        self.study.enqueue_trial(params, user_attrs={"retry_of": retry_of})
+        requeue_trial(self.study, trial, params)
 
     def recover_stale(self, exclude: int | None = None) -> list[int]:
         """Fail running trials whose worker died and queue their parameters again.
@@ -466,11 +461,19 @@ class SweepWorker:
 def on_stale_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     """Optuna's heartbeat-stale callback for RDB studies: queue the dead trial's params again
     with clean user attrs (Optuna's RetryFailedTrialCallback would copy the dead run's ids)."""
+    requeue_trial(study, trial, dict(trial.params))
+
+
+def requeue_trial(study: optuna.Study, trial: optuna.Trial | FrozenTrial,
+                  params: dict[str, Any]) -> None:
+    """Queue ``params`` again as a new trial, unless a retry already waits or the trial's
+    parameters were tried MAX_RETRIES times (they probably kill their worker)."""
     retry_of = trial.user_attrs.get("retry_of", trial.number)
     history = [t for t in study.get_trials(deepcopy=False)
                if t.user_attrs.get("retry_of") == retry_of]
-    if len(history) < MAX_RETRIES:
-        study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": retry_of})
+    if any(t.state == TrialState.WAITING for t in history) or len(history) >= MAX_RETRIES:
+        return
+    study.enqueue_trial(params, user_attrs={"retry_of": retry_of})
 
 
 def _release_keras_memory() -> None:

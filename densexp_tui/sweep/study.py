@@ -152,17 +152,6 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    return f"{minutes // 60}h{minutes % 60:02d}m"
-
-
 # ---------------------------------------------------------------------------------------------
 # Listing studies.
 

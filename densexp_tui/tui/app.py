@@ -8,7 +8,6 @@ arrives as messages, and every way it can end is handled in ``on_worker_state_ch
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
-from densexp_tui.tui.screens.home import HomeScreen, module_exists
+from densexp_tui.tui.screens.home import HomeScreen
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
 from densexp_tui.tui.training import ActiveJob, TrainingJob, TrainingQueue, TrainingStarted, run_job
@@ -246,25 +245,15 @@ class DensexpApp(App[int]):
         self.push_screen(NewExperimentScreen(config, parent))
 
     def open_compare(self, run_ids: list[str]) -> None:
-        try:
-            from densexp_tui.tui.screens.compare import CompareScreen
-        except ImportError:
-            self.notify("Compare is not available in this build", severity="warning")
-            return
+        from densexp_tui.tui.screens.compare import CompareScreen
+
         unique = list(dict.fromkeys(run_ids))  # one row per run, in the order given
         self.push_screen(CompareScreen(unique, self.store))
 
     def open_sweeps(self) -> None:
-        try:
-            from densexp_tui.tui.screens.sweeps import SweepsScreen
-        except ImportError:
-            self.notify("Sweeps are not available in this build", severity="warning")
-            return
-        self.push_screen(SweepsScreen(self.store))
+        from densexp_tui.tui.screens.sweeps import SweepsScreen
 
-    @property
-    def resume_available(self) -> bool:
-        return module_exists("densexp_tui.engine.resume")
+        self.push_screen(SweepsScreen(self.store))
 
     def resume_run(self, run_id: str) -> None:
         """Queue the run to continue from its checkpoint (same queue as new runs)."""
@@ -386,10 +375,8 @@ def _app_log_path(store: RunStore) -> Path:
 
 def _terminal() -> Any:
     """The user's terminal, even when the CLI already pointed fd 2 at a log file."""
-    try:
-        from densexp_tui.engine.logcapture import terminal_stream
-    except ImportError:
-        return sys.stderr
+    from densexp_tui.engine.logcapture import terminal_stream
+
     return terminal_stream()
 
 

@@ -21,17 +21,12 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from densexp_tui.core.errors import BadInput
+from densexp_tui.core.statuses import STATUS_ROLE
 from densexp_tui.tui.settings import config_dir
 
 # App variable -> the standard theme colour used when a theme does not define it.
 APP_VARIABLE_FALLBACKS: dict[str, str] = {
-    "status-running": "primary",
-    "status-completed": "success",
-    "status-failed": "error",
-    "status-cancelled": "secondary",
-    "status-diverged": "warning",
-    "status-interrupted": "warning",
-    "status-waiting": "secondary",
+    **{f"status-{status}": role for status, role in STATUS_ROLE.items()},
     "series-1": "primary",
     "series-2": "accent",
     "series-3": "success",

@@ -9,7 +9,6 @@ and its bias trains in bitfit).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -372,20 +371,9 @@ def test_export_merged_is_a_plain_hf_model_with_the_same_predictions(tmp_path: P
 # --- end to end with the trainer ------------------------------------------------------------------
 
 
-def _trainer_train():
-    """engine.trainer.train, or None while the trainer has not landed."""
-    if importlib.util.find_spec("densexp_tui.engine.trainer") is None:
-        return None
-    from densexp_tui.engine import trainer
-
-    return getattr(trainer, "train", None)
-
-
 def test_lora_tiny_bert_on_reviews_beats_majority(tmp_path: Path) -> None:
-    train = _trainer_train()
-    if train is None:
-        pytest.skip("densexp_tui.engine.trainer.train does not exist yet; un-skip when it lands")
     from densexp_tui.core.runstore import RunStore
+    from densexp_tui.engine.trainer import train
 
     cfg = RunConfig()
     cfg.run.name = "lora-reviews"

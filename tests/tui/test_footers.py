@@ -67,8 +67,7 @@ async def test_home_footer_offers_resume_or_rerun_by_the_selected_run_and_fits(
         assert isinstance(screen, HomeScreen)
         await pilot.pause()
         assert screen.selected_run().status == "interrupted"  # newest first
-        if app.resume_available:
-            assert "Resume" in shown(app) and "Re-run" not in shown(app)
+        assert "Resume" in shown(app) and "Re-run" not in shown(app)
         assert not cut_off(app)
         while screen.selected_run().status != "diverged":
             await pilot.press("down")
@@ -132,24 +131,10 @@ async def test_help_from_a_live_dashboard_lists_cancel_and_no_replay_keys(
         assert "Scrub back" not in text and "Replay ten times" not in text
 
 
-async def test_help_leaves_out_resume_when_the_engine_has_none(
-        make_app: Callable[..., DensexpApp], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DensexpApp, "resume_available", property(lambda self: False))
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        assert "Resume" not in shown(app)
-        await pilot.press("question_mark")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=10)
-        text = help_text(app)
-        assert "Re-run" in text and "Resume" not in text
-
-
-async def test_help_lists_resume_when_the_engine_has_it(
+async def test_help_lists_resume(
         make_app: Callable[..., DensexpApp]) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        if not app.resume_available:
-            pytest.skip("this build has no resume engine")
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=10)
         assert "Resume" in help_text(app)

@@ -194,12 +194,23 @@ async def test_quit_without_training_does_not_ask(make_app: Callable[..., Densex
     assert app.return_value == 0
 
 
-async def test_resume_hidden_when_the_engine_has_none(
+async def test_footer_offers_resume_only_for_a_run_that_can_continue(
         make_app: Callable[..., DensexpApp], fixture_runs: Path) -> None:
     app = make_app()
-    async with app.run_test():
-        expected = app.resume_available
-        assert bool(home(app).check_action("resume_run", ())) == expected
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = home(app)
+
+        def offered() -> set[str]:
+            return {active.binding.action for active in screen.active_bindings.values()}
+
+        await wait_for(pilot, lambda: screen.selected_run() is not None, timeout=10)
+        assert screen.selected_run().status == "interrupted"  # newest first
+        await wait_for(pilot, lambda: "resume_run" in offered(), timeout=10)
+        assert "rerun" not in offered()
+        while screen.selected_run().status != "completed":
+            await pilot.press("down")
+        await wait_for(pilot, lambda: "rerun" in offered(), timeout=10)
+        assert "resume_run" not in offered()
 
 
 def test_blocking_job_stops_on_cancel() -> None:

@@ -432,12 +432,8 @@ class DashboardScreen(Screen[None]):
         """Open the new-experiment form on this run's settings, with this run as parent."""
         from densexp_tui.core.config import load_config
         from densexp_tui.core.errors import BadInput
+        from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
 
-        try:
-            from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
-        except ImportError:
-            self.notify("The new-experiment screen is not available", severity="error")
-            return
         try:
             config = load_config(self.run_dir / "config.toml")
         except BadInput as error:

@@ -39,12 +39,10 @@ SCREENS = (
 
 
 def installed_screens() -> Iterator[tuple[str, type[DOMNode]]]:
-    """(title, class) of each screen that exists in this build."""
+    """(title, class) of each screen; imported here, not at module level (screens do not
+    import each other when they load)."""
     for title, module_name, class_name in SCREENS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
+        module = importlib.import_module(module_name)
         screen_class = getattr(module, class_name, None)
         if isinstance(screen_class, type):
             yield title, screen_class

@@ -7,9 +7,7 @@ trains. Typing in the filter narrows the list; marks (space) pick runs to compar
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +25,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from densexp_tui.core.config import load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunSummary
+from densexp_tui.core.statuses import RESUMABLE_STATUSES, STATUS_MARKS
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.widgets.formatting import format_duration, format_metric
@@ -35,14 +34,6 @@ if TYPE_CHECKING:
     from densexp_tui.tui.app import DensexpApp
 
 REFRESH_SECONDS = 1.0
-STATUS_GLYPHS = {
-    "running": "▶",
-    "completed": "✓",
-    "failed": "✗",
-    "cancelled": "■",
-    "diverged": "↯",
-    "interrupted": "!",
-}
 # (key, label): the order people scan in, most telling first.
 COLUMNS = (
     ("mark", " "),
@@ -59,19 +50,6 @@ COLUMNS = (
     ("trainable", "Train %"),
 )
 RIGHT_ALIGNED = {"acc", "f1", "epochs", "duration", "trainable"}
-# Runs that R continues from their checkpoint (app.resume_run says why others cannot).
-RESUMABLE_STATUSES = ("interrupted", "cancelled", "failed")
-
-
-@cache
-def module_exists(name: str) -> bool:
-    """Whether an optional part (resume, sweeps) is installed, without importing it.
-
-    Cached: check_action asks on every footer refresh, and the answer cannot change."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def format_trainable(run: RunSummary) -> str:
@@ -106,7 +84,7 @@ def run_duration(run: RunSummary, now: float) -> float | None:
 def run_cells(run: RunSummary, marked: bool, now: float) -> tuple[str, ...]:
     """The row's plain texts, in COLUMNS order (compared to skip redraws)."""
     started = time.strftime("%m-%d %H:%M", time.localtime(run.started)) if run.started else "-"
-    glyph = STATUS_GLYPHS.get(run.status, "?")
+    glyph = STATUS_MARKS.get(run.status, "?")
     return (
         "●" if marked else " ",
         run.name or run.run_id,
@@ -297,8 +275,6 @@ class HomeScreen(Screen[None]):
         columns: Resume for a run that can continue, Re-run for the others. Both keys work
         on every run (this only filters the display; help and the palette list both)."""
         bindings = super().active_bindings
-        if not self.densexp.resume_available:
-            return bindings
         hidden = "rerun" if self._selected_resumable() else "resume_run"
         return {key: active for key, active in bindings.items()
                 if active.binding.action != hidden}
@@ -358,14 +334,6 @@ class HomeScreen(Screen[None]):
         self.query_one("#runs-table").focus()
 
     # -- actions ----------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide what is not installed (resume, sweeps)."""
-        if action == "resume_run":
-            return self.densexp.resume_available
-        if action == "sweeps":
-            return module_exists("densexp_tui.tui.screens.sweeps")
-        return True
-
     @on(DataTable.RowSelected, "#runs-table")
     def _row_chosen(self) -> None:
         self.action_open_run()

@@ -43,9 +43,7 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import (
-    BUILTIN_DATASETS,
     FIELD_SPECS,
-    KERAS_DATASETS,
     DataSection,
     RunConfig,
     config_to_dict,
@@ -95,11 +93,8 @@ class PreviewOutcome:
 
 def dataset_options(source: str) -> list[tuple[str, str]]:
     """Catalog datasets for a builtin/keras source, labelled with what they hold."""
-    try:
-        from densexp_tui.core.catalog import list_datasets
-    except ImportError:  # the catalog is optional: fall back to the names the config knows
-        names = BUILTIN_DATASETS if source == "builtin" else KERAS_DATASETS
-        return [(name, name) for name in names]
+    from densexp_tui.core.catalog import list_datasets
+
     options = []
     for info in list_datasets():
         if info.source != source:
@@ -152,11 +147,8 @@ class CatalogModel:
 
 def catalog_models() -> list[CatalogModel]:
     """Catalog models (builtins, ./models, Hugging Face cache), labelled with what they are."""
-    try:
-        from densexp_tui.core.catalog import list_models
-    except ImportError:
-        return [CatalogModel("tiny-bert · builtin", "tiny-bert", "small BERT, built in code"),
-                CatalogModel("mlp · builtin", "mlp", "dense network for tabular data")]
+    from densexp_tui.core.catalog import list_models
+
     found = []
     for info in list_models():
         details = [info.kind]

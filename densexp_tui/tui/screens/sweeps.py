@@ -359,7 +359,8 @@ class SweepsScreen(Screen[None]):
         return text
 
     def _draw_trials(self, view: StudyView | None) -> None:
-        from densexp_tui.sweep.study import format_duration, format_value, short_key
+        from densexp_tui.core.formatting import format_duration
+        from densexp_tui.sweep.study import format_value, short_key
 
         table = self.query_one("#trials-table", DataTable)
         keys = view.space_keys if view else []

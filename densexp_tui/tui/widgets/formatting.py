@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def format_duration(seconds: float | None) -> str:
-    """1:05, 12:40, 3:02:11; "-" when unknown."""
-    if seconds is None:
-        return "-"
-    total = int(round(max(0.0, seconds)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+# Owned by core (the CLI and the sweeps table use it too); here for the widgets' imports.
+from densexp_tui.core.formatting import format_duration as format_duration
 
 
 def format_count(value: int | None) -> str:

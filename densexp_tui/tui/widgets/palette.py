@@ -14,16 +14,9 @@ from rich.style import Style
 from textual.app import App
 from textual.color import Color
 
-SERIES_FALLBACKS = ("primary", "accent", "success", "warning", "error", "secondary")
-STATUS_FALLBACKS = {
-    "running": "accent",
-    "completed": "success",
-    "failed": "error",
-    "diverged": "error",
-    "cancelled": "warning",
-    "interrupted": "warning",
-    "waiting": "secondary",
-}
+from densexp_tui.tui.themes import APP_VARIABLE_FALLBACKS
+
+SERIES_COUNT = 6  # $series-1..6
 
 
 def theme_variables(app: App[object]) -> dict[str, str]:
@@ -52,12 +45,12 @@ def _first_defined(theme_name: str, values: tuple[str, ...]) -> Color:
 
 def series_color(app: App[object], index: int) -> Color:
     """Colour of the ``index``-th chart series (runs on compare, train/val on a chart)."""
-    slot = index % len(SERIES_FALLBACKS)
-    return theme_color(app, f"series-{slot + 1}", SERIES_FALLBACKS[slot], "primary")
+    name = f"series-{index % SERIES_COUNT + 1}"
+    return theme_color(app, name, APP_VARIABLE_FALLBACKS[name], "primary")
 
 
 def status_color(app: App[object], status: str) -> Color:
-    fallback = STATUS_FALLBACKS.get(status, "foreground")
+    fallback = APP_VARIABLE_FALLBACKS.get(f"status-{status}", "foreground")
     return theme_color(app, f"status-{status}", fallback, "foreground")
 
 

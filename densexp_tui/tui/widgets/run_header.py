@@ -6,13 +6,9 @@ from rich.text import Text
 from textual.widget import Widget
 
 from densexp_tui.core.runview import RunView
+from densexp_tui.core.statuses import STATUS_MARKS
 from densexp_tui.tui.widgets.formatting import format_count, format_percent
 from densexp_tui.tui.widgets.palette import fg, muted_color, status_color
-
-STATUS_ICONS = {
-    "running": "●", "completed": "✔", "failed": "✘", "diverged": "✘",
-    "cancelled": "■", "interrupted": "!", "waiting": "…",
-}
 
 
 class RunHeader(Widget):
@@ -49,7 +45,7 @@ class RunHeader(Widget):
         status = view.status
         line = Text(no_wrap=True)
         line.append(header.name or self.run_id, style="bold")
-        line.append(f"  {STATUS_ICONS.get(status, '?')} {status}",
+        line.append(f"  {STATUS_MARKS.get(status, '?')} {status}",
                     style=fg(status_color(self.app, status), bold=True))
         muted = fg(muted_color(self.app))
         if header.device:

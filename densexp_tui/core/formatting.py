@@ -1,0 +1,13 @@
+"""Human formats that every view shares (CLI tables, runs and sweeps tables, dashboard)."""
+
+from __future__ import annotations
+
+
+def format_duration(seconds: float | None) -> str:
+    """1:05, 12:40, 3:02:11; "-" when unknown."""
+    if seconds is None:
+        return "-"
+    total = int(round(max(0.0, seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
