@@ -16,6 +16,9 @@ from densexp_tui.core.runstore import RunStore
 from densexp_tui.sweep.storage import parse_storage
 from tests.sweep.conftest import REPO, Postgres, write_sweep
 
+# The first test's setup may apt-get install the server (two steps of up to 600 s each).
+pytestmark = pytest.mark.timeout(1500)
+
 N_TRIALS = 5
 SWEEP = f"""
 [sweep]

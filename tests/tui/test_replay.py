@@ -46,8 +46,9 @@ def test_max_speed_hands_out_every_event_in_order() -> None:
 def test_recorded_pace_waits_for_event_times() -> None:
     source = ReplaySource(EVENTS, speed=1.0)
     first = source.poll()
-    # Only the run_started event is due at t=0; the first step comes 1 s (recorded) later.
-    assert [e.kind for e in first] == ["run_started"]
+    # Only the events written at t=0 are due (run_started and the trainer's "running"
+    # status); the first step comes 1 s (recorded) later.
+    assert [e.kind for e in first] == ["run_started", "status"]
     assert not source.finished
 
 
