@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--json", action="store_true")
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
+
+    from densexp_tui.share.cli_report import add_report_parser
+
+    report_parser = add_report_parser(sub)
+    _add_runs_dir(report_parser)
+    report_parser.set_defaults(handler=cmd_report)
     return parser
 
 
@@ -339,6 +345,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from densexp_tui.sweep.cli import sweep_command
 
     return int(sweep_command(args))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from densexp_tui.share.cli_report import report_command
+
+    return report_command(args)
 
 
 if __name__ == "__main__":  # pragma: no cover
