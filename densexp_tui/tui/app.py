@@ -27,6 +27,8 @@ from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
+from densexp_tui.tui.reporting import (ExportReport, ReportExported, announce_report,
+                                       export_report)
 from densexp_tui.tui.screens.home import HomeScreen, module_exists
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
@@ -282,6 +284,18 @@ class DensexpApp(App[int]):
         self.training.enqueue(TrainingJob(cfg=plan.cfg, watch=True, resume_id=run_id))
         self._start_next()
         self.broadcast(QueueChanged())
+
+    # -- reports ----------------------------------------------------------------------------
+    def on_export_report(self, message: ExportReport) -> None:
+        self.notify("Writing the report…", title="Report")
+        self._write_report(message.run_ids)
+
+    @work(thread=True, group="report", exit_on_error=False, name="report")
+    def _write_report(self, run_ids: list[str]) -> None:
+        self.post_message(ReportExported(export_report(self.store, run_ids)))
+
+    def on_report_exported(self, message: ReportExported) -> None:
+        announce_report(self, message.outcome)
 
     def action_help(self) -> None:
         from densexp_tui.tui.screens.help import HelpScreen

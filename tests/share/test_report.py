@@ -132,3 +132,27 @@ def _unwritable_folder(tmp_path: Path) -> Path:
         folder.mkdir(mode=0o500)
         return folder
     return Path("/sys")  # root may write anywhere chmod allows; sysfs refuses new files
+
+
+def test_report_of_a_sweep_has_trials_best_so_far_and_importances(
+        tmp_path: Path, browser_page: Any) -> None:
+    import optuna
+
+    from densexp_tui.sweep import study as study_mod
+    from tests.share.fake_sweep import make_sweep
+
+    runs = tmp_path / "runs"
+    make_sweep(runs, "lr-search", trials=12, with_runs=True)
+    out = tmp_path / "sweep.html"
+    assert main(["report", "lr-search", "--out", str(out), "--runs-dir", str(runs)]) == 0
+    text = _open(browser_page, out)
+    study = study_mod.load_local_study(RunStore(runs), "lr-search")
+    assert isinstance(study, optuna.Study)
+    rows = study_mod.trial_rows(study)
+    best = study_mod.best_row(rows, "maximize")
+    assert best is not None
+    assert "Sweep lr-search" in text and "12 trials (12 finished)" in text
+    assert f"best {best.value:.4f}" in text and f"Best trial: {best.run_id}" in text
+    assert "parameter importances" in text and "train.learning_rate" in text
+    assert text.count("pruned") >= 1
+    assert browser_page.requests_seen == [out.resolve().as_uri()]
