@@ -61,7 +61,7 @@ def export_report(store: RunStore, run_ids: list[str]) -> ExportOutcome:
                          seconds=written.seconds)
 
 
-def announce_report(app: App[object], outcome: ExportOutcome) -> None:
+def announce_report(app: App[Any], outcome: ExportOutcome) -> None:
     """Tell the user where the report is; in a browser, also download it."""
     if outcome.path is None:
         app.notify(outcome.error, title="No report", severity="error", timeout=10)
