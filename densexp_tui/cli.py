@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser = add_report_parser(sub)
     _add_runs_dir(report_parser)
     report_parser.set_defaults(handler=cmd_report)
+
+    from densexp_tui.share.cli_serve import add_serve_parser
+
+    serve_parser = add_serve_parser(sub)
+    _add_runs_dir(serve_parser)
+    serve_parser.set_defaults(handler=cmd_serve)
     return parser
 
 
@@ -351,6 +357,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from densexp_tui.share.cli_report import report_command
 
     return report_command(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from densexp_tui.share.cli_serve import serve_command
+
+    return serve_command(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,9 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from densexp_tui.core.runstore import RunStore
-from densexp_tui.share.report_writer import write_report
-
 
 def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> \
         argparse.ArgumentParser:
@@ -22,6 +19,10 @@ def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def report_command(args: argparse.Namespace) -> int:
+    # Imported here: building the parser must not cost every other command the import.
+    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.share.report_writer import write_report
+
     store = RunStore(args.runs_dir)
     written = write_report(store, list(args.refs), args.out)
     extra = f" (figures in {written.figures_dir})" if written.figures_dir else ""
