@@ -87,7 +87,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 def test_served_app_shows_the_runs_and_answers_keys(served: tuple[int, Any], tmp_path: Path,
                                                     browser_page: Any) -> None:
-    port, proc = served
+    port, _ = served
     received: list[str] = []
 
     def on_socket(websocket: Any) -> None:
