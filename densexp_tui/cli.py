@@ -298,7 +298,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     run_dir = store.run_dir(summary.run_id)
     # TensorFlow and transformers print while they load: into the run's log, not the screen.
     with capture_library_output(run_dir / "log.txt"):
-        from densexp_tui.engine.lora import export_merged
+        from densexp_tui.engine.export import export_merged
 
         out = export_merged(run_dir, args.merged, checkpoint=args.checkpoint,
                             overwrite=args.overwrite)
