@@ -24,8 +24,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.share.fake_sweep import FIXTURES, copy_runs, make_sweep
-
 
 def _report(runs: Path, refs: list[str], out: Path) -> tuple[float, float, int]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -44,6 +42,8 @@ def _report(runs: Path, refs: list[str], out: Path) -> tuple[float, float, int]:
 
 
 def main() -> None:
+    from tests.share.fake_sweep import FIXTURES, copy_runs, make_sweep  # needs REPO on the path
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()

@@ -83,7 +83,7 @@ def _strip_xml_header(svg: str) -> str:
 
 def _plot(axes: Axes, series: Series, label: str, **style: Any) -> None:
     if series:
-        xs, ys = zip(*series)
+        xs, ys = zip(*series, strict=True)
         axes.plot(xs, ys, label=label, **style)
 
 
@@ -164,10 +164,10 @@ def best_so_far(points: Series, values: Series, objective: str, stem: str,
     plt = _pyplot()
     fig, axes = plt.subplots(figsize=(7, 3.2), layout="constrained")
     if values:
-        xs, ys = zip(*values)
+        xs, ys = zip(*values, strict=True)
         axes.scatter(xs, ys, s=10, alpha=0.6, label="trial")
     if points:
-        xs, ys = zip(*points)
+        xs, ys = zip(*points, strict=True)
         axes.step(xs, ys, where="post", label="best so far")
         axes.legend(loc="best")
     axes.set_xlabel("trial")

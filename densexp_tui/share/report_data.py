@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found]
 
 from densexp_tui.core.config import RunConfig, config_to_dict, diff_configs, load_config
 from densexp_tui.core.errors import BadInput
@@ -98,7 +98,7 @@ def _flat_config(run: RunReport) -> dict[str, Any]:
 
 def _toml_or_empty(text: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        return dict(tomllib.loads(text))
     except tomllib.TOMLDecodeError:
         return {}
 

@@ -8,8 +8,10 @@ The port is checked before the server starts, so a busy one is one line and exit
 
 from __future__ import annotations
 
+import atexit
 import errno
 import shlex
+import shutil
 import socket
 import sys
 import tempfile
@@ -19,7 +21,8 @@ from pathlib import Path
 from densexp_tui.core.errors import BadInput
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-GOOGLE_FONTS_LINK = '<link\n      rel="stylesheet"\n      href="https://fonts.googleapis.com/css?family=Roboto%20Mono"\n    />'
+GOOGLE_FONTS_LINK = ('<link\n      rel="stylesheet"\n'
+                     '      href="https://fonts.googleapis.com/css?family=Roboto%20Mono"\n    />')
 # textual-serve ships Roboto Mono itself; using it keeps the page working with no internet.
 LOCAL_FONT_STYLE = """<style>
       @font-face { font-family: "Roboto Mono";
@@ -102,6 +105,7 @@ def _offline_templates() -> Path | None:
     if GOOGLE_FONTS_LINK not in text:
         return None
     folder = Path(tempfile.mkdtemp(prefix="densexp-serve-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     (folder / "app_index.html").write_text(text.replace(GOOGLE_FONTS_LINK, LOCAL_FONT_STYLE),
                                            encoding="utf-8")
     return folder

@@ -27,7 +27,8 @@ def _install_chromium() -> None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600, check=False)
+    subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600,
+                   check=False)
     subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], env=env,
                    capture_output=True, timeout=1200, check=False)
 
