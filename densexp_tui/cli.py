@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser = add_serve_parser(sub)
     _add_runs_dir(serve_parser)
     serve_parser.set_defaults(handler=cmd_serve)
+
+    from densexp_tui.share.cli_config import add_config_parser
+
+    add_config_parser(sub).set_defaults(handler=cmd_config)
     return parser
 
 
@@ -121,6 +125,7 @@ def _add_runs_dir(parser: argparse.ArgumentParser, top_level: bool = False) -> N
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _default_runs_dir_from_user_config(args)
     try:
         if args.command is None:
             return open_app(args)
@@ -358,6 +363,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     from densexp_tui.share.cli_report import report_command
 
     return report_command(args)
+
+
+def _default_runs_dir_from_user_config(args: argparse.Namespace) -> None:
+    if getattr(args, "runs_dir", None) is None:
+        from densexp_tui.share.cli_config import user_runs_dir
+
+        args.runs_dir = user_runs_dir()
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from densexp_tui.share.cli_config import config_command
+
+    return config_command(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
+from densexp_tui.core.userconfig import load_user_config_or_defaults
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
@@ -64,6 +65,7 @@ class DensexpApp(App[int]):
         self.training = TrainingQueue()
         self.settings, settings_problem = load_settings()
         self._startup_notes = [settings_problem] if settings_problem else []
+        self._apply_user_config()
         self._quitting = False
         self._register_themes()
 
@@ -73,12 +75,23 @@ class DensexpApp(App[int]):
         for theme in themes:
             self.register_theme(theme)
         self._startup_notes.extend(problems)
-        wanted = self.settings.theme
+        wanted = self.user_config.theme or self.settings.theme
         if wanted not in self.available_themes:
             if wanted != DEFAULT_THEME:
                 self._startup_notes.append(f"theme {wanted!r} not found; using the default")
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else FALLBACK_THEME
         self.theme = wanted
+
+    def _apply_user_config(self) -> None:
+        """config.toml: theme at start, notifications, keymap; a bad file gives defaults."""
+        from densexp_tui.tui.keymap import usable_keymap
+
+        self.user_config, problem = load_user_config_or_defaults()
+        if problem:
+            self._startup_notes.append(problem)
+        self.keymap_in_use, keymap_problems = usable_keymap(self.user_config)
+        self._startup_notes.extend(keymap_problems)
+        self.set_keymap(self.keymap_in_use)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The app's colours (status, series, ...) for themes that do not define them."""
@@ -300,7 +313,7 @@ class DensexpApp(App[int]):
         from densexp_tui.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
+            self.push_screen(HelpScreen(self.screen, keymap=self.keymap_in_use))
 
     def show_error(self, title: str, message: str, log_path: Path | None = None) -> None:
         self.push_screen(ErrorDialog(title, message, log_path))
