@@ -27,9 +27,9 @@ from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.core.userconfig import load_user_config_or_defaults
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
+from densexp_tui.tui.end_notice import SweepEnded, SweepStarted, alert, sweep_status
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
-from densexp_tui.tui.reporting import (ExportReport, ReportExported, announce_report,
-                                       export_report)
+from densexp_tui.tui.reporting import ExportReport, ReportExported, announce_report, export_report
 from densexp_tui.tui.screens.home import HomeScreen, module_exists
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
@@ -180,6 +180,7 @@ class DensexpApp(App[int]):
         run_id = done.run_id or ""
         status = self._report_end(event.worker, done)
         self._never_left_running(run_id, status)
+        self._announce_run_end(run_id, done.job.name, status)
         if run_id:
             self.broadcast(RunEnded(run_id, status))
         self._start_next()
@@ -219,6 +220,31 @@ class DensexpApp(App[int]):
         else:
             self.notify(f"{job.name}: {status}" + (f" ({message})" if message else ""),
                         title=f"Run {status}", severity="warning")
+
+    def _announce_run_end(self, run_id: str, name: str, status: str) -> None:
+        """Bell and desktop notification, unless off or the user watches this run."""
+        from densexp_tui.tui.screens.dashboard import DashboardScreen
+
+        if self._quitting or not self.user_config.notifications:
+            return
+        if isinstance(self.screen, DashboardScreen) and self.screen.run_id == run_id:
+            return
+        alert(self, "run", name, status, toast=False)  # _report_result showed the toast
+
+    def on_sweep_started(self, message: SweepStarted) -> None:
+        self._watch_sweep(message.name, message.process)
+
+    @work(thread=True, group="sweep-watch", exit_on_error=False, name="sweep watch")
+    def _watch_sweep(self, name: str, process: Any) -> None:
+        self.post_message(SweepEnded(name, int(process.wait())))
+
+    def on_sweep_ended(self, message: SweepEnded) -> None:
+        from densexp_tui.tui.screens.sweeps import SweepsScreen
+
+        if not self.user_config.notifications or isinstance(self.screen, SweepsScreen):
+            return  # the Sweeps screen reports its own sweeps' ends
+        alert(self, "sweep", message.name, sweep_status(message.exit_code),
+              f"exit {message.exit_code}")
 
     def _never_left_running(self, run_id: str, status: str) -> None:
         """If the trainer died without writing an end, record one: no run stays 'running'."""
