@@ -1,4 +1,5 @@
-"""``densexp serve`` for real: the app through textual-serve, driven by chromium.
+"""``densexp serve`` for real: the app through textual-serve, driven by chromium (runs screen,
+a key that changes the screen, and the report key handing the file over as a download).
 
 The terminal in the page is drawn on a canvas (xterm.js), so the test reads what the
 browser received over the app's websocket (the app's screen output) and looks at the
@@ -110,6 +111,17 @@ def test_served_app_shows_the_runs_and_answers_keys(served: tuple[int, Any], tmp
     _wait(lambda: "Mark or unmark the selected run" in ANSI.sub("", "".join(received[before:])),
           60, browser_page)
     browser_page.screenshot(path=str(shots / "serve-help.png"))
+    back = len(received)
+    browser_page.keyboard.press("Escape")  # back to the runs
+    # Wait for the runs screen before the next key: ESC then x at once would read as alt+x.
+    _wait(lambda: "copy-1" in ANSI.sub("", "".join(received[back:])), 60, browser_page)
+    with browser_page.expect_download(timeout=150_000) as download_info:
+        browser_page.keyboard.type("x")  # the selected run's report, as a download
+    download = download_info.value
+    assert download.suggested_filename == "20250102-000001-copy-0001.html"
+    saved = tmp_path / "downloaded.html"
+    download.save_as(str(saved))
+    assert "Validation at the best epoch" in saved.read_text()
     hosts = {re.sub(r"^(\w+)://([^/]+).*$", r"\2", url) for url in browser_page.requests_seen}
     assert hosts == {f"127.0.0.1:{port}"}  # no CDN font: the page works offline
 
