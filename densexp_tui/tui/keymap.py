@@ -45,6 +45,8 @@ def known_binding_ids() -> set[str]:
 
 def usable_keymap(config: UserConfig) -> tuple[dict[str, str], list[str]]:
     """(the keymap entries whose ids exist, one line per entry that names no binding)."""
+    if not config.keymap:
+        return {}, []  # no need to import every screen (the app's start stays lazy)
     known = known_binding_ids()
     problems = check_keymap_ids(config, known)
     return {k: v for k, v in config.keymap.items() if k in known}, problems
