@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runs_dir(serve_parser)
     serve_parser.set_defaults(handler=cmd_serve)
 
-    from densexp_tui.share.cli_config import add_config_parser
+    from densexp_tui.cli_config import add_config_parser
 
     add_config_parser(sub).set_defaults(handler=cmd_config)
     return parser
@@ -376,13 +376,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _default_runs_dir_from_user_config(args: argparse.Namespace) -> None:
     if getattr(args, "runs_dir", None) is None:
-        from densexp_tui.share.cli_config import user_runs_dir
+        from densexp_tui.cli_config import user_runs_dir
 
         args.runs_dir = user_runs_dir()
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from densexp_tui.share.cli_config import config_command
+    from densexp_tui.cli_config import config_command
 
     return config_command(args)
 

@@ -1,5 +1,7 @@
 """``densexp config path | init | check``: where the user config is, a commented one, and
-whether the one there is usable (unknown settings, bad keys, keymap ids no binding has)."""
+whether the one there is usable (unknown settings, bad keys, keymap ids no binding has).
+
+Top level (like cli.py), not in share/: `check` asks the TUI which binding ids exist."""
 
 from __future__ import annotations
 
