@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from densexp_tui.core.formatting import format_duration
 from densexp_tui.share import figures
 from densexp_tui.share.report_data import ReportContent, RunReport, SweepReport
 
@@ -93,14 +94,10 @@ def fmt_setting(value: Any) -> str:
 
 
 def fmt_duration(seconds: Any) -> str:
-    if not isinstance(seconds, (int, float)):
+    """The shared duration format (core.formatting), "–" like the report's other blanks."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
         return "–"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    return format_duration(seconds)
 
 
 # ---------------------------------------------------------------------------------------------
