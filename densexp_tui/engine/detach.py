@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from densexp_tui.core.config import RunConfig
+from densexp_tui.core.logtail import tail_lines
 from densexp_tui.core.runstore import RunStore, new_run_id
 
 # Building a big model before the run directory appears can take a while on a busy box.
@@ -74,7 +75,7 @@ def _wait_for_run(run_dir: Path, child: subprocess.Popen) -> bool:
 def _relay_failure(child: subprocess.Popen, out_path: Path) -> int:
     """The child failed before creating the run: pass on its one-line message."""
     code = child.wait() if child.poll() is None else child.returncode
-    lines = [line for line in out_path.read_text(errors="replace").splitlines() if line.strip()]
+    lines = [line for line in tail_lines(out_path, 20) if line.strip()]
     message = lines[-1] if lines else "the background run stopped before it started"
     if not message.startswith("densexp:"):
         message = f"densexp: {message}"

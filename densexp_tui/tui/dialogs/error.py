@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -11,18 +10,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Log, Static
 
+from densexp_tui.core.logtail import tail_lines
+
 LOG_TAIL_LINES = 200
 
 
 def read_log_tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> list[str]:
-    """The last ``lines`` lines of a log (decoding leniently: libraries write anything)."""
-    if path is None:
-        return []
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
-    except OSError:
-        return []
+    """The last ``lines`` lines of a log (core.logtail: read from the file's end)."""
+    return tail_lines(path, lines)
 
 
 class ErrorDialog(ModalScreen[None]):
