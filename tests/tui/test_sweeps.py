@@ -38,7 +38,8 @@ def study_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _app(runs: Path) -> ScreenTestApp:
-    return ScreenTestApp(lambda: SweepsScreen(RunStore(runs)))
+    store = RunStore(runs)
+    return ScreenTestApp(lambda: SweepsScreen(store), store=store)
 
 
 def _screen(app: ScreenTestApp) -> SweepsScreen:
