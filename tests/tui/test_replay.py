@@ -12,8 +12,8 @@ from textual.screen import Screen
 
 from densexp_tui.core import events as event_log
 from densexp_tui.core.events import Event, EventFollower
-from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.core.sources import ReplaySource, compressed_times
+from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.widgets.confusion import ConfusionMatrix
 from tests.tui.helpers_dashboard import (
     DATA_RUNS,
