@@ -1,8 +1,10 @@
 """The densexp app: runs store, training queue and worker, themes, and screen navigation.
 
-Screens ask the app to do things (``launch_run``, ``open_run``, ...); the app owns the state
-that outlives a screen. Training runs in a Textual thread worker; everything it reports
-arrives as messages, and every way it can end is handled in ``on_worker_state_changed``.
+Screens ask the app to do things through ``tui.services.Workbench`` (``launch_run``,
+``open_run``, ...), which the app implements; the app owns the state that outlives a screen.
+Training runs in a Textual thread worker; everything it reports arrives as messages. Every
+worker's end reaches ``on_worker_state_changed``: a training run's, and any other worker that
+failed (screens forward theirs), which becomes the error dialog; the app never exits for it.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable
+from weakref import WeakKeyDictionary
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode, NoScreen
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -24,12 +28,14 @@ from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.core.userconfig import load_user_config_or_defaults
+from densexp_tui.tui import navigation
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
 from densexp_tui.tui.end_notice import SweepEnded, SweepStarted, alert, sweep_status
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.reporting import ExportReport, ReportExported, announce_report, export_report
 from densexp_tui.tui.screens.home import HomeScreen
+from densexp_tui.tui.services import ShowsRun, Workbench
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
 from densexp_tui.tui.training import ActiveJob, TrainingJob, TrainingQueue, TrainingStarted, run_job
@@ -56,7 +62,7 @@ class DensexpApp(App[int]):
     def __init__(self, runs_dir: Path | None = None, launch: Path | None = None,
                  replay: str | None = None) -> None:
         super().__init__()
-        # The New experiment form's last valid settings: a new sweep starts from them.
+        # The New experiment form's settings last launched or saved: a new sweep starts there.
         self.last_experiment_config: RunConfig | None = None
         self.store = RunStore(resolve_runs_dir(runs_dir))
         self.launch_path = launch
@@ -66,6 +72,8 @@ class DensexpApp(App[int]):
         self._startup_notes = [settings_problem] if settings_problem else []
         self._apply_user_config()
         self._quitting = False
+        self._errors_shown: WeakKeyDictionary[DOMNode, set[tuple[str, str]]] = \
+            WeakKeyDictionary()
         self._register_themes()
 
     # -- themes -----------------------------------------------------------------------------
@@ -170,14 +178,22 @@ class DensexpApp(App[int]):
             self.open_run(message.run_id, live=True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place where a training worker's end (any end) is handled."""
-        if event.worker.group != TRAINING_GROUP or not event.worker.is_finished:
+        """The one place where workers end: a training run's end (any end), and any other
+        worker that failed (the app's own, or a screen's or widget's, forwarded by
+        ``UsesWorkbench``), which shows the error dialog instead of ending the app."""
+        if event.worker.group == TRAINING_GROUP:
+            self._training_worker_changed(event.worker)
+        elif event.state == WorkerState.ERROR:
+            self._report_worker_error(event.worker)
+
+    def _training_worker_changed(self, worker: Worker[Any]) -> None:
+        if not worker.is_finished:
             return
         done = self.training.finish()
         if done is None:
             return
         run_id = done.run_id or ""
-        status = self._report_end(event.worker, done)
+        status = self._report_end(worker, done)
         self._never_left_running(run_id, status)
         self._announce_run_end(run_id, done.job.name, status)
         if run_id:
@@ -233,7 +249,7 @@ class DensexpApp(App[int]):
     def on_sweep_started(self, message: SweepStarted) -> None:
         self._watch_sweep(message.name, message.process)
 
-    @work(thread=True, group="sweep-watch", exit_on_error=False, name="sweep watch")
+    @work(thread=True, group="sweep-watch", exit_on_error=False, name="watching the sweep process")
     def _watch_sweep(self, name: str, process: Any) -> None:
         self.post_message(SweepEnded(name, int(process.wait())))
 
@@ -258,6 +274,23 @@ class DensexpApp(App[int]):
         except (BadInput, OSError, ValueError):
             pass  # the run folder was never written or is gone: nothing to fix
 
+    def _report_worker_error(self, worker: Worker[Any]) -> None:
+        """A side worker failed: say what it was doing and why, with its run's log if any."""
+        if self._quitting:
+            return
+        # Side workers are named for what they do ("reading the studies"); not a method name.
+        described = " " in worker.name
+        title = f"Error while {worker.name}" if described else "A background task failed"
+        error = worker.error
+        message = f"{type(error).__name__}: {error}"
+        # Once per screen and error: a worker a timer restarts every second must not bury
+        # the screen under dialogs (a different error, or the screen opened anew, shows).
+        shown = self._errors_shown.setdefault(worker.node, set())
+        if (title, message) in shown:
+            return
+        shown.add((title, message))
+        self.show_error(title, message, _run_log_of(worker))
+
     def cancel_run(self, run_id: str | None = None) -> bool:
         """Ask the training run (``run_id``, or whichever trains) to stop; True if one was."""
         active = self.training.active
@@ -266,35 +299,35 @@ class DensexpApp(App[int]):
         active.cancel.set()  # the caller tells the user; the trainer stops at the next step
         return True
 
+    @property
+    def training_busy(self) -> bool:
+        return self.training.busy
+
+    def describe_queue(self) -> str:
+        return self.training.describe()
+
+    def remember_experiment_config(self, cfg: RunConfig) -> None:
+        self.last_experiment_config = cfg
+
     def broadcast(self, message: Message) -> None:
         """Deliver an app-level message to every screen in the stack (each gets a copy)."""
         for screen in self.screen_stack:
             screen.post_message(_copy_message(message))
 
-    # -- navigation -------------------------------------------------------------------------
+    # -- navigation (the Workbench's open_*; tui.navigation picks the screens) -----------
     def open_run(self, run_id: str, *, live: bool) -> None:
         """The run's dashboard: following it while it trains, replaying it afterwards."""
-        from densexp_tui.tui.screens.dashboard import DashboardScreen
-
-        mode: Literal["live", "replay"] = "live" if live else "replay"
-        self.push_screen(DashboardScreen(self.store.run_dir(run_id), mode=mode, store=self.store))
+        self.push_screen(navigation.run_screen(self.store, run_id, live=live))
 
     def open_new_experiment(self, config: RunConfig | None = None,
                             parent: str | None = None) -> None:
-        from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
-
-        self.push_screen(NewExperimentScreen(config, parent))
+        self.push_screen(navigation.new_experiment_screen(config, parent))
 
     def open_compare(self, run_ids: list[str]) -> None:
-        from densexp_tui.tui.screens.compare import CompareScreen
-
-        unique = list(dict.fromkeys(run_ids))  # one row per run, in the order given
-        self.push_screen(CompareScreen(unique, self.store))
+        self.push_screen(navigation.compare_screen(self.store, run_ids))
 
     def open_sweeps(self) -> None:
-        from densexp_tui.tui.screens.sweeps import SweepsScreen
-
-        self.push_screen(SweepsScreen(self.store))
+        self.push_screen(navigation.sweeps_screen(self.store))
 
     def resume_run(self, run_id: str) -> None:
         """Queue the run to continue from its checkpoint (same queue as new runs)."""
@@ -314,7 +347,7 @@ class DensexpApp(App[int]):
         self.notify("Writing the report…", title="Report")
         self._write_report(message.run_ids)
 
-    @work(thread=True, group="report", exit_on_error=False, name="report")
+    @work(thread=True, group="report", exit_on_error=False, name="writing the report")
     def _write_report(self, run_ids: list[str]) -> None:
         self.post_message(ReportExported(export_report(self.store, run_ids)))
 
@@ -398,12 +431,33 @@ class DensexpApp(App[int]):
             active.done.wait(timeout=STOP_WAIT_SECONDS)
 
 
+if TYPE_CHECKING:
+    def _implements_the_screens_interface(app: DensexpApp) -> Workbench:
+        return app  # mypy checks here that DensexpApp has everything Workbench promises
+
+
 async def _wait_quietly(worker: Worker[Any]) -> None:
     """Wait for a worker to end; its errors are reported by on_worker_state_changed."""
     try:
         await worker.wait()
     except Exception:
         pass
+
+
+def _run_log_of(worker: Worker[Any]) -> Path | None:
+    """The log of the run the failed worker's screen shows, if it shows one."""
+    node = worker.node
+    if isinstance(node, App):
+        return None  # the app's own workers: app.screen is whatever is on top, not theirs
+    candidates: list[object] = [node]
+    try:
+        candidates.append(node.screen)  # a widget's worker: the screen it sits on
+    except NoScreen:
+        pass
+    for candidate in candidates:
+        if isinstance(candidate, ShowsRun):
+            return candidate.run_log_path
+    return None
 
 
 def _copy_message(message: Message) -> Message:

@@ -122,3 +122,19 @@ def cells(app: DensexpApp) -> list[list[str]]:
     return [[str(getattr(c, "plain", c)) for c in table.get_row_at(i)]
             for i in range(table.row_count)]
 
+
+
+def shown_error_dialog(app: Any) -> Any:
+    """The error dialog once the user sees it (composed, Close focused), else None.
+
+    ``app.screen`` is the dialog as soon as it is pushed, before its widgets exist: waiting
+    for that alone races with its mounting."""
+    from textual.widgets import Button
+
+    from densexp_tui.tui.dialogs import ErrorDialog
+
+    dialog = app.screen
+    if not isinstance(dialog, ErrorDialog):
+        return None
+    focused = dialog.focused
+    return dialog if isinstance(focused, Button) and focused.id == "close" else None

@@ -21,6 +21,9 @@ from textual.widgets import Static
 
 from densexp_tui.core.config import RunConfig, apply_overrides, config_hash, dumps_config
 from densexp_tui.core.events import Event
+from densexp_tui.core.runstore import RunStore
+from densexp_tui.tui import navigation
+from densexp_tui.tui.dialogs import ErrorDialog
 
 DATA_RUNS = Path(__file__).resolve().parent.parent / "data" / "runs"
 LABELS = ["negative", "neutral", "positive"]
@@ -214,11 +217,51 @@ def write_fixed_runs(root: Path = DATA_RUNS) -> list[Path]:
 
 
 class ScreenTestApp(App[None]):
-    """A bare app that pushes one screen: the dashboard tests do not need the app shell."""
+    """A bare app that pushes one screen: the screen tests do not need the app shell.
 
-    def __init__(self, make_screen: Callable[[], Screen[Any]]) -> None:
+    It implements the screens' interface (``tui.services.Workbench``): it trains nothing,
+    records the runs asked for, and opens the real screens like the app does."""
+
+    def __init__(self, make_screen: Callable[[], Screen[Any]],
+                 store: RunStore | None = None) -> None:
         super().__init__()
         self._make_screen = make_screen
+        self.store = store or RunStore(DATA_RUNS)
+        self.last_experiment_config: RunConfig | None = None
+        self.launched: list[RunConfig] = []
+        self.resume_available = False
+        self.training_busy = False
+
+    def launch_run(self, cfg: RunConfig, *, watch: bool = True) -> None:
+        self.launched.append(cfg)
+
+    def cancel_run(self, run_id: str | None = None) -> bool:
+        return False  # this app trains nothing
+
+    def resume_run(self, run_id: str) -> None:
+        raise AssertionError("ScreenTestApp cannot resume runs")
+
+    def describe_queue(self) -> str:
+        return ""
+
+    def remember_experiment_config(self, cfg: RunConfig) -> None:
+        self.last_experiment_config = cfg
+
+    def open_run(self, run_id: str, *, live: bool) -> None:
+        self.push_screen(navigation.run_screen(self.store, run_id, live=live))
+
+    def open_new_experiment(self, config: RunConfig | None = None,
+                            parent: str | None = None) -> None:
+        self.push_screen(navigation.new_experiment_screen(config, parent))
+
+    def open_compare(self, run_ids: list[str]) -> None:
+        self.push_screen(navigation.compare_screen(self.store, run_ids))
+
+    def open_sweeps(self) -> None:
+        self.push_screen(navigation.sweeps_screen(self.store))
+
+    def show_error(self, title: str, message: str, log_path: Path | None = None) -> None:
+        self.push_screen(ErrorDialog(title, message, log_path))
 
     def compose(self) -> ComposeResult:
         yield Static("home")

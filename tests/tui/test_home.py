@@ -19,7 +19,7 @@ from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.screens.home import HomeScreen
 from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
 from densexp_tui.tui.training import ActiveJob
-from tests.tui.conftest import FIXTURE_RUNS, cells, wait_for, write_fixture_run
+from tests.tui.conftest import FIXTURE_RUNS, cells, shown_error_dialog, wait_for, write_fixture_run
 
 NEWEST_FIRST = [spec[0] for spec in reversed(FIXTURE_RUNS)]
 
@@ -248,15 +248,12 @@ async def test_a_crashing_worker_shows_the_log_and_the_run_is_not_left_running(
         make_app: Callable[..., DensexpApp], runs_dir: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from densexp_tui.core.runstore import RunStore
-    from densexp_tui.tui.dialogs import ErrorDialog
 
     monkeypatch.setattr(app_module, "run_job", _crashing_job)
     app = make_app()
     async with app.run_test() as pilot:
         app.launch_run(_config("doomed"), watch=False)
-        # The dialog is on the stack before its children mount: wait for the log it shows.
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog)
-                       and bool(app.screen.query("#error-log")), timeout=10)
+        await wait_for(pilot, lambda: shown_error_dialog(app) is not None, timeout=10)
         dialog = app.screen
         assert "the GPU caught fire" in dialog.message
         assert dialog.log_path is not None and dialog.log_path.name == "log.txt"
@@ -271,13 +268,11 @@ async def test_a_crashing_worker_shows_the_log_and_the_run_is_not_left_running(
 async def test_bad_input_before_the_run_is_one_line(
         make_app: Callable[..., DensexpApp], runs_dir: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from densexp_tui.tui.dialogs import ErrorDialog
-
     monkeypatch.setattr(app_module, "run_job", _bad_input_job)
     app = make_app()
     async with app.run_test() as pilot:
         app.launch_run(_config("typo"), watch=False)
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog), timeout=10)
+        await wait_for(pilot, lambda: shown_error_dialog(app) is not None, timeout=10)
         assert app.screen.message == "x.csv: data.path: not found; allowed: an existing csv file"
         assert app.screen.log_path is None
         assert not runs_dir.exists() or not any(runs_dir.iterdir())

@@ -45,6 +45,13 @@ async def type_into(pilot, field: ConfigField, text: str) -> None:
     await pilot.press("end", "ctrl+u", *text)
 
 
+async def open_training_step(pilot) -> None:
+    """Data -> Model -> Training; focus lands in the step (typing into a hidden step
+    would have the tab switch move focus to its first field)."""
+    await pilot.press("ctrl+n", "ctrl+n")
+    await pilot.pause()
+
+
 async def test_bad_value_shows_the_engines_message_and_launch_is_refused(
         make_app: Callable[..., DensexpApp]) -> None:
     app = make_app()
@@ -318,25 +325,68 @@ async def test_quitting_while_training_asks_and_leaves_the_run_cancelled(
     assert summary.epochs_done < 2000
 
 
-async def test_a_new_sweep_starts_from_the_forms_settings(
-        make_app: Callable[..., DensexpApp]) -> None:
+@pytest.mark.timeout(120)
+async def test_a_new_sweep_starts_from_the_forms_saved_settings(
+        make_app: Callable[..., DensexpApp], tmp_path: Path) -> None:
     from densexp_tui.tui.screens.sweeps import SweepsScreen
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n")
         screen = form(app)
+        await open_training_step(pilot)
         await type_into(pilot, screen.config_field("train.epochs"), "7")
-        await pilot.press("ctrl+r")  # the review step checks and keeps the settings
+        await pilot.press("ctrl+r")  # reviewing checks the settings but keeps nothing
+        assert app.last_experiment_config is None
+        await pilot.press("ctrl+s")
+        app.screen.query_one(Input).value = str(tmp_path / "seven.toml")
+        await pilot.press("enter")  # saved: now they are the settings a sweep starts from
+        assert app.last_experiment_config is not None
+        assert app.last_experiment_config.train.epochs == 7
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, NewExperimentScreen)
                        or isinstance(app.screen, ConfirmDialog), timeout=10)
         if isinstance(app.screen, ConfirmDialog):
-            await pilot.press("enter")  # discard: the reviewed settings stay the base
-        app.push_screen(SweepsScreen(app.store))
+            await pilot.press("enter")  # discard: the saved settings stay the base
+        app.open_sweeps()
         await pilot.pause()
         sweeps = app.screen
+        assert isinstance(sweeps, SweepsScreen)
         sweeps.action_new_sweep()
         await pilot.pause()
         base = str(sweeps.query_one("#new-base", Static).render())
         assert "the New experiment settings" in base and "7 epochs" in base
+
+
+@pytest.mark.timeout(120)
+async def test_typing_and_leaving_the_form_keeps_no_settings_in_the_app(
+        make_app: Callable[..., DensexpApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        await open_training_step(pilot)
+        await type_into(pilot, screen.config_field("train.epochs"), "9")
+        await pilot.press("ctrl+r")
+        assert screen.collect()[0] is not None  # valid settings, never launched nor saved
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), timeout=10)
+        await pilot.press("y")  # discard
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), timeout=10)
+        assert app.last_experiment_config is None
+
+
+@pytest.mark.timeout(120)
+async def test_launch_keeps_the_launched_settings(make_app: Callable[..., DensexpApp],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    launched: list[object] = []
+    app = make_app()
+    monkeypatch.setattr(app, "launch_run", lambda cfg, watch=True: launched.append(cfg))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await open_training_step(pilot)
+        await type_into(pilot, form(app).config_field("train.epochs"), "4")
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: bool(launched), timeout=10)
+        assert app.last_experiment_config is launched[0]
+        assert app.last_experiment_config.train.epochs == 4

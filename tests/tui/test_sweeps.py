@@ -38,7 +38,8 @@ def study_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _app(runs: Path) -> ScreenTestApp:
-    return ScreenTestApp(lambda: SweepsScreen(RunStore(runs)))
+    store = RunStore(runs)
+    return ScreenTestApp(lambda: SweepsScreen(store), store=store)
 
 
 def _screen(app: ScreenTestApp) -> SweepsScreen:
@@ -150,3 +151,59 @@ async def test_a_storage_url_that_cannot_be_reached_is_one_line(tmp_path: Path) 
         problem = screen.query_one("#sweeps-problem", Static)
         await wait_until(pilot, lambda: "127.0.0.1:9" in str(problem.render()), tries=400)
         assert "hidden" not in str(problem.render())
+
+
+# -- worker errors reach the screen (the app's one handler) ----------------------------------
+@pytest.mark.timeout(300)
+async def test_a_failing_stop_shows_the_error_and_the_app_keeps_running(
+        study_runs: Path, tui_environment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from densexp_tui.tui.app import DensexpApp
+    from tests.tui.conftest import shown_error_dialog
+
+    def refused(*args: Any) -> None:
+        raise PermissionError("[Errno 13] Permission denied: '.sweeps/tui-study.stop'")
+
+    monkeypatch.setattr("densexp_tui.sweep.runner.request_stop", refused)
+    app = DensexpApp(runs_dir=study_runs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        app.open_sweeps()
+        await wait_until(pilot, lambda: isinstance(app.screen, SweepsScreen)
+                         and app.screen.snapshot is not None
+                         and app.screen.snapshot.selected is not None, tries=400)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: shown_error_dialog(app) is not None, tries=400)
+        dialog = shown_error_dialog(app)
+        assert dialog.title_text == "Error while stopping the study"
+        assert "PermissionError: [Errno 13] Permission denied" in dialog.message
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, SweepsScreen))
+        assert app.is_running
+
+
+@pytest.mark.timeout(300)
+async def test_a_failing_study_read_shows_one_dialog_not_one_a_second(
+        tmp_path: Path, tui_environment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from densexp_tui.tui.app import DensexpApp
+    from densexp_tui.tui.screens.sweeps import StudyReader
+    from tests.tui.conftest import shown_error_dialog
+
+    calls: list[int] = []
+
+    def broken(self: StudyReader, url: str, selected: str | None) -> Any:
+        calls.append(1)
+        raise RuntimeError("journal storage is corrupt")
+
+    monkeypatch.setattr(StudyReader, "snapshot", broken)
+    app = DensexpApp(runs_dir=tmp_path / "runs")
+    async with app.run_test(size=(160, 45)) as pilot:
+        app.open_sweeps()
+        await wait_until(pilot, lambda: shown_error_dialog(app) is not None, tries=400)
+        dialog = shown_error_dialog(app)
+        assert (dialog.title_text, dialog.message) == (
+            "Error while reading the studies", "RuntimeError: journal storage is corrupt")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, SweepsScreen))
+        seen = len(calls)
+        # The refresh timer reads again every second; the same error is not shown again.
+        await wait_until(pilot, lambda: len(calls) >= seen + 2, tries=400)
+        assert isinstance(app.screen, SweepsScreen) and app.is_running

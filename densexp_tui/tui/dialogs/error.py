@@ -23,6 +23,7 @@ def read_log_tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> list[str]:
 class ErrorDialog(ModalScreen[None]):
     """Shows what went wrong without taking the app down; escape or enter closes it."""
 
+    AUTO_FOCUS = "#close"
     BINDINGS = [
         Binding("escape,enter,q", "close", "Close", id="error.close",
                 tooltip="Close this message and go back"),
@@ -48,9 +49,10 @@ class ErrorDialog(ModalScreen[None]):
                 yield Button("Close (esc)", id="close", variant="primary")
 
     def on_mount(self) -> None:
-        if self._tail:  # a Log can only be written once it is mounted
-            self.query_one("#error-log", Log).write_lines(self._tail)
-        self.query_one("#close", Button).focus()
+        # A Log can only be written once it is mounted. query, not query_one: an app that
+        # exits right after showing the dialog has removed its children by now.
+        for log in self.query("#error-log").results(Log):
+            log.write_lines(self._tail)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

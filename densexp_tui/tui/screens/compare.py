@@ -19,12 +19,14 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import RunConfig, config_to_dict, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore, RunSummary
 from densexp_tui.core.runview import RunView
-from densexp_tui.tui.streams import FollowSource
+from densexp_tui.core.sources import FollowSource
+from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.formatting import (
     format_count,
     format_duration,
@@ -126,7 +128,7 @@ def metric_series(view: RunView, metric: str) -> list[tuple[float, float]]:
     return [(float(e), v) for e, v in view.val_series(metric.removeprefix("val_"))]
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(UsesWorkbench, Screen[None]):
     """Runs side by side: table of differences and results, and their curves overlaid."""
 
     DEFAULT_CSS = """
@@ -173,7 +175,8 @@ class CompareScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load_runs()
 
-    @work(thread=True, exclusive=True, group="compare-load", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="compare-load", exit_on_error=False,
+          name="loading the runs to compare")
     def load_runs(self) -> None:
         """Worker: read every run, then hand them over in one message."""
         runs = []
@@ -184,6 +187,12 @@ class CompareScreen(Screen[None]):
                 runs.append(LoadedRun(run_id, RunSummary(run_id=run_id, status="interrupted"),
                                       None, RunView(), problem=str(error)))
         self.post_message(self.RunsLoaded(runs))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "compare-load":
+            # The app shows the error; the title must not say "loading…" for ever.
+            self.query_one("#compare-title", Static).update(
+                f"Comparing {len(self.run_ids)} runs · could not load them")
 
     def on_compare_screen_runs_loaded(self, message: RunsLoaded) -> None:
         self.runs = message.runs

@@ -1,6 +1,6 @@
 """The dashboard of one run: live (following its events.jsonl) or replaying a recorded run.
 
-Events reach the screen only through a source from ``tui.streams``, polled by a thread worker
+Events reach the screen only through a source from ``core.sources``, polled by a thread worker
 that posts ``RunEventsArrived`` batches. The handler applies them to a ``RunView`` on the UI
 thread and marks the screen dirty; a 10 Hz timer redraws only when something arrived. While
 the handler is behind, the worker keeps collecting into a bigger batch instead of queueing
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -25,16 +23,19 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from densexp_tui.core.events import Event
-from densexp_tui.core.runstore import RunStore, RunSummary, process_is_alive, with_live_status
+from densexp_tui.core.runcontrol import CannotCancel, SignalFailed, interrupt_run_process
+from densexp_tui.core.runstore import RunStore, RunSummary, with_live_status
 from densexp_tui.core.runview import RunView
+from densexp_tui.core.sources import EventSource, FollowSource, ReplaySource
 from densexp_tui.tui.dialogs.confirm import ConfirmDialog
 from densexp_tui.tui.messages import RunEventsArrived
-from densexp_tui.tui.streams import EventSource, FollowSource, ReplaySource
+from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.class_table import PerClassTable
 from densexp_tui.tui.widgets.confusion import ConfusionMatrix
 from densexp_tui.tui.widgets.early_stopping import EarlyStoppingPanel
@@ -72,7 +73,7 @@ def read_run_summary(run_dir: Path) -> RunSummary | None:
         return None
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(UsesWorkbench, Screen[None]):
     """One run's header, progress, curves, confusion matrix, per-class metrics, log, system."""
 
     DEFAULT_CSS = """
@@ -162,6 +163,11 @@ class DashboardScreen(Screen[None]):
         return f"Dashboard ({self.mode})"
 
     @property
+    def run_log_path(self) -> Path:
+        """Shown with the error when one of this screen's workers fails (``ShowsRun``)."""
+        return self.run_dir / "log.txt"
+
+    @property
     def replay(self) -> ReplaySource | None:
         return self.source if isinstance(self.source, ReplaySource) else None
 
@@ -203,7 +209,8 @@ class DashboardScreen(Screen[None]):
         self.redraw_if_dirty()
 
     # -- events in (worker thread) ----------------------------------------------------------
-    @work(thread=True, exclusive=True, group="dashboard-events", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="dashboard-events", exit_on_error=False,
+          name="reading the run's events")
     def pump_events(self) -> None:
         """Poll the source and post batches; never touches widgets or the RunView."""
         worker = get_current_worker()
@@ -447,7 +454,7 @@ class DashboardScreen(Screen[None]):
             self.notify(str(error), severity="error")
             return
         config.run.parent = self.run_id
-        self.app.push_screen(NewExperimentScreen(config=config, parent=self.run_id))
+        self.densexp.open_new_experiment(config, parent=self.run_id)
 
     def action_cancel_run(self) -> None:
         name = self.view.header.name or self.run_id
@@ -464,8 +471,7 @@ class DashboardScreen(Screen[None]):
             self.notify("The run is not running any more")
             return
         if summary.pid == os.getpid():
-            cancel = getattr(self.app, "cancel_run", None)
-            if cancel is None or cancel(self.run_id) is False:
+            if not self.densexp.cancel_run(self.run_id):
                 self.notify("This app is not training that run", severity="warning")
                 return
             self.notify(f"Cancelling {summary.name or self.run_id}…")
@@ -474,20 +480,13 @@ class DashboardScreen(Screen[None]):
 
     def _interrupt_outside_process(self, summary: RunSummary) -> None:
         """A run started by `densexp run` elsewhere: SIGINT makes it stop and clean up."""
-        if summary.host != socket.gethostname():
-            self.notify(f"The run belongs to host {summary.host}; cancel it there",
-                        severity="warning")
-            return
-        if not process_is_alive(summary.pid, summary.pid_started) or summary.pid is None:
-            self.notify("The run's process is gone", severity="warning")
-            return
         try:
-            os.kill(summary.pid, signal.SIGINT)
-        except OSError as error:
-            self.notify(f"Could not signal process {summary.pid}: {error.strerror}",
-                        severity="error")
+            pid = interrupt_run_process(summary)
+        except CannotCancel as error:
+            severity: SeverityLevel = "error" if isinstance(error, SignalFailed) else "warning"
+            self.notify(str(error), severity=severity)
             return
-        self.notify(f"Sent SIGINT to process {summary.pid}")
+        self.notify(f"Sent SIGINT to process {pid}")
 
 
 def _latest_note(point: tuple[float, float] | None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import JustifyMethod
 from rich.text import Text
@@ -28,10 +27,8 @@ from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.statuses import RESUMABLE_STATUSES, STATUS_MARKS
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
+from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.formatting import format_duration, format_metric
-
-if TYPE_CHECKING:
-    from densexp_tui.tui.app import DensexpApp
 
 REFRESH_SECONDS = 1.0
 # (key, label): the order people scan in, most telling first.
@@ -118,7 +115,7 @@ class RunsTable(DataTable[Text]):
     ]
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(UsesWorkbench, Screen[None]):
     """The runs table, the filter and what trains or waits."""
 
     AUTO_FOCUS = "#runs-table"
@@ -160,10 +157,6 @@ class HomeScreen(Screen[None]):
         self._rows: dict[str, tuple[str, ...]] = {}
         self._order: list[str] = []
         self._footer_offers_resume: bool | None = None
-
-    @property
-    def densexp(self) -> DensexpApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -253,7 +246,7 @@ class HomeScreen(Screen[None]):
 
     def _update_side_lines(self, n_runs: int, n_shown: int) -> None:
         hint = self.query_one("#empty-hint", Static)
-        if n_runs == 0 and self.densexp.training.busy:
+        if n_runs == 0 and self.densexp.training_busy:
             hint.update(f"No runs yet in {display_path(self.densexp.store.root)}; "
                         "the first one is starting (loading data, building the model).")
         elif n_runs == 0:
@@ -263,7 +256,7 @@ class HomeScreen(Screen[None]):
             hint.update("No run matches the filter. Press escape to clear it.")
         hint.display = n_shown == 0
         self.query_one("#runs-table").display = n_shown > 0
-        queue = self.densexp.training.describe()
+        queue = self.densexp.describe_queue()
         noun = "run" if n_runs == 1 else "runs"
         count = f"{n_shown} of {n_runs} {noun}" if n_shown != n_runs else f"{n_runs} {noun}"
         marks = f" · {len(self.marked)} marked" if self.marked else ""

@@ -55,11 +55,11 @@ from densexp_tui.core.config import (
 from densexp_tui.core.errors import BadInput, ConfigError
 from densexp_tui.tui.dialogs import ConfirmDialog, PathPrompt
 from densexp_tui.tui.dialogs.path_prompt import PathSuggester
+from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.form import ConfigField, field_id
 
 if TYPE_CHECKING:
     from densexp_tui.engine.data import Preview
-    from densexp_tui.tui.app import DensexpApp
 
 FILE_SOURCES = ("csv", "jsonl", "parquet", "hf_disk")
 NAMED_SOURCES = ("builtin", "keras")
@@ -128,7 +128,7 @@ def catalog_models() -> list[CatalogModel]:
     return found
 
 
-class NewExperimentScreen(Screen[None]):
+class NewExperimentScreen(UsesWorkbench, Screen[None]):
     """Set up a run step by step; ``config`` fills the form, ``parent`` marks a re-run."""
 
     AUTO_FOCUS = f"#{field_id('data.source')}"
@@ -165,10 +165,6 @@ class NewExperimentScreen(Screen[None]):
         if self.parent_id:  # a re-run is a new run of its own, not a sweep trial
             base.run.parent, base.run.sweep, base.run.trial = self.parent_id, "", -1
         return base
-
-    @property
-    def densexp(self) -> DensexpApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def base_dir(self) -> Path:
@@ -272,8 +268,6 @@ class NewExperimentScreen(Screen[None]):
         except ConfigError as err:
             return None, [(err.key or "config", err.message)]
         cfg.source_path = self.base.source_path
-        # The Sweeps screen starts a new sweep from these settings.
-        self.densexp.last_experiment_config = cfg
         return cfg, []
 
     def fill(self, cfg: RunConfig) -> None:
@@ -348,7 +342,8 @@ class NewExperimentScreen(Screen[None]):
             self._render_review(cfg)
 
     # -- model catalog ----------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="catalog", exit_on_error=False,
+          name="scanning the model catalog")
     def _scan_models(self) -> list[CatalogModel]:
         return catalog_models()
 
@@ -421,6 +416,9 @@ class NewExperimentScreen(Screen[None]):
             return PreviewOutcome(columns, None, f"{type(exc).__name__}: {exc}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "catalog":
+            # The app shows the error; the picker must not promise a scan that ended.
+            self.query_one("#model-catalog", Select).prompt = "no catalog (the scan failed)"
         if event.state != WorkerState.SUCCESS:
             return
         result = event.worker.result
@@ -526,6 +524,7 @@ class NewExperimentScreen(Screen[None]):
         if cfg is None:
             self._refuse("Cannot launch", problems)
             return
+        self.densexp.remember_experiment_config(cfg)  # a new sweep starts from these settings
         self.densexp.launch_run(cfg)
         self.dismiss(None)
 
@@ -561,6 +560,7 @@ class NewExperimentScreen(Screen[None]):
         except OSError as exc:
             self.notify(f"{path}: cannot save ({exc.strerror or exc})", severity="error")
             return
+        self.densexp.remember_experiment_config(cfg)
         self.notify(f"Saved {path}", title="Saved")
 
     @on(Button.Pressed, "#load-button")

@@ -46,6 +46,7 @@ from densexp_tui.core.config import FIELD_SPECS, RunConfig, load_config, resolve
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
+from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
 from densexp_tui.tui.widgets.palette import fg, status_color
 
@@ -180,7 +181,7 @@ class StudyReader:
                          str(settings.get("source", "")))
 
 
-class SweepsScreen(Screen[None]):
+class SweepsScreen(UsesWorkbench, Screen[None]):
     """Studies, their trials, the best so far, importances, and starting or stopping sweeps."""
 
     # Not the storage field: single-letter keys must reach the screen's bindings.
@@ -306,7 +307,8 @@ class SweepsScreen(Screen[None]):
         url = self.query_one("#sweeps-storage", Input).value
         self._load(url, self.selected)
 
-    @work(thread=True, exclusive=True, group="sweeps-load")
+    @work(thread=True, exclusive=True, group="sweeps-load", exit_on_error=False,
+          name="reading the studies")
     def _load(self, url: str, selected: str | None) -> None:
         self.post_message(SweepsLoaded(self.reader.snapshot(url, selected)))
 
@@ -437,11 +439,8 @@ class SweepsScreen(Screen[None]):
             self.notify(f"run {trial.run_id} is not in this runs directory (another machine "
                         "trained it)", severity="warning")
             return
-        from densexp_tui.tui.screens.dashboard import DashboardScreen
-
         status = self.store.read_summary(trial.run_id).status
-        self.app.push_screen(DashboardScreen(run_dir, "live" if status == "running" else
-                                             "replay", self.store))
+        self.densexp.open_run(trial.run_id, live=status == "running")
 
     # -- stop, continue ---------------------------------------------------------------------
     def _selected_study(self) -> StudyView | None:
@@ -456,7 +455,7 @@ class SweepsScreen(Screen[None]):
             return
         self._stop(view.info.name, self.query_one("#sweeps-storage", Input).value.strip())
 
-    @work(thread=True, group="sweeps-stop")
+    @work(thread=True, group="sweeps-stop", exit_on_error=False, name="stopping the study")
     def _stop(self, name: str, url: str) -> None:
         from densexp_tui.sweep.runner import request_stop
 
@@ -509,8 +508,8 @@ class SweepsScreen(Screen[None]):
     def _base_config(self) -> tuple[RunConfig, str]:
         """The New experiment screen's current settings when the app keeps them, else the
         newest run's config, else the defaults."""
-        current = getattr(self.app, "last_experiment_config", None)
-        if isinstance(current, RunConfig):
+        current = self.densexp.last_experiment_config
+        if current is not None:
             return current, "the New experiment settings"
         # Trials of other sweeps are not "settings": take the newest run of its own.
         for summary in [r for r in self.store.list_runs() if not r.sweep][:1]:

@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
+from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.class_table import bar
 from densexp_tui.tui.widgets.palette import fg, muted_color, series_color
 
@@ -90,7 +91,7 @@ def gigabytes(count: float) -> str:
     return f"{count / 1024 ** 3:.1f} GB"
 
 
-class SystemMetrics(Widget):
+class SystemMetrics(UsesWorkbench, Widget):
     """CPU, RAM (machine and this process) and GPU lines with bars."""
 
     DEFAULT_CSS = """
@@ -126,7 +127,8 @@ class SystemMetrics(Widget):
     def on_hide(self) -> None:
         self._shown.clear()
 
-    @work(thread=True, exclusive=True, group="system-metrics", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="system-metrics", exit_on_error=False,
+          name="sampling CPU, RAM and GPU use")
     def sample_forever(self) -> None:
         """Worker: sample, post, sleep; never touches the widget itself."""
         worker = get_current_worker()

@@ -1,12 +1,13 @@
-"""Event sources for the dashboard: one interface, ``poll() -> list[Event]`` and ``finished``.
+"""Event sources for every view of a run: one interface, ``poll() -> list[Event]`` and ``finished``.
 
 ``FollowSource`` tails a run's events.jsonl (a run of this app, or one started by
 ``densexp run`` in another terminal: the trainer flushes every line, so following the file is
 the single path). ``ReplaySource`` plays a recorded log back at its recorded pace, 10x, or as
 fast as possible, with pause and seeking to an epoch.
 
-Both are polled from a worker thread and never touch widgets. Neither imports Textual, so they
-are easy to test and to benchmark.
+Both are polled from a worker thread (the dashboard's, the compare loader's) and never touch
+widgets. They live in core (no Textual, no TensorFlow), so the CLI, tests and benchmarks use
+the same code.
 
 Both read the log through core's ``EventFollower``, which thins step lines while it
 catches up a large backlog, so a million-event log opens in about a second.
