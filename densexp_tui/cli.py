@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("config", type=Path, metavar="SWEEP.toml")
     sweep.add_argument("--storage", metavar="URL",
                        help="Optuna storage shared by several machines (e.g. postgresql://...)")
-    sweep.add_argument("--n-trials", type=int, metavar="N", help="finished trials the study aims for (overrides [sweep] n_trials)")
+    sweep.add_argument("--n-trials", type=int, metavar="N",
+                       help="finished trials the study aims for (overrides [sweep] n_trials)")
     sweep.add_argument("--json", action="store_true")
     sweep.add_argument("--workers", type=int, metavar="N",
                        help="start N local worker processes on the study")

@@ -70,7 +70,7 @@ class RunSummary:
     reused_from: str = ""
 
     @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> "RunSummary":
+    def from_dict(cls, record: dict[str, Any]) -> RunSummary:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in record.items() if k in known})
 
@@ -92,7 +92,7 @@ def new_run_id(name: str, now: float | None = None) -> str:
 
 def _process_start_time(pid: int) -> float | None:
     try:
-        return psutil.Process(pid).create_time()
+        return float(psutil.Process(pid).create_time())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 
@@ -137,7 +137,7 @@ class RunStore:
             ) from None
         probe.unlink()
 
-    def create_run(self, cfg: RunConfig, run_id: str | None = None) -> "RunHandle":
+    def create_run(self, cfg: RunConfig, run_id: str | None = None) -> RunHandle:
         """Make the run directory with its config and summary, appearing all at once."""
         self.ensure_writable()
         announced = run_id is not None
@@ -185,7 +185,7 @@ class RunStore:
             config_hash=config_hash(cfg),
         )
 
-    def open_run(self, run_id: str) -> "RunHandle":
+    def open_run(self, run_id: str) -> RunHandle:
         """A handle on an existing run (resume appends to it)."""
         if not (self.root / run_id / "summary.json").exists():
             raise RunStoreError(f"no run {run_id!r} here", file=self.root)

@@ -21,8 +21,8 @@ lines TensorFlow prints while it loads.
 
 from __future__ import annotations
 
-import logging
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -39,7 +39,7 @@ _terminal_fd: int | None = None  # duplicate of the terminal's fd 2 while redire
 _terminal_stream: IO[str] | None = None  # text stream on _terminal_fd (sys.__stderr__)
 _saved_dunder_stderr: IO[str] | None = None
 _process_log_fd: int | None = None  # set by redirect_fd2_for_process, never undone
-_active: list["LibraryCapture"] = []  # captures in the order they started
+_active: list[LibraryCapture] = []  # captures in the order they started
 
 
 def _open_append(path: Path) -> int:
@@ -73,7 +73,8 @@ def _keep_terminal() -> None:
     _terminal_stream = open(_terminal_fd, "w", buffering=1, encoding="utf-8",
                             errors="backslashreplace", closefd=False)
     _saved_dunder_stderr = sys.__stderr__
-    sys.__stderr__ = _terminal_stream
+    # typeshed marks sys.__stderr__ Final; replacing it is the point (Textual draws on it).
+    sys.__stderr__ = _terminal_stream  # type: ignore[misc]
 
 
 def _release_terminal() -> None:
@@ -83,7 +84,7 @@ def _release_terminal() -> None:
         return
     _flush_std_streams()
     os.dup2(_terminal_fd, 2)
-    sys.__stderr__ = _saved_dunder_stderr
+    sys.__stderr__ = _saved_dunder_stderr  # type: ignore[misc,assignment]
     if _terminal_stream is not None:
         _terminal_stream.close()
     os.close(_terminal_fd)

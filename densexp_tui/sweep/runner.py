@@ -24,9 +24,9 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from types import SimpleNamespace
 from pathlib import Path
-from typing import Any, Callable
+from types import SimpleNamespace
+from typing import Any, Callable, Literal
 
 import optuna
 from optuna.study import MaxTrialsCallback
@@ -91,7 +91,7 @@ class WorkerId:
     pid_started: float | None
 
     @classmethod
-    def current(cls) -> "WorkerId":
+    def current(cls) -> WorkerId:
         return cls(socket.gethostname(), os.getpid(), _process_start_time(os.getpid()))
 
     def as_attr(self) -> dict[str, Any]:
@@ -112,13 +112,18 @@ def request_stop(runs_dir: Path, study_name: str, study: optuna.Study | None = N
         study.set_user_attr(STOP_ATTR, True)
 
 
+def _direction(cfg: SweepConfig) -> Literal["minimize", "maximize"]:
+    """The loader resolved and checked sweep.direction against DIRECTIONS."""
+    return "minimize" if cfg.sweep.direction == "minimize" else "maximize"
+
+
 def open_study(cfg: SweepConfig, spec: storage_mod.StorageSpec, storage: Any,
                target: int | None) -> optuna.Study:
     """Create or join the study; a study of the same name must have the same space."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = optuna.create_study(
-            study_name=cfg.sweep.name, storage=storage, direction=cfg.sweep.direction,
+            study_name=cfg.sweep.name, storage=storage, direction=_direction(cfg),
             sampler=optuna.samplers.RandomSampler(), pruner=space_mod.make_pruner(cfg),
             load_if_exists=True,
         )
