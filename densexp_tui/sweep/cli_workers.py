@@ -99,7 +99,7 @@ def run_pool(plan: SweepPlan, study: Any, slots: list[WorkerSlot], command: list
 
 
 def _say_started(pool: WorkerPool, slots: list[WorkerSlot]) -> None:
-    for slot, pid in zip(slots, pool.pids()):
+    for slot, pid in zip(slots, pool.pids(), strict=True):
         gpu = f" on GPU {slot.cuda_visible}" if slot.cuda_visible is not None else ""
         print(f"worker {slot.index}{gpu}: pid {pid}, output in {pool.log_path(slot)}",
               file=sys.stderr)

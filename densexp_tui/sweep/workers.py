@@ -158,7 +158,7 @@ class WorkerPool:
 
     def bad_input_line(self) -> str | None:
         """A worker's one-line bad-input message ("densexp: ..."), if one printed it."""
-        for slot, process in zip(self.slots, self.processes):
+        for slot, process in zip(self.slots, self.processes, strict=True):
             if process.returncode != 2:
                 continue
             lines = self.log_path(slot).read_text(errors="replace").splitlines()
