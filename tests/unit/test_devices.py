@@ -97,3 +97,16 @@ def test_describe_devices_records_what_the_process_saw(monkeypatch: pytest.Monke
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")
     placement = devices.Placement("gpu:0", ["gpu:0"], device_scope="/GPU:0")
     assert devices.describe_devices(placement) == {"replicas": ["gpu:0"], "visible_gpus": "5"}
+
+
+def test_run_view_and_show_say_which_devices_a_run_trained_on() -> None:
+    from densexp_tui.core.events import Event
+    from densexp_tui.core.runview import RunView, describe_replicas
+
+    view = RunView()
+    view.apply(Event(1, 0.0, "run_started", {"device": "cpu:2",
+                                             "replicas": ["cpu:0", "cpu:1"]}))
+    assert view.header.replicas == ["cpu:0", "cpu:1"]
+    assert describe_replicas(view.header.replicas) == "2 replicas (cpu:0, cpu:1)"
+    assert describe_replicas(["gpu:0"], "3") == "CUDA_VISIBLE_DEVICES=3"
+    assert describe_replicas(["cpu:0"]) == ""
