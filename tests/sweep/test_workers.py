@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from densexp_tui.core.errors import ConfigError
 from densexp_tui.core.events import read_events
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.sweep.study import count_finished, load_local_study, trial_rows
@@ -140,3 +141,30 @@ def test_gpu_indices_follow_an_inherited_cuda_visible_devices(
     assert WorkerSlot(0, "6").environment({"PATH": "/bin"}) == {
         "PATH": "/bin", "CUDA_VISIBLE_DEVICES": "6"}
 
+
+
+@pytest.mark.parametrize(("workers", "gpus", "args"), [
+    ("1", "", []), ("3", "", ["--workers", "3"]), ("", "", []),
+    ("1", "0, 2", ["--gpus", "0,2"]),
+])
+def test_the_new_sweep_form_passes_workers_or_gpus(tmp_path: Path, workers: str, gpus: str,
+                                                   args: list[str]) -> None:
+    from densexp_tui.sweep.launch import SweepForm, sweep_command_line, worker_arguments
+
+    chosen = worker_arguments(SweepForm(workers=workers, gpus=gpus))
+    assert chosen == args
+    cmd = sweep_command_line(tmp_path / "s.toml", tmp_path / "runs", "", chosen)
+    assert cmd[-len(args):] == args if args else "--workers" not in cmd
+
+
+@pytest.mark.parametrize(("workers", "gpus", "words"), [
+    ("0", "", "--workers 0; allowed: an integer >= 1"), ("x", "", "not a whole number"),
+    ("2", "0,1", "--workers and --gpus together"), ("1", "0,0", "names a GPU twice"),
+])
+def test_a_bad_workers_choice_in_the_form_is_one_line(workers: str, gpus: str,
+                                                      words: str) -> None:
+    from densexp_tui.sweep.launch import SweepForm, worker_arguments
+
+    with pytest.raises(ConfigError) as caught:
+        worker_arguments(SweepForm(workers=workers, gpus=gpus))
+    assert words in str(caught.value) and str(caught.value).startswith("new sweep form")
