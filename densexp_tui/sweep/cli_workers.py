@@ -21,6 +21,7 @@ from densexp_tui.sweep.cli import (
     EXIT_INTERRUPTED,
     SweepPlan,
     TrialDisplay,
+    _log_to_file,
     exit_code,
     final_line,
     make_console,
@@ -74,6 +75,8 @@ def _densexp_sweep(sweep_path: Path, storage: str | None, n_trials: int | None) 
 
 def _open_study(plan: SweepPlan) -> Any:
     """The study, created here once so the workers all join rather than race to create it."""
+    # Optuna's own log lines go to the sweep's log file, not over the table.
+    _log_to_file(storage_mod.sweeps_dir(plan.runs_dir) / f"{plan.cfg.sweep.name}.log")
     storage = storage_mod.open_storage(plan.spec, on_stale=on_stale_trial)
     return open_study(plan.cfg, plan.spec, storage, plan.target)
 
