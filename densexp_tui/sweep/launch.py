@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,25 @@ class SweepForm:
     pruner: str = "median"
     n_trials: str = "12"
     rows: list[SpaceRow] = field(default_factory=list)
+    workers: str = "1"  # local worker processes on the study
+    gpus: str = ""  # "0,1": one worker per GPU instead (each sees only its own)
+
+
+def worker_arguments(form: SweepForm) -> list[str]:
+    """The form's workers/gpus as ``densexp sweep`` options (ConfigError, one line, when
+    wrong); whether the GPUs exist is checked by the sweep process itself."""
+    from densexp_tui.sweep.workers import parse_gpu_list, plan_slots
+
+    gpus = form.gpus.strip()
+    workers = _integer(form.workers, "workers") if form.workers.strip() else 1
+    try:
+        if gpus:
+            plan_slots(None if workers == 1 else workers, gpus, gpu_count=lambda: 1 << 16)
+            return ["--gpus", ",".join(str(i) for i in parse_gpu_list(gpus))]
+        plan_slots(workers, None)
+    except ConfigError as err:
+        raise ConfigError(err.message, file=FORM_SOURCE) from None
+    return [] if workers == 1 else ["--workers", str(workers)]
 
 
 def form_to_sweep(form: SweepForm, base: RunConfig) -> SweepConfig:
@@ -107,19 +127,20 @@ def write_sweep_file(cfg: SweepConfig, runs_dir: Path) -> Path:
     return path
 
 
-def sweep_command_line(sweep_file: Path, runs_dir: Path, storage: str = "") -> list[str]:
+def sweep_command_line(sweep_file: Path, runs_dir: Path, storage: str = "",
+                       workers: Sequence[str] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "densexp_tui", "sweep", str(sweep_file),
            "--runs-dir", str(runs_dir)]
-    return cmd + (["--storage", storage] if storage else [])
+    return cmd + (["--storage", storage] if storage else []) + list(workers)
 
 
 def launch_sweep_process(sweep_file: Path, runs_dir: Path, name: str,
-                         storage: str = "") -> subprocess.Popen:
+                         storage: str = "", workers: Sequence[str] = ()) -> subprocess.Popen:
     """Start ``densexp sweep`` detached; its table and messages go to <name>.out."""
     out_path = sweeps_dir(runs_dir) / f"{name}.out"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with open(out_path, "ab") as out:
         # A session of its own: Ctrl-C in the app's terminal and the app exiting leave it be.
-        return subprocess.Popen(sweep_command_line(sweep_file, runs_dir, storage),
+        return subprocess.Popen(sweep_command_line(sweep_file, runs_dir, storage, workers),
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True)

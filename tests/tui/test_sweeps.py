@@ -111,6 +111,7 @@ async def test_a_new_sweep_from_the_form_is_launched(study_runs: Path, tmp_path:
         screen = _screen(app)
         await pilot.press("n")
         screen.query_one("#new-name", Input).value = "from-form"
+        screen.query_one("#new-workers", Input).value = "2"
         screen.query_one("#space-key-2", Select).clear()
         for index in (2,):
             screen.query_one(f"#space-low-{index}", Input).value = ""
@@ -122,6 +123,7 @@ async def test_a_new_sweep_from_the_form_is_launched(study_runs: Path, tmp_path:
     sweep_file, runs_dir, name = launched[0][:3]
     cfg = load_sweep(sweep_file)
     assert name == "from-form" and runs_dir == RunStore(runs).root
+    assert list(launched[0][4]) == ["--workers", "2"]  # the form's workers choice
     assert set(cfg.space) == {"train.learning_rate", "train.batch_size"}
     assert cfg.space["train.learning_rate"].log and cfg.sweep.pruner == "median"
 

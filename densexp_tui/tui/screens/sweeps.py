@@ -275,6 +275,11 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                 yield Select([(p, p) for p in PRUNERS], value="median", allow_blank=False,
                              id="new-pruner")
                 yield Input("12", placeholder="n_trials", id="new-n-trials")
+            with Horizontal(classes="form-row"):
+                yield Input("1", placeholder="workers", id="new-workers",
+                            tooltip="Local worker processes training trials at once")
+                yield Input("", placeholder="GPUs, e.g. 0,1 (one worker each)", id="new-gpus",
+                            tooltip="One worker per GPU, each seeing only its own GPU")
             yield Static("Search space: low and high (log for a log scale), or choices "
                          "separated by commas", classes="hint")
             defaults = [("train.learning_rate", "1e-4", "3e-3", True),
@@ -476,11 +481,11 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
             return
         self._launch(source, view.info.name)
 
-    def _launch(self, sweep_file: Path, name: str) -> None:
+    def _launch(self, sweep_file: Path, name: str, workers: list[str] | None = None) -> None:
         from densexp_tui.sweep.launch import launch_sweep_process
 
         url = self.query_one("#sweeps-storage", Input).value.strip()
-        process = launch_sweep_process(sweep_file, self.store.root, name, url)
+        process = launch_sweep_process(sweep_file, self.store.root, name, url, workers or [])
         self._processes.append((name, process))
         from densexp_tui.tui.end_notice import SweepStarted
 
@@ -527,18 +532,20 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
 
     @on(Button.Pressed, "#new-start")
     def start_new_sweep(self) -> None:
-        from densexp_tui.sweep.launch import form_to_sweep, write_sweep_file
+        from densexp_tui.sweep.launch import form_to_sweep, worker_arguments, write_sweep_file
 
         problem = self.query_one("#new-problem", Static)
         try:
             base = self._chosen_base()
-            cfg = form_to_sweep(self.read_form(), resolve_paths(base))
+            form = self.read_form()
+            cfg = form_to_sweep(form, resolve_paths(base))
+            workers = worker_arguments(form)
         except BadInput as err:
             problem.update(str(err))
             return
         problem.update("")
         path = write_sweep_file(cfg, self.store.root)
-        self._launch(path, cfg.sweep.name)
+        self._launch(path, cfg.sweep.name, workers)
         self.query_one("#sweeps-tabs", TabbedContent).active = "tab-studies"
         # Focus must leave the form too, or the tab with the focused field comes back.
         self.query_one("#studies-table", DataTable).focus()
@@ -572,7 +579,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                                                                   Select).value),
             sampler=str(self.query_one("#new-sampler", Select).value),
             pruner=str(self.query_one("#new-pruner", Select).value),
-            n_trials=value("#new-n-trials"), rows=rows)
+            n_trials=value("#new-n-trials"), rows=rows,
+            workers=value("#new-workers"), gpus=value("#new-gpus"))
 
     # -- other keys -------------------------------------------------------------------------
     @on(Input.Submitted, "#sweeps-storage")
