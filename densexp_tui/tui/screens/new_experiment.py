@@ -26,8 +26,18 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import (Button, DataTable, Footer, Header, Label, Select, Static,
-                             TabbedContent, TabPane, Tabs)
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Label,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+)
 from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import (
@@ -164,7 +174,7 @@ class NewExperimentScreen(Screen[None]):
         return base
 
     @property
-    def densexp(self) -> "DensexpApp":
+    def densexp(self) -> DensexpApp:
         return self.app  # type: ignore[return-value]
 
     @property
