@@ -103,7 +103,7 @@ def _use_xla_train_step(model: Any) -> Callable[..., Any]:
     """
     import tensorflow as tf
 
-    plain_step = model.train_step
+    plain_step: Callable[..., Any] = model.train_step
     model.train_step = tf.function(plain_step, jit_compile=True, reduce_retracing=True)
     model.train_function = None  # a train function traced before would not see the change
     return plain_step

@@ -358,8 +358,9 @@ def _inputs(prepared: Prepared, part: str,
     split = getattr(prepared.splits, part)
     training = part == "train"
     start = prepared.resume.epoch if training and prepared.resume else 0
-    shape = dict(batch_size=cfg.train.batch_size, shuffle=training, seed=cfg.run.seed,
-                 epoch=start, num_epochs=cfg.train.epochs - start if training else 1)
+    shape: dict[str, Any] = dict(batch_size=cfg.train.batch_size, shuffle=training,
+                                 seed=cfg.run.seed, epoch=start,
+                                 num_epochs=cfg.train.epochs - start if training else 1)
     if split.kind == "text":  # padding (and for train, bucketing) as data.* says
         shape.update(batching=cfg.data.batching, pad_to_multiple_of=cfg.data.pad_to_multiple_of,
                      max_width=built.max_length, token_ledger=token_ledger)

@@ -92,8 +92,8 @@ def make_text_pipeline(
     all_ids = tf.RaggedTensor.from_row_lengths(flat_ids, lengths)
     all_labels = tf.constant(np.asarray(labels, dtype=np.int32))
 
-    def gather_batch(indices: tf.Tensor, width: tf.Tensor) -> tuple[dict[str, tf.Tensor],
-                                                                    tf.Tensor]:
+    # Tensors are typed Any here: ``tf`` is the lazily imported module, not a type.
+    def gather_batch(indices: Any, width: Any) -> tuple[dict[str, Any], Any]:
         rows = tf.gather(all_ids, indices)
         shape = tf.stack([tf.cast(tf.size(indices), tf.int64), width])
         inputs = {
@@ -143,7 +143,7 @@ def make_tabular_pipeline(
     all_features = tf.constant(np.asarray(features, dtype=np.float32))
     all_labels = tf.constant(np.asarray(labels, dtype=np.int32))
 
-    def gather_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def gather_batch(indices: Any) -> tuple[Any, Any]:
         return tf.gather(all_features, indices), tf.gather(all_labels, indices)
 
     batches = _index_batches(len(all_labels), batch_size, shuffle, seed, epoch, num_epochs)

@@ -66,7 +66,7 @@ def _tabular_row(dataset: Dataset, index: int) -> dict[str, str]:
     if dataset.features is None or dataset.feature_names is None:
         raise ValueError(f"{dataset.source_desc} has no features: it is a {dataset.kind} set")
     values = dataset.features[index]
-    row = {name: f"{value:.4g}" for name, value in zip(dataset.feature_names, values)}
+    row = {name: f"{value:.4g}" for name, value in zip(dataset.feature_names, values, strict=True)}
     row["label"] = _label_of(dataset, index)
     return row
 
