@@ -27,6 +27,7 @@ from rich.text import Text
 
 from densexp_tui.core.events import Event
 from densexp_tui.core.runstore import RunSummary
+from densexp_tui.core.tokens import format_padding_efficiency, padding_efficiency
 
 STATUS_STYLES = {
     "running": "cyan",
@@ -334,6 +335,9 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
         ("started", fmt_time(summary.started)), ("duration", fmt_duration(summary.duration)),
         ("config hash", summary.config_hash or "-"),
     ]
+    tokens = tokens_text(epochs)
+    if tokens:
+        rows.append(("tokens", tokens))
     if summary.parent:
         rows.append(("parent", summary.parent))
     if summary.sweep:
@@ -354,6 +358,17 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
         parts.append(Text(""))
     parts += [Text("config.toml", style="bold"), Text(config_text.rstrip() or "-")]
     return parts
+
+
+def tokens_text(epochs: list[dict[str, Any]]) -> str:
+    """The last epoch's padding efficiency and token counts, or "" for non-text runs."""
+    for data in reversed(epochs):
+        tokens = data.get("tokens")
+        efficiency = padding_efficiency(tokens)
+        if efficiency is not None:
+            return (f"{format_padding_efficiency(efficiency)} ({fmt_count(tokens['real'])} real "
+                    f"of {fmt_count(tokens['padded'])} processed per epoch, train split)")
+    return ""
 
 
 def datasets_table(datasets: Iterable[Any]) -> Table:
