@@ -120,3 +120,16 @@ def test_the_xla_fallback_matches_a_run_that_never_tried(
     assert fallen_back.status == "completed", fallen_back.message
     assert fallen_back.test["loss"] == pytest.approx(plain.test["loss"], abs=1e-9)
     assert fallen_back.best["accuracy"] == plain.best["accuracy"]
+
+
+@pytest.mark.timeout(600)  # two tiny-bert runs: a loaded 2-core machine needs minutes
+def test_bucketed_text_runs_repeat_exactly(tiny_run_config: RunConfig, runs_dir: Path) -> None:
+    """data.batching = bucketed (the default) keeps deterministic runs identical."""
+    cfg = apply_overrides(tiny_run_config, ["data.max_samples=150", "train.epochs=1",
+                                            "run.deterministic=true", "data.batching=bucketed"])
+    first, second = _train(cfg, runs_dir), _train(cfg, runs_dir)
+    assert first.status == second.status == "completed", first.message
+    assert first.test["loss"] == second.test["loss"]
+    assert first.best["confusion"] == second.best["confusion"]
+    losses = [[e.get("loss") for e in _events(run.run_dir, "step")] for run in (first, second)]
+    assert losses[0] == losses[1] and losses[0]
