@@ -35,8 +35,10 @@ from densexp_tui.core.metrics import classification_metrics, classification_repo
 from densexp_tui.core.runstore import RunHandle, RunStore, describe_dataset
 from densexp_tui.engine.logcapture import LibraryCapture, capture_library_output
 
-if TYPE_CHECKING:  # pragma: no cover
-    from densexp_tui.engine.data import TokenLedger
+if TYPE_CHECKING:
+    from densexp_tui.engine.data import Splits, TokenLedger
+    from densexp_tui.engine.models import BuiltModel
+    from densexp_tui.engine.resume_state import ResumePoint
 
 EventCallback = Callable[[Event], None]
 
@@ -61,10 +63,10 @@ class Prepared:
 
     cfg: RunConfig
     handle: RunHandle
-    splits: Any  # engine.data.Splits
-    built: Any  # engine.models.BuiltModel
+    splits: Splits
+    built: BuiltModel
     device: str  # what the run reports: "cpu" or "gpu:N"
-    resume: Any = None  # engine.resume_state.ResumePoint when continuing an earlier run
+    resume: ResumePoint | None = None  # set when continuing an earlier run
 
 
 @dataclass
