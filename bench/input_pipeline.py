@@ -119,8 +119,10 @@ def train_wordpiece(texts: list[str], vocab_size: int = 8000) -> PreTrainedToken
 # The model and its FLOPs
 
 
-def minilm_shaped_bert() -> TFBertForSequenceClassification:
-    config = BertConfig(max_position_embeddings=512, num_labels=N_CLASSES, **MINILM)
+def minilm_shaped_bert(**shape: int) -> TFBertForSequenceClassification:
+    """MiniLM's shape unless ``shape`` overrides some of it (smaller, for a slow machine)."""
+    config = BertConfig(max_position_embeddings=512, num_labels=N_CLASSES,
+                        **{**MINILM, **shape})
     model = TFBertForSequenceClassification(config)
     model(model.dummy_inputs)
     model.compile(optimizer=tf_keras.optimizers.Adam(5e-5),
@@ -188,7 +190,8 @@ def timed_epoch(model, ids: list[list[int]], labels: list[int], batch_size: int,
             "real_tokens_per_sec": counts.real / seconds, "seconds": seconds}
 
 
-def xla_ratio(batch_size: int, width: int, steps: int) -> dict[str, float]:
+def xla_ratio(batch_size: int, width: int, steps: int,
+              shape: dict[str, int]) -> dict[str, float]:
     """Steady-state train steps/s with and without XLA on one fixed batch shape."""
     rng = np.random.default_rng(0)
     inputs = {"input_ids": tf.constant(rng.integers(5, 8000, (batch_size, width)), tf.int32),
@@ -196,7 +199,7 @@ def xla_ratio(batch_size: int, width: int, steps: int) -> dict[str, float]:
     labels = tf.constant(rng.integers(0, N_CLASSES, batch_size), tf.int32)
     result = {}
     for name, jit in (("off", False), ("on", True)):
-        model = minilm_shaped_bert()
+        model = minilm_shaped_bert(**shape)
         step = tf.function(model.train_step, jit_compile=jit, reduce_retracing=True)
         started = time.perf_counter()
         float(step((inputs, labels))["loss"])
@@ -249,6 +252,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA comparison")
     parser.add_argument("--xla-steps", type=int, default=5)
+    parser.add_argument("--layers", type=int, default=MINILM["num_hidden_layers"],
+                        help="a smaller model for a slow or busy machine (default: MiniLM's)")
+    parser.add_argument("--hidden", type=int, default=MINILM["hidden_size"])
     parser.add_argument("--accuracy", action="store_true",
                         help="also train 3 seeds x {random, bucketed} (several minutes)")
     args = parser.parse_args()
@@ -264,8 +270,12 @@ def main() -> None:
     peak = matmul_peak_flops()
     print(f"matmul peak (tf.function 2048x2048 float32): {peak / 1e9:.1f} GFLOP/s")
 
-    model = minilm_shaped_bert()
-    print(f"MiniLM-shaped BERT: {model.count_params() / 1e6:.1f}M parameters, "
+    shape = {"num_hidden_layers": args.layers, "hidden_size": args.hidden,
+             "intermediate_size": 4 * args.hidden,
+             "num_attention_heads": max(1, args.hidden // 32)}
+    model = minilm_shaped_bert(**shape)
+    print(f"BERT {args.layers} layers x {args.hidden} hidden: "
+          f"{model.count_params() / 1e6:.1f}M parameters, "
           f"{non_embedding_params(model) / 1e6:.1f}M non-embedding")
     flops_per_epoch = useful_train_flops(model, lengths)
     warm_up(model, ids, labels, args.batch_size)
@@ -285,7 +295,7 @@ def main() -> None:
 
     if not args.no_xla:
         width = int(np.ceil(p50 / 8) * 8)
-        xla = xla_ratio(args.batch_size, width, args.xla_steps)
+        xla = xla_ratio(args.batch_size, width, args.xla_steps, shape)
         print(f"XLA on the CPU, batch {args.batch_size}x{width}: "
               f"{xla['steps_per_sec_on']:.2f} vs {xla['steps_per_sec_off']:.2f} steps/s "
               f"(on/off {xla['steps_per_sec_on'] / xla['steps_per_sec_off']:.2f}x); first step "
