@@ -1,23 +1,33 @@
-"""Input-pipeline benchmark: our tf.data pipeline vs the naive per-batch tokenizing loop.
+"""Input-pipeline benchmark: random vs length-bucketed batches on long-tailed text.
 
-Both train the same tiny BERT (hidden 64, 2 layers) on the built-in ``reviews`` texts for
-the same number of steps with the same compiled train step; only the input side differs:
+A MiniLM-shaped BERT (6 layers x 384 hidden, 12 heads, intermediate 1536, BERT's 30,522
+word-piece vocabulary, random init) trains on a deterministic long-tailed text set whose
+lengths in word pieces are spread like short reviews, tickets and news snippets (p10 13,
+p50 26, p90 79, p99 134). Every figure is measured in this process, on this machine:
 
-- ours:  tokenize every text once up front (fast tokenizer, one batch call), then
-         ``make_text_pipeline``: batches padded to their own longest sequence, prefetched.
-         The one-time tokenizing is included in the timed figure.
-- naive: inside the training loop, tokenize each batch in Python and pad it to
-         ``max_length=128``, the pattern many tutorials use.
+1. samples/s and the real/padded token share for ``data.batching`` random vs bucketed and
+   ``data.pad_to_multiple_of`` 1 vs 8 (the product's ``make_text_pipeline``; the train step
+   is traced first, untimed, then each setting trains one timed epoch);
+2. XLA on vs off for the train step on the CPU, same model, one fixed batch shape (the
+   steady-state ratio; the first XLA step, i.e. the compile, is printed separately);
+3. model FLOP utilisation: useful FLOPs/s (6 x non-embedding parameters x real tokens/s,
+   plus attention over the real lengths) / the measured peak of a tf.function 2048x2048
+   float32 matmul;
+4. with ``--accuracy``: final validation accuracy of 3 seeds x {random, bucketed} through the
+   real trainer (tiny-bert on the same kind of texts, so it takes minutes, not hours).
 
-Run:  .venv/bin/python bench/input_pipeline.py [--steps 60] [--batch-size 32] [--rounds 3]
-Prints samples/second for both and the ratio (target: ours >= 1.5x).
+Run:  .venv/bin/python bench/input_pipeline.py [--rows 480] [--batch-size 32] [--no-xla]
+          [--accuracy]
+The machine may be shared: compare the ratios within one run, not absolute numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf_keras, never Keras 3
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -40,158 +50,260 @@ from transformers import (  # noqa: E402
 )
 
 import densexp_tui  # noqa: E402,F401  (sets the TensorFlow environment before TF loads)
-from densexp_tui.engine.data import make_text_pipeline, tokenize_texts  # noqa: E402
-from densexp_tui.engine.reviews import generate_reviews  # noqa: E402
+from densexp_tui.engine.data import (  # noqa: E402
+    epoch_batches,
+    make_text_pipeline,
+    token_counts,
+    tokenize_texts,
+)
 
-MAX_LENGTH = 128
+MAX_LENGTH = 256
+# Quantiles of the length in word pieces (with [CLS] and [SEP]); log-linear in between.
+LENGTH_QUANTILES = ([0.0, 0.1, 0.5, 0.9, 0.99, 1.0], [5, 13, 26, 79, 134, 200])
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+MINILM = {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12,
+          "intermediate_size": 1536, "vocab_size": 30522}
+N_CLASSES = 3
 
 
-def train_wordpiece(texts: list[str], vocab_size: int = 4000) -> PreTrainedTokenizerFast:
-    """A BERT-style WordPiece tokenizer trained on ``texts``, wrapped for transformers."""
+# ---------------------------------------------------------------------------------------
+# The long-tailed text set
+
+
+def long_tailed_texts(n_rows: int, seed: int = 0) -> tuple[list[str], list[int]]:
+    """Texts whose word counts follow LENGTH_QUANTILES (minus [CLS]/[SEP]) and whose label
+    shows in a few class-specific cue words, like sentiment words in reviews."""
+    rng = np.random.default_rng(seed)
+    words = [_word(i) for i in range(3000)]
+    cues = [words[100 + 40 * k: 140 + 40 * k] for k in range(N_CLASSES)]
+    quantiles, lengths = LENGTH_QUANTILES
+    targets = np.exp(np.interp(rng.random(n_rows), quantiles, np.log(lengths)))
+    texts, labels = [], []
+    for target in np.round(targets).astype(int):
+        label = int(rng.integers(N_CLASSES))
+        n_words = max(target - 2, 1)
+        chosen = [words[i] for i in rng.zipf(1.3, n_words) % len(words)]
+        for position in rng.choice(n_words, size=max(1, n_words // 8), replace=False):
+            chosen[position] = str(rng.choice(cues[label]))
+        texts.append(" ".join(chosen))
+        labels.append(label)
+    return texts, labels
+
+
+def _word(index: int) -> str:
+    """A pronounceable lowercase word, one per index (the tokenizer keeps it whole)."""
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    letters = []
+    for _ in range(3):
+        index, c = divmod(index, len(consonants))
+        index, v = divmod(index, len(vowels))
+        letters += [consonants[c], vowels[v]]
+    return "".join(letters)
+
+
+def train_wordpiece(texts: list[str], vocab_size: int = 8000) -> PreTrainedTokenizerFast:
     backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     backend.normalizer = normalizers.BertNormalizer(lowercase=True)
     backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     backend.train_from_iterator(
-        texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS)
-    )
+        texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
     backend.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
-        special_tokens=[(t, backend.token_to_id(t)) for t in ("[CLS]", "[SEP]")],
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-    )
+        special_tokens=[(t, backend.token_to_id(t)) for t in ("[CLS]", "[SEP]")])
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]",
+                                   pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+                                   mask_token="[MASK]")
 
 
-def tiny_bert(vocab_size: int, n_classes: int) -> TFBertForSequenceClassification:
-    config = BertConfig(
-        vocab_size=vocab_size,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=256,
-        max_position_embeddings=MAX_LENGTH,
-        num_labels=n_classes,
-    )
-    return TFBertForSequenceClassification(config)
+# ---------------------------------------------------------------------------------------
+# The model and its FLOPs
 
 
-def make_train_step(model: TFBertForSequenceClassification) -> tf.types.experimental.Function:
-    """One compiled step for both pipelines; the signature allows any batch and length,
-    so dynamic padding does not retrace."""
-    optimizer = tf_keras.optimizers.Adam(1e-3)
-    loss_fn = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    signature = (
-        {
-            "input_ids": tf.TensorSpec([None, None], tf.int32),
-            "attention_mask": tf.TensorSpec([None, None], tf.int32),
-        },
-        tf.TensorSpec([None], tf.int32),
-    )
-
-    @tf.function(input_signature=signature)
-    def train_step(inputs, labels):
-        with tf.GradientTape() as tape:
-            logits = model(inputs, training=True).logits
-            loss = loss_fn(labels, logits)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
-
-    return train_step
+def minilm_shaped_bert(**shape: int) -> TFBertForSequenceClassification:
+    """MiniLM's shape unless ``shape`` overrides some of it (smaller, for a slow machine)."""
+    config = BertConfig(max_position_embeddings=512, num_labels=N_CLASSES,
+                        **{**MINILM, **shape})
+    model = TFBertForSequenceClassification(config)
+    model(model.dummy_inputs)
+    model.compile(optimizer=tf_keras.optimizers.Adam(5e-5),
+                  loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
 
 
-def run_ours(
-    train_step, tokenizer, texts, labels, steps, batch_size, seed, pad_multiple=1
-) -> tuple[float, float]:
-    """(seconds, mean padded length) for ``steps`` steps, tokenizing included."""
+def non_embedding_params(model: TFBertForSequenceClassification) -> int:
+    embeddings = model.bert.embeddings
+    embedding = sum(int(np.prod(w.shape)) for w in embeddings.weights
+                    if "LayerNorm" not in w.name)
+    return model.count_params() - embedding
+
+
+def useful_train_flops(model: TFBertForSequenceClassification, lengths: np.ndarray) -> float:
+    """Forward + backward FLOPs on the real tokens only: 6 x params x tokens for the dense
+    layers, plus QK^T and AV over each row's real length (4 L^2 d per layer forward, x3)."""
+    config = model.config
+    dense = 6 * non_embedding_params(model) * float(lengths.sum())
+    attention = 12 * config.num_hidden_layers * config.hidden_size * float((lengths ** 2).sum())
+    return dense + attention
+
+
+def matmul_peak_flops(size: int = 2048, calls: int = 20) -> float:
+    """FLOP/s of a tf.function float32 matmul: the machine's practical peak."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    matmul = tf.function(lambda x, y: tf.linalg.matmul(x, y))
+    matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(calls):
+            out = matmul(a, b)
+        out.numpy()
+        best = min(best, (time.perf_counter() - started) / calls)
+    return 2 * size ** 3 / best
+
+
+# ---------------------------------------------------------------------------------------
+# Measurements
+
+
+def warm_up(model, ids: list[list[int]], labels: list[int], batch_size: int) -> None:
+    """Trace the train step before timing: three batches of different widths make Keras'
+    train function (reduce_retracing) settle on one graph for any batch shape."""
+    pipeline = make_text_pipeline(ids, labels, batch_size, True, 3)
+    model.fit(pipeline, epochs=1, steps_per_epoch=3, verbose=0)
+
+
+def timed_epoch(model, ids: list[list[int]], labels: list[int], batch_size: int,
+                batching: str, multiple: int) -> dict[str, float]:
+    """samples/s, real/padded and real tokens/s over one whole epoch of ``batching``."""
+    steps = -(-len(ids) // batch_size)
+    pipeline = make_text_pipeline(ids, labels, batch_size, True, 7, epoch=1, batching=batching,
+                                  pad_to_multiple_of=multiple, max_width=MAX_LENGTH)
     started = time.perf_counter()
-    token_ids = tokenize_texts(tokenizer, texts, MAX_LENGTH)
-    epochs_needed = -(-steps * batch_size // len(texts))
-    pipeline = make_text_pipeline(
-        token_ids, labels, batch_size, True, seed,
-        num_epochs=epochs_needed, pad_id=tokenizer.pad_token_id,
-        pad_to_multiple_of=pad_multiple,
-    )
-    lengths = []
-    for inputs, batch_labels in pipeline.take(steps):
-        train_step(inputs, batch_labels)
-        lengths.append(inputs["input_ids"].shape[1])
-    float(train_step(inputs, batch_labels))  # wait for queued work before stopping the clock
-    return time.perf_counter() - started, float(np.mean(lengths))
+    model.fit(pipeline, epochs=1, steps_per_epoch=steps, verbose=0)
+    seconds = time.perf_counter() - started
+    lengths = np.asarray([len(row) for row in ids])
+    bucket_by = lengths if batching == "bucketed" else None
+    counts = token_counts(epoch_batches(len(ids), batch_size, 7, 1, shuffle=True,
+                                        bucket_by=bucket_by), lengths, multiple, MAX_LENGTH)
+    return {"samples_per_sec": len(ids) / seconds, "efficiency": counts.real / counts.padded,
+            "real_tokens_per_sec": counts.real / seconds, "seconds": seconds}
 
 
-def run_naive(train_step, tokenizer, texts, labels, steps, batch_size, seed) -> tuple[float, float]:
-    """(seconds, padded length) for ``steps`` steps, tokenizing each batch in the loop."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(texts))
-    label_array = np.asarray(labels, dtype=np.int32)
-    started = time.perf_counter()
-    for step in range(steps):
-        picked = order[(step * batch_size) % len(texts):][:batch_size]
-        encoded = tokenizer(
-            [texts[i] for i in picked],
-            padding="max_length",
-            truncation=True,
-            max_length=MAX_LENGTH,
-            return_tensors="tf",
-        )
-        inputs = {
-            "input_ids": tf.cast(encoded["input_ids"], tf.int32),
-            "attention_mask": tf.cast(encoded["attention_mask"], tf.int32),
-        }
-        train_step(inputs, tf.constant(label_array[picked]))
-    float(train_step(inputs, tf.constant(label_array[picked])))
-    return time.perf_counter() - started, float(MAX_LENGTH)
+def xla_ratio(batch_size: int, width: int, steps: int,
+              shape: dict[str, int]) -> dict[str, float]:
+    """Steady-state train steps/s with and without XLA on one fixed batch shape."""
+    rng = np.random.default_rng(0)
+    inputs = {"input_ids": tf.constant(rng.integers(5, 8000, (batch_size, width)), tf.int32),
+              "attention_mask": tf.ones((batch_size, width), tf.int32)}
+    labels = tf.constant(rng.integers(0, N_CLASSES, batch_size), tf.int32)
+    result = {}
+    for name, jit in (("off", False), ("on", True)):
+        model = minilm_shaped_bert(**shape)
+        step = tf.function(model.train_step, jit_compile=jit, reduce_retracing=True)
+        started = time.perf_counter()
+        float(step((inputs, labels))["loss"])
+        result[f"first_step_{name}"] = time.perf_counter() - started
+        float(step((inputs, labels))["loss"])
+        started = time.perf_counter()
+        for _ in range(steps):
+            loss = step((inputs, labels))["loss"]
+        float(loss)
+        result[f"steps_per_sec_{name}"] = steps / (time.perf_counter() - started)
+    return result
+
+
+def accuracy_over_seeds(texts: list[str], labels: list[int], seeds: tuple[int, ...]) -> None:
+    """Final validation accuracy through the real trainer, random vs bucketed batching."""
+    import csv
+
+    from densexp_tui.core.config import parse_config
+    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.engine.trainer import train
+
+    folder = Path(tempfile.mkdtemp(prefix="densexp-bench-"))
+    with open(folder / "long_tailed.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts, labels, strict=True))
+    for batching in ("random", "bucketed"):
+        accuracies = []
+        for seed in seeds:
+            cfg = parse_config({
+                "run": {"name": f"bench-{batching}", "seed": seed},
+                "data": {"source": "csv", "path": str(folder / "long_tailed.csv"),
+                         "max_length": 160, "batching": batching, "val_fraction": 0.2,
+                         "test_fraction": 0.1},
+                "model": {"name": "tiny-bert"},
+                "train": {"epochs": 4, "batch_size": 32, "learning_rate": 2e-3},
+            })
+            result = train(cfg, RunStore(folder / "runs"))
+            accuracies.append(result.best["accuracy"] if result.best else float("nan"))
+        print(f"  {batching:8s} val accuracy over seeds {seeds}: "
+              + ", ".join(f"{a:.3f}" for a in accuracies)
+              + f"  (mean {np.mean(accuracies):.3f}, sd {np.std(accuracies, ddof=1):.3f})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--rows", type=int, default=480,
+                        help="rows of the text set (below 50 batches, one window sorts the "
+                             "whole epoch: pass more rows to see windows at work)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pad-to-multiple-of", type=int, default=1,
-                        help="round ours' batch length up to a multiple of this")
+    parser.add_argument("--no-xla", action="store_true", help="skip the XLA comparison")
+    parser.add_argument("--xla-steps", type=int, default=5)
+    parser.add_argument("--layers", type=int, default=MINILM["num_hidden_layers"],
+                        help="a smaller model for a slow or busy machine (default: MiniLM's)")
+    parser.add_argument("--hidden", type=int, default=MINILM["hidden_size"])
+    parser.add_argument("--accuracy", action="store_true",
+                        help="also train 3 seeds x {random, bucketed} (several minutes)")
     args = parser.parse_args()
 
-    reviews = generate_reviews()
-    tokenizer = train_wordpiece(reviews.texts)
-    model = tiny_bert(len(tokenizer), len(reviews.label_names))
-    train_step = make_train_step(model)
-    run_args = (reviews.texts, reviews.labels)
+    texts, labels = long_tailed_texts(args.rows)
+    tokenizer = train_wordpiece(texts)
+    ids = tokenize_texts(tokenizer, texts, MAX_LENGTH)
+    lengths = np.asarray([len(row) for row in ids])
+    p10, p50, p90, p99 = np.percentile(lengths, [10, 50, 90, 99])
+    print(f"long-tailed set: {len(ids)} rows, word pieces p10 {p10:.0f} p50 {p50:.0f} "
+          f"p90 {p90:.0f} p99 {p99:.0f} max {lengths.max()}; batch {args.batch_size}")
 
-    # Warm up: trace the step and build the model's weights, outside the timed runs.
-    run_ours(train_step, tokenizer, *run_args, 3, args.batch_size, args.seed)
-    run_naive(train_step, tokenizer, *run_args, 3, args.batch_size, args.seed)
+    peak = matmul_peak_flops()
+    print(f"matmul peak (tf.function 2048x2048 float32): {peak / 1e9:.1f} GFLOP/s")
 
-    # Interleaved rounds, median of each: other processes on the machine add noise.
-    naive_rates, ours_rates = [], []
-    samples = args.steps * args.batch_size
-    for _ in range(args.rounds):
-        naive_seconds, naive_length = run_naive(
-            train_step, tokenizer, *run_args, args.steps, args.batch_size, args.seed
-        )
-        ours_seconds, ours_length = run_ours(
-            train_step, tokenizer, *run_args, args.steps, args.batch_size, args.seed,
-            args.pad_to_multiple_of,
-        )
-        naive_rates.append(samples / naive_seconds)
-        ours_rates.append(samples / ours_seconds)
-    naive_rate, ours_rate = float(np.median(naive_rates)), float(np.median(ours_rates))
-    print(f"steps: {args.steps}  batch size: {args.batch_size}  samples: {samples}  "
-          f"rounds: {args.rounds} (median)")
-    print(f"naive (tokenize per batch, pad to {MAX_LENGTH}): {naive_rate:8.1f} samples/s "
-          f"(padded length {naive_length:.0f})")
-    print(f"ours  (tokenize once, dynamic padding, prefetch): {ours_rate:8.1f} samples/s "
-          f"(mean padded length {ours_length:.1f})")
-    print(f"ratio ours/naive: {ours_rate / naive_rate:.2f}x")
+    shape = {"num_hidden_layers": args.layers, "hidden_size": args.hidden,
+             "intermediate_size": 4 * args.hidden,
+             "num_attention_heads": max(1, args.hidden // 32)}
+    model = minilm_shaped_bert(**shape)
+    print(f"BERT {args.layers} layers x {args.hidden} hidden: "
+          f"{model.count_params() / 1e6:.1f}M parameters, "
+          f"{non_embedding_params(model) / 1e6:.1f}M non-embedding")
+    flops_per_epoch = useful_train_flops(model, lengths)
+    warm_up(model, ids, labels, args.batch_size)
+    figures = {}
+    for batching, multiple in (("random", 1), ("random", 8), ("bucketed", 1), ("bucketed", 8)):
+        figure = timed_epoch(model, ids, labels, args.batch_size, batching, multiple)
+        figures[batching, multiple] = figure
+        mfu = flops_per_epoch / figure["seconds"] / peak
+        print(f"  {batching:8s} pad_to_multiple_of {multiple}: "
+              f"{figure['samples_per_sec']:6.1f} samples/s, real/padded "
+              f"{figure['efficiency']:.3f}, {figure['real_tokens_per_sec']:7.0f} real tokens/s, "
+              f"MFU {mfu:.0%}")
+    for multiple in (1, 8):
+        ratio = (figures["bucketed", multiple]["samples_per_sec"]
+                 / figures["random", multiple]["samples_per_sec"])
+        print(f"bucketed / random samples/s at pad_to_multiple_of {multiple}: {ratio:.2f}x")
+
+    if not args.no_xla:
+        width = int(np.ceil(p50 / 8) * 8)
+        xla = xla_ratio(args.batch_size, width, args.xla_steps, shape)
+        print(f"XLA on the CPU, batch {args.batch_size}x{width}: "
+              f"{xla['steps_per_sec_on']:.2f} vs {xla['steps_per_sec_off']:.2f} steps/s "
+              f"(on/off {xla['steps_per_sec_on'] / xla['steps_per_sec_off']:.2f}x); first step "
+              f"{xla['first_step_on']:.1f}s on vs {xla['first_step_off']:.1f}s off "
+              "(each new batch shape compiles again under XLA)")
+
+    if args.accuracy:
+        accuracy_over_seeds(texts, labels, seeds=(1, 2, 3))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from densexp_tui.core.events import Event
 from densexp_tui.core.formatting import format_duration
 from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.statuses import STATUS_MARKS, STATUS_ROLE
+from densexp_tui.core.tokens import format_padding_efficiency, padding_efficiency
 
 # The terminal's colour for each theme role a status stands for (core.statuses.STATUS_ROLE).
 _ROLE_COLOURS = {"primary": "cyan", "success": "green", "error": "red", "warning": "yellow",
@@ -321,6 +322,9 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
     if summary.replicas or summary.visible_gpus:
         rows.append(("devices", ", ".join(summary.replicas) + (
             f" (CUDA_VISIBLE_DEVICES={summary.visible_gpus})" if summary.visible_gpus else "")))
+    tokens = tokens_text(epochs)
+    if tokens:
+        rows.append(("tokens", tokens))
     if summary.parent:
         rows.append(("parent", summary.parent))
     if summary.sweep:
@@ -341,6 +345,17 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
         parts.append(Text(""))
     parts += [Text("config.toml", style="bold"), Text(config_text.rstrip() or "-")]
     return parts
+
+
+def tokens_text(epochs: list[dict[str, Any]]) -> str:
+    """The last epoch's padding efficiency and token counts, or "" for non-text runs."""
+    for data in reversed(epochs):
+        tokens = data.get("tokens")
+        efficiency = padding_efficiency(tokens)
+        if efficiency is not None:
+            return (f"{format_padding_efficiency(efficiency)} ({fmt_count(tokens['real'])} real "
+                    f"of {fmt_count(tokens['padded'])} processed per epoch, train split)")
+    return ""
 
 
 def datasets_table(datasets: Iterable[Any]) -> Table:

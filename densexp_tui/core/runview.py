@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, TypeGuard
 
 from densexp_tui.core.events import Event
+from densexp_tui.core.tokens import padding_efficiency
 
 # Enough points for any terminal chart (a 200-column braille chart has 400 dots across) while
 # keeping a series at a few tens of kilobytes whatever the length of the run.
@@ -163,6 +164,8 @@ class Progress:
     elapsed: float | None
     eta: float | None
     fraction: float
+    # Real / padded tokens of the last epoch's train split (text models; None before one).
+    padding_efficiency: float | None = None
 
 
 @dataclass
@@ -205,6 +208,7 @@ class RunView:
         self.current_epoch = 0
         self.global_step = 0
         self.samples_per_sec: float | None = None
+        self.padding_efficiency: float | None = None
         self.current_lr: float | None = None
         self.events_applied = 0
         self.unknown_events = 0
@@ -293,6 +297,9 @@ class RunView:
             end_step=end_step,
         )
         self.current_epoch = epoch
+        efficiency = padding_efficiency(data.get("tokens"))
+        if efficiency is not None:
+            self.padding_efficiency = efficiency
         self.best_epoch = data.get("best_epoch", self.best_epoch)
         self.patience_left = data.get("patience_left")
         if self.best_epoch in self.epochs:
@@ -422,6 +429,7 @@ class RunView:
             elapsed=elapsed,
             eta=self._eta(total_steps, now),
             fraction=self._fraction(total_steps),
+            padding_efficiency=self.padding_efficiency,
         )
 
     def _step_in_epoch(self) -> int:

@@ -37,7 +37,7 @@ from densexp_tui.engine.devices import Placement, describe_devices, load_weights
 from densexp_tui.engine.logcapture import LibraryCapture, capture_library_output
 
 if TYPE_CHECKING:
-    from densexp_tui.engine.data import Splits
+    from densexp_tui.engine.data import Splits, TokenLedger
     from densexp_tui.engine.models import BuiltModel
     from densexp_tui.engine.resume_state import ResumePoint
 
@@ -255,11 +255,13 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
     import tf_keras
 
     from densexp_tui.engine.callbacks import CallbackSetup, Checkpointer, EventCallback, ScalarLog
-    from densexp_tui.engine.data import steps_per_epoch
+    from densexp_tui.engine.data import TokenLedger, steps_per_epoch
     from densexp_tui.engine.optim import make_optimizer, make_schedule
+    from densexp_tui.engine.throughput import XlaFit, choose_xla, fit_with_xla, with_epoch_tokens
 
     cfg, handle, model = prepared.cfg, prepared.handle, prepared.built.model
-    train_split = _inputs(prepared, "train")
+    token_ledger = TokenLedger()
+    train_split = _inputs(prepared, "train", token_ledger)
     per_epoch = steps_per_epoch(len(train_split.labels), cfg.train.batch_size)
     schedule = make_schedule(cfg.train, per_epoch * cfg.train.epochs)
     model.compile(
@@ -279,13 +281,19 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
                                                  best_epoch=o.best_epoch, best=_lite(o.best_val)),
         sync=handle.events.sync, outcome=outcome, seed=cfg.run.seed,
     )
+    setup.emit = with_epoch_tokens(setup.emit, token_ledger)  # epoch events: tokens {real, padded}
     first_epoch = _start_point(prepared, outcome, emit, per_epoch)
     if cancel.is_set():
         outcome.status, outcome.message = "cancelled", "cancelled by the user before training"
         return None
-    tf_keras.utils.set_random_seed(cfg.run.seed)  # dropout and shuffling from the run's seed
-    model.fit(train_split.pipeline, epochs=cfg.train.epochs, initial_epoch=first_epoch,
-              steps_per_epoch=per_epoch, verbose=0, callbacks=[EventCallback(setup)])
+
+    def fit() -> None:
+        tf_keras.utils.set_random_seed(cfg.run.seed)  # dropout and shuffling from the run's seed
+        model.fit(train_split.pipeline, epochs=cfg.train.epochs, initial_epoch=first_epoch,
+                  steps_per_epoch=per_epoch, verbose=0, callbacks=[EventCallback(setup)])
+
+    fit_with_xla(model, choose_xla(cfg.train.jit_compile, prepared.device),
+                 XlaFit(fit, lambda: outcome.global_step, emit.capture.write, emit))
     if outcome.status != "running":
         return None
     return _test_best(prepared, checkpoints, emit)
@@ -315,17 +323,23 @@ def _start_point(prepared: Prepared, outcome: Any, emit: _Emitter, per_epoch: in
     return point.epoch
 
 
-def _inputs(prepared: Prepared, part: str) -> SplitInputs:
+def _inputs(prepared: Prepared, part: str,
+            token_ledger: TokenLedger | None = None) -> SplitInputs:
     """The tf.data pipeline of one split: tokenized text or features, batched, in order
-    (train: shuffled per epoch from the seed, one pipeline holding every epoch)."""
+    (train: shuffled per epoch from the seed, one pipeline holding every epoch, batched as
+    data.batching says; ``token_ledger`` gets its token counts)."""
     from densexp_tui.engine import data
 
     cfg, built = prepared.cfg, prepared.built
     split = getattr(prepared.splits, part)
     training = part == "train"
     start = prepared.resume.epoch if training and prepared.resume else 0
-    shape = dict(batch_size=cfg.train.batch_size, shuffle=training, seed=cfg.run.seed,
-                 epoch=start, num_epochs=cfg.train.epochs - start if training else 1)
+    shape: dict[str, Any] = dict(batch_size=cfg.train.batch_size, shuffle=training,
+                                 seed=cfg.run.seed, epoch=start,
+                                 num_epochs=cfg.train.epochs - start if training else 1)
+    if split.kind == "text":  # padding (and for train, bucketing) as data.* says
+        shape.update(batching=cfg.data.batching, pad_to_multiple_of=cfg.data.pad_to_multiple_of,
+                     max_width=built.max_length, token_ledger=token_ledger)
     if split.kind == "text":
         ids = data.tokenize_texts(built.tokenizer, split.texts, built.max_length)
         pad = built.tokenizer.pad_token_id or 0

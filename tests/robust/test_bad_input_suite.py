@@ -78,6 +78,14 @@ CASES = [
     Case("bad-run-name", {"run.toml": '[run]\nname = "a/b"\n'}, "run.name"),
     Case("unknown-builtin", {"run.toml": '[data]\nname = "imbd"\n'}, "data.name"),
     Case("csv-without-path", {"run.toml": '[data]\nsource = "csv"\n'}, "data.path"),
+    # -- speed keys (issue 10) -------------------------------------------------------------
+    Case("pad-multiple-zero", {"run.toml": "[data]\npad_to_multiple_of = 0\n"},
+         "data.pad_to_multiple_of"),
+    Case("set-pad-multiple-negative", {"run.toml": QUICK_TRAIN}, "data.pad_to_multiple_of",
+         args=["--set", "data.pad_to_multiple_of=-8"], target="--set"),
+    Case("unknown-batching", {"run.toml": '[data]\nbatching = "sorted"\n'}, "data.batching"),
+    Case("unknown-jit-compile", {"run.toml": '[train]\njit_compile = "yes"\n'},
+         "train.jit_compile"),
     # -- datasets --------------------------------------------------------------------------
     Case("dataset-missing", {"run.toml": _csv_config("nowhere.csv")}, "nowhere.csv",
          target="nowhere.csv"),

@@ -46,6 +46,12 @@ def _wait_for(predicate, timeout: float = 240.0, what: str = "") -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _run_dirs(runs: Path) -> list[Path]:
+    if not runs.is_dir():
+        return []
+    return [p for p in runs.iterdir() if not p.name.startswith(".")]
+
+
 def _steps_of_epoch(events_path: Path, epoch: int) -> bool:
     if not events_path.exists():
         return False
@@ -61,8 +67,9 @@ def test_killed_run_is_interrupted_then_resumes_to_the_same_metrics(tmp_path: Pa
         [sys.executable, "-m", "densexp_tui", "run", str(config), "--runs-dir", str(runs),
          "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_for(lambda: runs.is_dir() and any(runs.iterdir()), what="the run directory")
-        run_dir = next(p for p in runs.iterdir() if not p.name.startswith("."))
+        # Dot entries (the store's writability probe) come first: wait for the run itself.
+        _wait_for(lambda: bool(_run_dirs(runs)), what="the run directory")
+        run_dir = _run_dirs(runs)[0]
         _wait_for(lambda: _steps_of_epoch(run_dir / "events.jsonl", 2),
                   what="epoch 2 to start")
         child.send_signal(signal.SIGKILL)

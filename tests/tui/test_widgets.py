@@ -1,4 +1,4 @@
-"""Dashboard widgets found wanting in use: chart axis labels and the log tail."""
+"""Dashboard widgets found wanting in use: chart axis labels, the log tail, progress."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import TabbedContent
 
+from densexp_tui.core.events import Event
+from densexp_tui.core.runview import RunView
 from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart, tick_labels
 from densexp_tui.tui.widgets.log_pane import LogPane
+from densexp_tui.tui.widgets.progress import ProgressPanel
 from tests.tui.helpers_dashboard import QUICKSTART, ScreenTestApp, wait_until, write_run_dir
 
 
@@ -50,3 +53,23 @@ async def test_log_tab_opens_on_the_newest_lines(tmp_path: Path) -> None:
         screen.query_one(TabbedContent).active = "log"
         await wait_until(pilot, lambda: pane.max_scroll_y > 0
                          and pane.scroll_y == pane.max_scroll_y)
+
+
+class ProgressScreen(Screen[None]):
+    def compose(self) -> ComposeResult:
+        yield ProgressPanel(id="progress")
+
+
+async def test_the_progress_panel_shows_padding_efficiency_next_to_samples_per_second() -> None:
+    view = RunView()
+    view.apply(Event(1, 10.0, "step", {"epoch": 1, "step": 4, "loss": 0.9,
+                                        "samples_per_sec": 58.0}))
+    view.apply(Event(2, 11.0, "epoch", {"epoch": 1, "train": {}, "val": {},
+                                         "tokens": {"real": 9_430, "padded": 10_000}}))
+    app = ScreenTestApp(ProgressScreen)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        panel = app.screen.query_one(ProgressPanel)
+        panel.show(view, live=False)
+        await pilot.pause()
+        assert "58 samples/s · 94% real tokens" in panel.render().plain

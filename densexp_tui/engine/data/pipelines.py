@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from densexp_tui.engine.data.ordering import epoch_order
+from densexp_tui.core.config import BATCHING_MODES
+from densexp_tui.engine.data.ordering import (
+    TokenLedger,
+    epoch_batches,
+    padded_width,
+    token_counts,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import tensorflow as tf
@@ -48,17 +54,25 @@ def make_text_pipeline(
     num_epochs: int = 1,
     pad_id: int = 0,
     pad_to_multiple_of: int = 1,
+    batching: str = "random",
+    max_width: int | None = None,
+    token_ledger: TokenLedger | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``({"input_ids", "attention_mask"}, labels)`` for epochs
     ``epoch .. epoch + num_epochs - 1``, padded to each batch's own longest sequence
     (rounded up to ``pad_to_multiple_of``: 8 keeps the number of distinct shapes small,
-    which helps kernel caches and GPU tensor cores, for a little extra padding).
+    which helps kernel caches, XLA and GPU tensor cores, for a little extra padding; never
+    past ``max_width``, the tokenizer's max_length).
+
+    ``batching="bucketed"`` batches rows of similar length together when shuffling (see
+    :func:`~densexp_tui.engine.data.ordering.epoch_batches`); ``"random"`` draws batches
+    at random. Either way the batches of epoch ``e`` are a pure function of ``(seed, e)``,
+    independent of how many epochs were iterated before, so shuffling is reproducible and
+    resumable. ``token_ledger`` receives each epoch's real and padded token counts.
 
     Design: the token ids live in one ragged tensor; the pipeline iterates over batches of
-    row indices (one epoch after another, each epoch ordered by :func:`epoch_order`, no batch
-    straddling two epochs) and gathers + pads each batch in one vectorized op, then
-    prefetches. Shuffling is thus reproducible and resumable: the order of epoch ``e`` is a
-    pure function of ``(seed, e)``, independent of how many epochs were iterated before.
+    row indices with their padded widths (one epoch after another, no batch straddling two
+    epochs) and gathers + pads each batch in one vectorized op, then prefetches.
 
     With Keras: ``model.fit(make_text_pipeline(..., epoch=start, num_epochs=epochs - start),
     epochs=epochs, initial_epoch=start, steps_per_epoch=steps_per_epoch(n, batch_size))``.
@@ -66,6 +80,10 @@ def make_text_pipeline(
     given; Keras then keeps one iterator across epochs. ``input_ids`` and ``attention_mask``
     are int32; labels int32.
     """
+    if batching not in BATCHING_MODES:
+        raise ValueError(f"batching must be one of {BATCHING_MODES}, got {batching!r}")
+    if pad_to_multiple_of < 1:
+        raise ValueError(f"pad_to_multiple_of must be at least 1, got {pad_to_multiple_of}")
     tf = _tensorflow()
     lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64, count=len(token_ids))
     flat_ids = np.fromiter(
@@ -74,10 +92,9 @@ def make_text_pipeline(
     all_ids = tf.RaggedTensor.from_row_lengths(flat_ids, lengths)
     all_labels = tf.constant(np.asarray(labels, dtype=np.int32))
 
-    def gather_batch(indices: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+    # Tensors are typed Any here: ``tf`` is the lazily imported module, not a type.
+    def gather_batch(indices: Any, width: Any) -> tuple[dict[str, Any], Any]:
         rows = tf.gather(all_ids, indices)
-        longest = tf.reduce_max(rows.row_lengths())
-        width = (longest + pad_to_multiple_of - 1) // pad_to_multiple_of * pad_to_multiple_of
         shape = tf.stack([tf.cast(tf.size(indices), tf.int64), width])
         inputs = {
             "input_ids": rows.to_tensor(default_value=pad_id, shape=shape),
@@ -85,10 +102,29 @@ def make_text_pipeline(
         }
         return inputs, tf.gather(all_labels, indices)
 
-    batches = _index_batches(len(lengths), batch_size, shuffle, seed, epoch, num_epochs)
-    return batches.map(gather_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+    bucket_by = lengths if batching == "bucketed" else None
+    batches: list[np.ndarray] = []
+    widths: list[int] = []
+    for current in range(epoch, epoch + num_epochs):
+        epoch_rows = epoch_batches(len(lengths), batch_size, seed, current, shuffle=shuffle,
+                                   bucket_by=bucket_by)
+        if token_ledger is not None:
+            token_ledger.record(current, token_counts(epoch_rows, lengths, pad_to_multiple_of,
+                                                      max_width))
+        batches += epoch_rows
+        widths += [_batch_width(rows, lengths, pad_to_multiple_of, max_width)
+                   for rows in epoch_rows]
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (_ragged_indices(batches), np.asarray(widths, dtype=np.int64)))
+    return dataset.map(gather_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE
     )
+
+
+def _batch_width(rows: np.ndarray, lengths: np.ndarray, pad_to_multiple_of: int,
+                 max_width: int | None) -> int:
+    longest = int(lengths[rows].max()) if len(rows) else 0
+    return padded_width(longest, pad_to_multiple_of, max_width)
 
 
 def make_tabular_pipeline(
@@ -107,7 +143,7 @@ def make_tabular_pipeline(
     all_features = tf.constant(np.asarray(features, dtype=np.float32))
     all_labels = tf.constant(np.asarray(labels, dtype=np.int32))
 
-    def gather_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def gather_batch(indices: Any) -> tuple[Any, Any]:
         return tf.gather(all_features, indices), tf.gather(all_labels, indices)
 
     batches = _index_batches(len(all_labels), batch_size, shuffle, seed, epoch, num_epochs)
@@ -120,16 +156,18 @@ def _index_batches(
     n_examples: int, batch_size: int, shuffle: bool, seed: int, epoch: int, num_epochs: int
 ) -> tf.data.Dataset:
     """A dataset of int32 index vectors: the batches of each epoch in turn."""
-    tf = _tensorflow()
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     batches: list[np.ndarray] = []
     for current in range(epoch, epoch + num_epochs):
-        order = epoch_order(n_examples, seed, current, shuffle).astype(np.int32)
-        batches += [order[start : start + batch_size] for start in range(0, n_examples, batch_size)]
+        batches += epoch_batches(n_examples, batch_size, seed, current, shuffle=shuffle)
+    return _tensorflow().data.Dataset.from_tensor_slices(_ragged_indices(batches))
+
+
+def _ragged_indices(batches: list[np.ndarray]) -> Any:
+    """The index batches as one int32 ragged tensor (one row per batch)."""
+    tf = _tensorflow()
     lengths = np.asarray([len(batch) for batch in batches], dtype=np.int64)
-    flat = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int32)
-    return tf.data.Dataset.from_tensor_slices(tf.RaggedTensor.from_row_lengths(flat, lengths))
+    flat = np.concatenate(batches).astype(np.int32) if batches else np.zeros(0, np.int32)
+    return tf.RaggedTensor.from_row_lengths(flat, lengths)
 
 
 def _tensorflow() -> Any:

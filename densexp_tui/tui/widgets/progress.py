@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from densexp_tui.core.runview import RunView
+from densexp_tui.core.tokens import format_padding_efficiency
 from densexp_tui.tui.widgets.formatting import format_duration
 from densexp_tui.tui.widgets.palette import fg, muted_color, status_color, theme_color
 
@@ -65,6 +66,8 @@ class ProgressPanel(Widget):
         parts = []
         if progress.samples_per_sec is not None:
             parts.append(f"{progress.samples_per_sec:,.0f} samples/s")
+        if progress.padding_efficiency is not None:
+            parts.append(format_padding_efficiency(progress.padding_efficiency))
         if progress.learning_rate is not None:
             parts.append(f"lr {progress.learning_rate:.2e}")
         parts.append(f"elapsed {format_duration(progress.elapsed)}")

@@ -1,0 +1,135 @@
+"""Speed features on real tiny runs: token counts on epoch events, the XLA train step and
+its fallback when XLA cannot compile the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from densexp_tui.core.config import RunConfig, apply_overrides
+from densexp_tui.core.events import Event, read_events
+from densexp_tui.core.runstore import RunStore
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def _train(cfg: RunConfig, runs_dir: Path):
+    from densexp_tui.engine.trainer import train
+
+    return train(cfg, RunStore(runs_dir))
+
+
+def _events(run_dir: Path, kind: str) -> list[Event]:
+    return [e for e in read_events(run_dir / "events.jsonl").events if e.kind == kind]
+
+
+def test_epoch_events_count_the_train_splits_real_and_padded_tokens(
+        tiny_run_config: RunConfig, runs_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from densexp_tui.engine.data import load_dataset, split_dataset
+
+    cfg = apply_overrides(tiny_run_config, ["data.max_samples=300", "train.epochs=2"])
+    result = _train(cfg, runs_dir)
+    assert result.status == "completed", result.message
+
+    # The real tokens are exactly the train split's token ids, every epoch.
+    splits = split_dataset(load_dataset(cfg.data, seed=cfg.run.seed), cfg.data.val_fraction,
+                           cfg.data.test_fraction, cfg.run.seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(result.run_dir / "tokenizer"))
+    ids = tokenizer(splits.train.texts, truncation=True, max_length=cfg.data.max_length)
+    real = sum(len(row) for row in ids["input_ids"])
+    epochs = _events(result.run_dir, "epoch")
+    assert [e.get("tokens")["real"] for e in epochs] == [real, real]
+    for event in epochs:
+        padded = event.get("tokens")["padded"]
+        assert real <= padded < 1.5 * real  # bucketed and padded to a multiple of 8
+
+
+def test_tabular_runs_carry_no_token_counts(tiny_mlp_config: RunConfig, runs_dir: Path) -> None:
+    result = _train(tiny_mlp_config, runs_dir)
+    assert result.status == "completed", result.message
+    assert all("tokens" not in e.data for e in _events(result.run_dir, "epoch"))
+
+
+def test_xla_on_trains_and_says_so_in_the_log(tiny_mlp_config: RunConfig, runs_dir: Path) -> None:
+    result = _train(apply_overrides(tiny_mlp_config, ["train.jit_compile=on"]), runs_dir)
+    assert result.status == "completed", result.message
+    assert result.best["accuracy"] >= 0.85
+    assert "XLA: on for the train step" in (result.run_dir / "log.txt").read_text()
+
+
+def test_a_model_xla_cannot_compile_trains_without_it(
+        tiny_mlp_config: RunConfig, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A train step holding a Python op (XLA cannot compile those): the run says so in its
+    log and a status message, then trains to the same bar without XLA."""
+    import tensorflow as tf
+
+    from densexp_tui.engine import models
+
+    real_build = models.build_model
+
+    def build_with_a_python_op(*args, **kwargs):
+        built = real_build(*args, **kwargs)
+        plain_step = built.model.train_step
+
+        def train_step(data):
+            logs = plain_step(data)
+            tf.numpy_function(lambda: np.float32(0), [], tf.float32)  # stateful: kept
+            return logs
+
+        built.model.train_step = train_step
+        return built
+
+    monkeypatch.setattr(models, "build_model", build_with_a_python_op)
+    result = _train(apply_overrides(tiny_mlp_config, ["train.jit_compile=on"]), runs_dir)
+
+    assert result.status == "completed", result.message
+    assert result.best["accuracy"] >= 0.85
+    log = (result.run_dir / "log.txt").read_text()
+    assert "XLA could not compile the train step" in log
+    messages = [e.get("message") for e in _events(result.run_dir, "status")]
+    assert any("XLA could not compile the train step" in (m or "") for m in messages)
+    steps = [e.get("step") for e in _events(result.run_dir, "step")]
+    assert steps == sorted(set(steps))  # the failed attempt left no steps behind
+
+
+def test_the_xla_fallback_matches_a_run_that_never_tried(
+        tiny_mlp_config: RunConfig, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Falling back repeats the run from its start: same numbers as jit_compile = off."""
+    from densexp_tui.engine import throughput
+
+    deterministic = apply_overrides(tiny_mlp_config, ["run.deterministic=true"])
+    plain = _train(apply_overrides(deterministic, ["train.jit_compile=off"]), runs_dir)
+
+    def failing_xla_step(model):
+        plain_step = model.train_step
+
+        def fail(data):
+            raise tf_errors.InvalidArgumentError(None, None, "Detected unsupported operations")
+
+        model.train_step = fail
+        return plain_step
+
+    from tensorflow import errors as tf_errors
+
+    monkeypatch.setattr(throughput, "_use_xla_train_step", failing_xla_step)
+    fallen_back = _train(apply_overrides(deterministic, ["train.jit_compile=on"]), runs_dir)
+    assert fallen_back.status == "completed", fallen_back.message
+    assert fallen_back.test["loss"] == pytest.approx(plain.test["loss"], abs=1e-9)
+    assert fallen_back.best["accuracy"] == plain.best["accuracy"]
+
+
+@pytest.mark.timeout(600)  # two tiny-bert runs: a loaded 2-core machine needs minutes
+def test_bucketed_text_runs_repeat_exactly(tiny_run_config: RunConfig, runs_dir: Path) -> None:
+    """data.batching = bucketed (the default) keeps deterministic runs identical."""
+    cfg = apply_overrides(tiny_run_config, ["data.max_samples=150", "train.epochs=1",
+                                            "run.deterministic=true", "data.batching=bucketed"])
+    first, second = _train(cfg, runs_dir), _train(cfg, runs_dir)
+    assert first.status == second.status == "completed", first.message
+    assert first.test["loss"] == second.test["loss"]
+    assert first.best["confusion"] == second.best["confusion"]
+    losses = [[e.get("loss") for e in _events(run.run_dir, "step")] for run in (first, second)]
+    assert losses[0] == losses[1] and losses[0]

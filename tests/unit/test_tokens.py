@@ -1,0 +1,52 @@
+"""Padding efficiency from epoch events: the number, RunView's copy of it, and show's line."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from densexp_tui.core.events import Event
+from densexp_tui.core.runstore import RunSummary
+from densexp_tui.core.runview import RunView
+from densexp_tui.core.tokens import format_padding_efficiency, padding_efficiency
+from densexp_tui.report import run_detail, tokens_text
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def epoch_event(seq: int, epoch: int, tokens: dict[str, int] | None) -> Event:
+    data = {"epoch": epoch, "train": {"loss": 0.5}, "val": {"accuracy": 0.8}}
+    if tokens is not None:
+        data["tokens"] = tokens
+    return Event(seq=seq, time=100.0 + seq, kind="epoch", data=data)
+
+
+def test_efficiency_is_real_over_padded_and_malformed_counts_give_none():
+    assert padding_efficiency({"real": 940, "padded": 1000}) == pytest.approx(0.94)
+    for broken in (None, {}, {"real": 5}, {"real": 5, "padded": 0}, {"real": 9, "padded": 4},
+                   {"real": "9", "padded": 10}, [1, 2]):
+        assert padding_efficiency(broken) is None
+    assert format_padding_efficiency(0.943) == "94% real tokens"
+
+
+def test_run_view_holds_the_last_epochs_efficiency_for_the_progress_panel():
+    view = RunView()
+    assert view.progress().padding_efficiency is None
+    view.apply(epoch_event(1, 1, {"real": 300, "padded": 1000}))
+    view.apply(epoch_event(2, 2, {"real": 950, "padded": 1000}))
+    assert view.progress().padding_efficiency == pytest.approx(0.95)
+    view.apply(epoch_event(3, 3, None))  # a tabular run, or an older writer: keeps the last
+    assert view.progress().padding_efficiency == pytest.approx(0.95)
+
+
+def test_show_prints_the_padding_efficiency_of_text_runs_only():
+    epochs = [epoch_event(1, 1, {"real": 123_400, "padded": 131_200}).data]
+    assert tokens_text(epochs) == "94% real tokens (123.4k real of 131.2k processed per " \
+                                  "epoch, train split)"
+    assert tokens_text([epoch_event(1, 1, None).data]) == ""
+
+    summary = RunSummary(run_id="r1", name="n", status="completed")
+    console = Console(record=True, width=120)
+    for part in run_detail(summary, "", epochs, None):
+        console.print(part)
+    assert "94% real tokens" in console.export_text()
