@@ -53,14 +53,14 @@ class Predictions:
     def to_rows(self) -> list[dict[str, Any]]:
         """The file's lines as dicts (what :func:`write_predictions` takes)."""
         names = self.label_names
-        rows: list[dict[str, Any]] = []
-        for i in range(len(self.rows)):
-            row: dict[str, Any] = {"row": int(self.rows[i]), "label": names[self.true[i]],
-                                   "pred": names[self.pred[i]],
-                                   "probs": [float(p) for p in self.probs[i]]}
-            if self.texts is not None:
-                row["text"] = self.texts[i]
-            rows.append(row)
+        # tolist() once: per-element NumPy indexing costs seconds at 25,000 rows
+        columns = zip(self.rows.tolist(), self.true.tolist(), self.pred.tolist(),
+                      self.probs.tolist(), strict=True)
+        rows = [{"row": row, "label": names[true], "pred": names[pred], "probs": probs}
+                for row, true, pred, probs in columns]
+        if self.texts is not None:
+            for row_dict, text in zip(rows, self.texts, strict=True):
+                row_dict["text"] = text
         return rows
 
 
@@ -96,9 +96,8 @@ def write_predictions(path: str | Path,
     fd, tmp = tempfile.mkstemp(prefix=".test-", suffix=".jsonl.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for row in lines:
-                out.write(json.dumps(dict(row), ensure_ascii=False, separators=(",", ":")))
-                out.write("\n")
+            encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+            out.writelines(encode(dict(row)) + "\n" for row in lines)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
