@@ -44,7 +44,7 @@ def add_show_arguments(show: argparse.ArgumentParser) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from densexp_tui.core.runstore import RunStore
-    from densexp_tui.engine.evaluation import evaluate_run
+    from densexp_tui.engine.rescore import evaluate_run
 
     result = evaluate_run(args.run, RunStore(args.runs_dir))
     test = result.test
