@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start in the background and return (follow it in the app)")
     # The id a detached parent announced before its child started (not for people).
     run.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
+    cli_evaluation.add_run_arguments(run)  # --seeds
     _add_runs_dir(run)
     run.set_defaults(handler=cmd_run)
 
@@ -130,6 +131,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = apply_overrides(load_config(args.config), args.set)
     store = RunStore(args.runs_dir)
+    if getattr(args, "seeds", None) is not None:
+        return cli_evaluation.cmd_run_seeds(cfg, store, args)
     if args.detach:
         from densexp_tui.engine.detach import run_detached
 

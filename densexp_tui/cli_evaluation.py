@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 from densexp_tui.core.errors import BadInput
@@ -123,3 +124,43 @@ def _fmt(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "n/a"
     return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--seeds", metavar="1,2,3",
+                     help="run the config once per seed, as one group (run.group)")
+
+
+def cmd_run_seeds(cfg: Any, store: Any, args: argparse.Namespace) -> int:
+    """Each seed after the other, headless, then the group's test metrics."""
+    from densexp_tui.cli import run_headless
+    from densexp_tui.core.seeds import parse_seeds, seed_configs
+
+    seeds = parse_seeds(args.seeds)
+    if args.detach:
+        raise BadInput("--seeds runs in the foreground; allowed: --seeds without --detach",
+                       key="--detach")
+    configs = seed_configs(cfg, seeds)
+    codes = [run_headless(one, store, as_json=args.json) for one in configs]
+    group = configs[0].run.group
+    for line in group_lines(store, group):
+        print(line, file=sys.stderr if args.json else sys.stdout)
+    return 0 if all(code == 0 for code in codes) else 1
+
+
+def group_lines(store: Any, group: str) -> list[str]:
+    """``group NAME: N seeds, test F1 mean ± std ...`` for the finished seeds."""
+    from densexp_tui.core.comparing import group_members
+    from densexp_tui.core.seeds import mean_and_std
+
+    members = [run for run in group_members(store.list_runs(), group)
+               if run.status == "completed"]
+    parts = []
+    for key in ("accuracy", "f1"):
+        values = [float(run.test[key]) for run in members if run.test.get(key) is not None]
+        if values:
+            mean, std = mean_and_std(values)
+            parts.append(f"test {key} {mean:.4f} ± {std:.4f}")
+    return [f"group {group}: {len(members)} finished seed(s); " + ("; ".join(parts) or
+            "no test metrics"),
+            f"compare it with another group: densexp compare {group} OTHER_GROUP"]

@@ -45,6 +45,7 @@ from densexp_tui.core.runstore import (
 from densexp_tui.core.sweepconfig import SweepConfig, dumps_sweep
 from densexp_tui.sweep import space as space_mod
 from densexp_tui.sweep import storage as storage_mod
+from densexp_tui.sweep.seeded import seeded_objective
 from densexp_tui.sweep.study import (
     FINISHED_STATES,
     STUDY_ATTR,
@@ -239,6 +240,11 @@ class SweepWorker:
         except BadInput as exc:
             trial.set_user_attr("failure", f"config refused: {exc.message}")
             raise TrialFailed(str(exc)) from None
+        return seeded_objective(trial, run_cfg, self.cfg.sweep.seeds,
+                                lambda one: self._reuse_or_train(trial, one, params))
+
+    def _reuse_or_train(self, trial: optuna.Trial, run_cfg: RunConfig,
+                        params: dict[str, Any]) -> float:
         previous = self.store.find_completed_by_hash(config_hash(run_cfg))
         if previous is not None:
             return self._reuse(trial, run_cfg, previous)
