@@ -33,7 +33,7 @@ DISPLAY_NAMES = {"accuracy": "accuracy", "precision": "precision", "recall": "re
                  "ece": "ECE", "brier": "Brier score"}
 # Shares in [0, 1] read as points (x100); loss and Brier are shown in their own units.
 IN_POINTS = {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ece"}
-RESAMPLES = 2000
+RESAMPLES = 1000  # Efron & Tibshirani: ~1000 for a percentile CI; each costs n gathers
 ALPHA = 0.05
 
 Statistic = Callable[[np.ndarray], np.ndarray]  # (resamples, n) indices -> (resamples,)
