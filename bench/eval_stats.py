@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from densexp_tui.core.comparing import compare
-from densexp_tui.core.config import RunConfig, dumps_config
+from densexp_tui.core.config import RunConfig
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.engine.evaluation import metrics_and_predictions
-
 
 CPU_TIMES: list[float] = []  # CPU seconds of make_run's statistics (less load-sensitive)
 
