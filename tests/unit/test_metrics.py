@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from densexp_tui.core.metrics import classification_metrics, classification_report_text
+from densexp_tui.core.metrics import (
+    classification_metrics,
+    classification_report_text,
+    probability_metrics,
+    reliability_bins,
+)
 
 LABELS = ["cat", "dog", "eel"]
 
@@ -80,10 +85,6 @@ def test_report_text_names_every_class():
 
 # --- probability metrics (test split): hand-computed on small fixed predictions ---------
 
-from densexp_tui.core.metrics import (
-    probability_metrics,
-    reliability_bins,
-)
 
 
 def test_ece_brier_and_aucs_match_hand_computed_values():

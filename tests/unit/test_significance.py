@@ -167,6 +167,6 @@ def test_vectorised_aucs_agree_with_scikit_learn_also_on_a_resample_with_ties(me
     idx = np.random.default_rng(0).integers(0, 200, size=(3, 200))
     got = _statistic(tied, metric)(idx)
     curve = "roc" if metric == "roc_auc" else "pr"
-    for row, value in zip(idx, got):
+    for row, value in zip(idx, got, strict=True):
         weight = np.bincount(row, minlength=200).astype(float)
         assert value == pytest.approx(macro_ovr_auc(tied.true, tied.probs, curve, weight))
