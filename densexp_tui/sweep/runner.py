@@ -35,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 from densexp_tui.core.config import RunConfig, config_hash, resolve_paths
 from densexp_tui.core.errors import BadInput, ConfigError
 from densexp_tui.core.events import EventWriter, read_events
+from densexp_tui.core.predictions import PREDICTIONS_FILE
 from densexp_tui.core.runstore import (
     HEARTBEAT_STALE_SECONDS,
     RunStore,
@@ -350,6 +351,10 @@ class SweepWorker:
         source_events = self.store.run_dir(previous.run_id) / "events.jsonl"
         if source_events.exists():
             shutil.copyfile(source_events, handle.events_path)
+        source_predictions = self.store.run_dir(previous.run_id) / PREDICTIONS_FILE
+        if source_predictions.exists():  # so compare and the Errors view work on it too
+            (handle.dir / PREDICTIONS_FILE).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source_predictions, handle.dir / PREDICTIONS_FILE)
         message = f"reused the result of run {origin} (same config)"
         with EventWriter(handle.events_path) as events:
             events.append("status", status="completed", message=message)
