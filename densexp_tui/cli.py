@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config key, e.g. --set train.learning_rate=3e-5")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--notify", action="store_true",
+                     help="ring the bell and send a desktop notification when the run ends")
     run.add_argument("--detach", action="store_true",
                      help="start in the background and return (follow it in the app)")
     # The id a detached parent announced before its child started (not for people).
@@ -99,6 +101,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
     cli_evaluation.add_parsers(sub, _add_runs_dir)  # evaluate, compare
+
+    from densexp_tui.share.cli_report import add_report_parser
+
+    report_parser = add_report_parser(sub)
+    _add_runs_dir(report_parser)
+    report_parser.set_defaults(handler=cmd_report)
+
+    from densexp_tui.share.cli_serve import add_serve_parser
+
+    serve_parser = add_serve_parser(sub)
+    _add_runs_dir(serve_parser)
+    serve_parser.set_defaults(handler=cmd_serve)
+
+    from densexp_tui.cli_config import add_config_parser
+
+    add_config_parser(sub).set_defaults(handler=cmd_config)
     return parser
 
 
@@ -112,6 +130,7 @@ def _add_runs_dir(parser: argparse.ArgumentParser, top_level: bool = False) -> N
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _default_runs_dir_from_user_config(args)
     try:
         if args.command is None:
             return open_app(args)
@@ -138,20 +157,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         return run_detached(cfg, store, args)
     run_id = getattr(args, "run_id", None)
-    return run_headless(cfg, store, as_json=args.json, run_id=run_id)
+    return run_headless(cfg, store, as_json=args.json, run_id=run_id,
+                        notify=getattr(args, "notify", False))
 
 
-def run_headless(cfg: Any, store: Any, as_json: bool = False, run_id: str | None = None) -> int:
+def run_headless(cfg: Any, store: Any, as_json: bool = False, run_id: str | None = None,
+                 notify: bool = False) -> int:
     """Train in this process: live progress on the terminal, library output in log.txt."""
     from densexp_tui.engine.trainer import train
 
     return _train_with_progress(
         lambda cancel, on_event: train(cfg, store, cancel=cancel, on_event=on_event,
                                        run_id=run_id),
-        as_json)
+        as_json, notify=notify, name=cfg.run.name)
 
 
-def _train_with_progress(start: Callable[[threading.Event, Any], Any], as_json: bool) -> int:
+def _train_with_progress(start: Callable[[threading.Event, Any], Any], as_json: bool,
+                         notify: bool = False, name: str = "") -> int:
     """Run ``start(cancel, on_event)`` with rich progress (or quiet for --json), Ctrl-C
     cancelling, and the result printed; the exit code says how the run ended."""
     from densexp_tui import report
@@ -170,6 +192,10 @@ def _train_with_progress(start: Callable[[threading.Event, Any], Any], as_json: 
         log = result.run_dir / "log.txt" if result.run_dir else None
         for line in report.result_lines(result, log_hint=log):
             console.print(line)
+    if notify:
+        from densexp_tui.share.notify import end_message, notify_terminal
+
+        notify_terminal(*end_message("run", name or str(result.run_id), str(result.status)))
     return 0 if result.status == "completed" else 1
 
 
@@ -347,6 +373,31 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from densexp_tui.sweep.cli import sweep_command
 
     return int(sweep_command(args))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from densexp_tui.share.cli_report import report_command
+
+    return report_command(args)
+
+
+def _default_runs_dir_from_user_config(args: argparse.Namespace) -> None:
+    if getattr(args, "runs_dir", None) is None:
+        from densexp_tui.cli_config import user_runs_dir
+
+        args.runs_dir = user_runs_dir()
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from densexp_tui.cli_config import config_command
+
+    return config_command(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from densexp_tui.share.cli_serve import serve_command
+
+    return serve_command(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

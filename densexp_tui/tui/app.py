@@ -24,9 +24,12 @@ from textual.worker import Worker, WorkerState
 from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
+from densexp_tui.core.userconfig import load_user_config_or_defaults
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
+from densexp_tui.tui.end_notice import SweepEnded, SweepStarted, alert, sweep_status
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
+from densexp_tui.tui.reporting import ExportReport, ReportExported, announce_report, export_report
 from densexp_tui.tui.screens.home import HomeScreen, module_exists
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
@@ -62,6 +65,7 @@ class DensexpApp(App[int]):
         self.training = TrainingQueue()
         self.settings, settings_problem = load_settings()
         self._startup_notes = [settings_problem] if settings_problem else []
+        self._apply_user_config()
         self._quitting = False
         self._register_themes()
 
@@ -71,12 +75,23 @@ class DensexpApp(App[int]):
         for theme in themes:
             self.register_theme(theme)
         self._startup_notes.extend(problems)
-        wanted = self.settings.theme
+        wanted = self.user_config.theme or self.settings.theme
         if wanted not in self.available_themes:
             if wanted != DEFAULT_THEME:
                 self._startup_notes.append(f"theme {wanted!r} not found; using the default")
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else FALLBACK_THEME
         self.theme = wanted
+
+    def _apply_user_config(self) -> None:
+        """config.toml: theme at start, notifications, keymap; a bad file gives defaults."""
+        from densexp_tui.tui.keymap import usable_keymap
+
+        self.user_config, problem = load_user_config_or_defaults()
+        if problem:
+            self._startup_notes.append(problem)
+        self.keymap_in_use, keymap_problems = usable_keymap(self.user_config)
+        self._startup_notes.extend(keymap_problems)
+        self.set_keymap(self.keymap_in_use)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The app's colours (status, series, ...) for themes that do not define them."""
@@ -165,6 +180,7 @@ class DensexpApp(App[int]):
         run_id = done.run_id or ""
         status = self._report_end(event.worker, done)
         self._never_left_running(run_id, status)
+        self._announce_run_end(run_id, done.job.name, status)
         if run_id:
             self.broadcast(RunEnded(run_id, status))
         self._start_next()
@@ -204,6 +220,31 @@ class DensexpApp(App[int]):
         else:
             self.notify(f"{job.name}: {status}" + (f" ({message})" if message else ""),
                         title=f"Run {status}", severity="warning")
+
+    def _announce_run_end(self, run_id: str, name: str, status: str) -> None:
+        """Bell and desktop notification, unless off or the user watches this run."""
+        from densexp_tui.tui.screens.dashboard import DashboardScreen
+
+        if self._quitting or not self.user_config.notifications:
+            return
+        if isinstance(self.screen, DashboardScreen) and self.screen.run_id == run_id:
+            return
+        alert(self, "run", name, status, toast=False)  # _report_result showed the toast
+
+    def on_sweep_started(self, message: SweepStarted) -> None:
+        self._watch_sweep(message.name, message.process)
+
+    @work(thread=True, group="sweep-watch", exit_on_error=False, name="sweep watch")
+    def _watch_sweep(self, name: str, process: Any) -> None:
+        self.post_message(SweepEnded(name, int(process.wait())))
+
+    def on_sweep_ended(self, message: SweepEnded) -> None:
+        from densexp_tui.tui.screens.sweeps import SweepsScreen
+
+        if not self.user_config.notifications or isinstance(self.screen, SweepsScreen):
+            return  # the Sweeps screen reports its own sweeps' ends
+        alert(self, "sweep", message.name, sweep_status(message.exit_code),
+              f"exit {message.exit_code}")
 
     def _never_left_running(self, run_id: str, status: str) -> None:
         """If the trainer died without writing an end, record one: no run stays 'running'."""
@@ -279,11 +320,23 @@ class DensexpApp(App[int]):
         self._start_next()
         self.broadcast(QueueChanged())
 
+    # -- reports ----------------------------------------------------------------------------
+    def on_export_report(self, message: ExportReport) -> None:
+        self.notify("Writing the report…", title="Report")
+        self._write_report(message.run_ids)
+
+    @work(thread=True, group="report", exit_on_error=False, name="report")
+    def _write_report(self, run_ids: list[str]) -> None:
+        self.post_message(ReportExported(export_report(self.store, run_ids)))
+
+    def on_report_exported(self, message: ReportExported) -> None:
+        announce_report(self, message.outcome)
+
     def action_help(self) -> None:
         from densexp_tui.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
+            self.push_screen(HelpScreen(self.screen, keymap=self.keymap_in_use))
 
     def show_error(self, title: str, message: str, log_path: Path | None = None) -> None:
         self.push_screen(ErrorDialog(title, message, log_path))

@@ -7,7 +7,6 @@ a convenience: a missing or damaged file gives the defaults, never a crash.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,12 +34,9 @@ class Settings:
 
 def config_dir() -> Path:
     """Where settings and user themes live (read on every call so tests can redirect it)."""
-    override = os.environ.get(CONFIG_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs  # only here: a few ms that the start of the app does not need twice
+    from densexp_tui.core.userconfig import config_dir as user_config_dir  # the one owner
 
-    return Path(platformdirs.user_config_dir("densexp", appauthor=False))
+    return user_config_dir()
 
 
 def settings_path() -> Path:

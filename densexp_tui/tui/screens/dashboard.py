@@ -130,6 +130,8 @@ class DashboardScreen(Screen[None]):
                 tooltip="Next epoch; past the last one the matrix follows new epochs"),
         Binding("T", "previous_tab", "Previous tab", show=False, id="dashboard.previous_tab",
                 tooltip="Go to the tab on the left"),
+        Binding("x", "export_report", "Report", show=False, id="dashboard.export_report",
+                tooltip="Write this run's HTML report (downloads it in a browser)"),
     ]
 
     def __init__(self, run_dir: Path, mode: DashboardMode = "live",
@@ -441,6 +443,11 @@ class DashboardScreen(Screen[None]):
             replay.set_speed(SPEEDS["10x"])
         replay.resume()
         self.matrix_epoch = None
+
+    def action_export_report(self) -> None:
+        from densexp_tui.tui.reporting import ExportReport
+
+        self.post_message(ExportReport([self.run_id]))
 
     def action_rerun(self) -> None:
         """Open the new-experiment form on this run's settings, with this run as parent."""

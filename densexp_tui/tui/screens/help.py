@@ -51,9 +51,11 @@ def installed_screens() -> Iterator[tuple[str, type[DOMNode]]]:
 
 
 def bindings_table(app: Any, node_class: type[DOMNode],
-                   node: DOMNode | None = None) -> Table | None:
+                   node: DOMNode | None = None,
+                   keymap: dict[str, str] | None = None) -> Table | None:
     """Key / action / what it does, for one class; None when it declares no bindings.
-    ``node``: an open instance of the class; what its check_action hides is left out."""
+    ``node``: an open instance of the class; what its check_action hides is left out.
+    ``keymap``: the user's remapping by binding id, so the keys shown are those in effect."""
     rows = [info for info in declared_bindings(node_class) if info.description
             and not (node is not None and action_hidden(node, info.action))]
     if not rows:
@@ -63,7 +65,9 @@ def bindings_table(app: Any, node_class: type[DOMNode],
     table.add_column("Action", no_wrap=True)
     table.add_column("What it does", ratio=1)
     for info in rows:
-        keys = ", ".join(key_display(app, key) for key in info.keys)
+        effective = (keymap or {}).get(info.binding_id or "")
+        key_list = effective.split(",") if effective else info.keys
+        keys = ", ".join(key_display(app, key) for key in key_list)
         table.add_row(keys, info.description, Text(info.tooltip, style="dim"))
     return table
 
@@ -76,8 +80,10 @@ class HelpScreen(Screen[None]):
                 tooltip="Back to where you were"),
     ]
 
-    def __init__(self, opened_from: Screen[Any] | None = None) -> None:
+    def __init__(self, opened_from: Screen[Any] | None = None,
+                 keymap: dict[str, str] | None = None) -> None:
         super().__init__(id="help")
+        self.keymap = dict(keymap or {})
         self.opened_from = type(opened_from) if opened_from is not None else None
         self.opened_from_screen = opened_from
 
@@ -86,7 +92,7 @@ class HelpScreen(Screen[None]):
         with VerticalScroll(id="help-body"):
             for title, node_class in self._sections():
                 node = self._open_instance(node_class)
-                table = bindings_table(self.app, node_class, node)
+                table = bindings_table(self.app, node_class, node, self.keymap)
                 if table is not None:
                     title = getattr(node, "help_title", "") or title
                     heading = Text(title, style="bold underline")

@@ -159,6 +159,8 @@ class HomeScreen(Screen[None]):
                 tooltip="Delete the selected run's folder (asks first; not while it runs)"),
         Binding("R", "resume_run", "Resume", id="home.resume",
                 tooltip="Continue an interrupted or cancelled run from its last checkpoint"),
+        Binding("x", "export_report", "Report", id="home.export_report", show=False,
+                tooltip="Write an HTML report of the marked runs (or the selected one)"),
         Binding("w", "sweeps", "Sweeps", id="home.sweeps",
                 tooltip="Hyperparameter sweeps (Optuna studies)"),
         Binding("slash", "focus_filter", "Filter", id="home.filter", show=False,
@@ -413,6 +415,17 @@ class HomeScreen(Screen[None]):
             self.notify("Mark at least two runs with space, then press c", severity="warning")
             return
         self.densexp.open_compare(ids)
+
+    def action_export_report(self) -> None:
+        from densexp_tui.tui.reporting import ExportReport
+
+        marked = [run_id for run_id in self._order if run_id in self.marked]
+        selected = self.selected_run_id()
+        ids = marked or ([selected] if selected else [])
+        if not ids:
+            self.notify("No run to report on", severity="warning")
+            return
+        self.post_message(ExportReport(ids))
 
     def action_delete_run(self) -> None:
         run = self._need_run()

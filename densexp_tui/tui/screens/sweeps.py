@@ -482,6 +482,9 @@ class SweepsScreen(Screen[None]):
         url = self.query_one("#sweeps-storage", Input).value.strip()
         process = launch_sweep_process(sweep_file, self.store.root, name, url)
         self._processes.append((name, process))
+        from densexp_tui.tui.end_notice import SweepStarted
+
+        self.post_message(SweepStarted(name, process))  # the app announces its end anywhere
         self.selected = name
         self.notify(f"Sweep {name} started (pid {process.pid}); output in "
                     f".sweeps/{name}.out", title="Sweep")
