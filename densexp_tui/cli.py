@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from densexp_tui import __version__
+from densexp_tui import __version__, cli_evaluation
 from densexp_tui.core.errors import BadInput
 
 Handler = Callable[[argparse.Namespace], int]
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start in the background and return (follow it in the app)")
     # The id a detached parent announced before its child started (not for people).
     run.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
+    cli_evaluation.add_run_arguments(run)  # --seeds
     _add_runs_dir(run)
     run.set_defaults(handler=cmd_run)
 
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="one run: summary, epochs, test metrics, config")
     show.add_argument("run", metavar="RUN", help="run id, unique id prefix, or name")
     show.add_argument("--json", action="store_true")
+    cli_evaluation.add_show_arguments(show)
     _add_runs_dir(show)
     show.set_defaults(handler=cmd_show)
 
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="one worker per GPU, each seeing only its own GPU")
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
+    cli_evaluation.add_parsers(sub, _add_runs_dir)  # evaluate, compare
 
     from densexp_tui.share.cli_report import add_report_parser
 
@@ -151,6 +154,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = apply_overrides(load_config(args.config), args.set)
     store = RunStore(args.runs_dir)
+    if getattr(args, "seeds", None) is not None:
+        return cli_evaluation.cmd_run_seeds(cfg, store, args)
     if args.detach:
         from densexp_tui.engine.detach import run_detached
 
@@ -257,6 +262,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from densexp_tui.core.events import read_events
     from densexp_tui.core.runstore import RunStore
 
+    if args.errors:
+        return cli_evaluation.cmd_show_errors(args)
     store = RunStore(args.runs_dir)
     summary = store.get(args.run)
     run_dir = store.run_dir(summary.run_id)

@@ -49,7 +49,7 @@ from densexp_tui.core.config import (
     parse_config,
     read_toml_mapping,
 )
-from densexp_tui.core.errors import ConfigError
+from densexp_tui.core.errors import BadInput, ConfigError
 
 OBJECTIVE_SPLITS = ("val", "test")
 OBJECTIVE_METRICS = ("loss", "accuracy", "f1")
@@ -124,6 +124,8 @@ class SweepSection:
     pruner_startup_trials: int = 3
     # ... and never prunes at or before this epoch.
     pruner_warmup_epochs: int = 0
+    # Several seeds per trial (one group of runs); the objective is their mean.
+    seeds: list[int] = field(default_factory=list)
 
     @property
     def split(self) -> str:
@@ -181,12 +183,14 @@ class SweepConfig:
         """What must match for a second worker to join the same study: trials of another
         base config or space would not be comparable. The base as written (relative paths
         unresolved), so machines with the data in different folders still match."""
-        record = {
+        record: dict[str, Any] = {
             "objective": self.sweep.objective,
             "direction": self.sweep.direction,
             "space": {k: space_to_toml(v) for k, v in sorted(self.space.items())},
             "base": config_hash(self.base),
         }
+        if self.sweep.seeds:  # trials over other seeds are not comparable
+            record["seeds"] = list(self.sweep.seeds)
         text = json.dumps(record, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -358,6 +362,13 @@ def _sweep_value(key: str, value: Any, source: str | Path) -> Any:
             raise ConfigError(f"{value!r} is not a usable sweep name; allowed: 1-56 letters, "
                               "digits, '-', '_' or '.'", file=source, key=key_path)
         return value
+    if key == "seeds":
+        from densexp_tui.core.seeds import seed_list
+
+        try:
+            return seed_list(value, key_path)
+        except BadInput as err:
+            raise ConfigError(err.message, file=source, key=key_path) from None
     if key == "timeout":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ConfigError(f"{value!r} is not a duration; allowed: seconds >= 0 "

@@ -35,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 from densexp_tui.core.config import RunConfig, config_hash, resolve_paths
 from densexp_tui.core.errors import BadInput, ConfigError
 from densexp_tui.core.events import EventWriter, read_events
+from densexp_tui.core.predictions import PREDICTIONS_FILE
 from densexp_tui.core.runstore import (
     HEARTBEAT_STALE_SECONDS,
     RunStore,
@@ -45,6 +46,7 @@ from densexp_tui.core.runstore import (
 from densexp_tui.core.sweepconfig import SweepConfig, dumps_sweep
 from densexp_tui.sweep import space as space_mod
 from densexp_tui.sweep import storage as storage_mod
+from densexp_tui.sweep.seeded import seeded_objective
 from densexp_tui.sweep.study import (
     FINISHED_STATES,
     STUDY_ATTR,
@@ -244,6 +246,11 @@ class SweepWorker:
         except BadInput as exc:
             trial.set_user_attr("failure", f"config refused: {exc.message}")
             raise TrialFailed(str(exc)) from None
+        return seeded_objective(trial, run_cfg, self.cfg.sweep.seeds,
+                                lambda one: self._reuse_or_train(trial, one, params))
+
+    def _reuse_or_train(self, trial: optuna.Trial, run_cfg: RunConfig,
+                        params: dict[str, Any]) -> float:
         previous = self.store.find_completed_by_hash(config_hash(run_cfg))
         if previous is not None:
             return self._reuse(trial, run_cfg, previous)
@@ -344,6 +351,10 @@ class SweepWorker:
         source_events = self.store.run_dir(previous.run_id) / "events.jsonl"
         if source_events.exists():
             shutil.copyfile(source_events, handle.events_path)
+        source_predictions = self.store.run_dir(previous.run_id) / PREDICTIONS_FILE
+        if source_predictions.exists():  # so compare and the Errors view work on it too
+            (handle.dir / PREDICTIONS_FILE).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source_predictions, handle.dir / PREDICTIONS_FILE)
         message = f"reused the result of run {origin} (same config)"
         with EventWriter(handle.events_path) as events:
             events.append("status", status="completed", message=message)

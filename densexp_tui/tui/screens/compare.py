@@ -34,6 +34,7 @@ from densexp_tui.tui.widgets.formatting import (
     format_percent,
 )
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
+from densexp_tui.tui.widgets.paired_comparison import PairedComparison
 from densexp_tui.tui.widgets.palette import fg, series_color
 
 # (id, title) of the chartable metrics: x is always in epochs, so runs with different batch
@@ -168,6 +169,7 @@ class CompareScreen(UsesWorkbench, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"Comparing {len(self.run_ids)} runs · loading…", id="compare-title")
         yield DataTable(id="compare-table", zebra_stripes=True)
+        yield PairedComparison(self.run_ids, self.store, id="compare-verdict")
         yield LineChart("Val loss", "epoch", y_floor=0.0, id="compare-chart",
                         empty_text="loading runs…")
         yield Footer(compact=True)

@@ -36,9 +36,11 @@ from densexp_tui.core.sources import EventSource, FollowSource, ReplaySource
 from densexp_tui.tui.dialogs.confirm import ConfirmDialog
 from densexp_tui.tui.messages import RunEventsArrived
 from densexp_tui.tui.services import UsesWorkbench
+from densexp_tui.tui.widgets.calibration_view import CalibrationView
 from densexp_tui.tui.widgets.class_table import PerClassTable
 from densexp_tui.tui.widgets.confusion import ConfusionMatrix
 from densexp_tui.tui.widgets.early_stopping import EarlyStoppingPanel
+from densexp_tui.tui.widgets.error_browser import ErrorBrowser
 from densexp_tui.tui.widgets.formatting import format_metric
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
 from densexp_tui.tui.widgets.log_pane import LogPane
@@ -51,7 +53,7 @@ REDRAW_SECONDS = 0.1  # at most ~10 redraws a second, and only after new data
 LIVE_POLL_SECONDS = 0.25
 REPLAY_POLL_SECONDS = 0.05
 TALL_HEIGHT = 34
-TAB_IDS = ("overview", "accuracy", "classes", "log", "system")
+TAB_IDS = ("overview", "accuracy", "classes", "calibration", "errors", "log", "system")
 SPEEDS: dict[str, float | None] = {"1x": 1.0, "10x": 10.0, "max": None}
 SPEED_GROUP = Binding.Group("Speed", compact=True)
 SCRUB_GROUP = Binding.Group("Epoch", compact=True)
@@ -120,7 +122,7 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
         Binding("n", "toggle_normalised", "By row", id="dashboard.toggle_normalised",
                 tooltip="Confusion matrix: counts or row-normalised fractions (recall)"),
         Binding("t", "next_tab", "Tab", id="dashboard.next_tab",
-                tooltip="Overview, Accuracy, Classes, Log, System"),
+                tooltip="Overview, Accuracy, Classes, Calibration, Errors, Log, System"),
         Binding("left_square_bracket", "matrix_epoch(-1)", "Earlier", key_display="[", show=False,
                 group=MATRIX_GROUP, id="dashboard.matrix_previous_epoch",
                 tooltip="Confusion matrix and per-class table of the previous epoch"),
@@ -156,6 +158,9 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
         self._bindings_state: tuple[str, bool] | None = None
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
+        self._evaluation_loaded = False  # Calibration/Errors read predictions once tested
+        summary = read_run_summary(self.run_dir)  # one small file: the seed group, if any
+        self._group = summary.group if summary else ""
 
     @property
     def help_title(self) -> str:
@@ -191,6 +196,10 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
                 with Vertical(id="classes-pane"):
                     yield PerClassTable(id="per-class")
                     yield ConfusionMatrix(id="test-confusion")
+            with TabPane("Calibration", id="calibration"):
+                yield CalibrationView(id="calibration-view")
+            with TabPane("Errors", id="errors"):
+                yield ErrorBrowser(id="error-browser")
             with TabPane("Log", id="log"):
                 yield LogPane(self.run_dir / "log.txt", follow=self.mode == "live", id="log-pane")
             with TabPane("System", id="system"):
@@ -283,6 +292,10 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
         self._draw_charts(view)
         self._draw_matrix(view)
         self.query_one(EarlyStoppingPanel).show(view)
+        if view.test and not self._evaluation_loaded:  # predictions are written with it
+            self._evaluation_loaded = True
+            self.query_one(CalibrationView).load(self.run_dir)
+            self.query_one(ErrorBrowser).load(self.run_dir)
         self._refresh_bindings_if_state_changed()
 
     def _refresh_bindings_if_state_changed(self) -> None:
@@ -293,7 +306,8 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
             self.refresh_bindings()
 
     def mode_note(self) -> str:
-        return "live" if self.mode == "live" else "replay"
+        mode = "live" if self.mode == "live" else "replay"
+        return f"{mode} · group {self._group}" if self._group else mode
 
     def replay_note(self) -> str:
         replay = self.replay

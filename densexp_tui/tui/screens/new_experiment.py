@@ -53,10 +53,12 @@ from densexp_tui.core.config import (
     save_config,
 )
 from densexp_tui.core.errors import BadInput, ConfigError
+from densexp_tui.core.seeds import seed_configs
 from densexp_tui.tui.dialogs import ConfirmDialog, PathPrompt
 from densexp_tui.tui.dialogs.path_prompt import PathSuggester
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.form import ConfigField, field_id
+from densexp_tui.tui.widgets.seeds_field import SeedsField
 
 if TYPE_CHECKING:
     from densexp_tui.engine.data import Preview
@@ -185,6 +187,7 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
                 with VerticalScroll(classes="form-step"):
                     for key in TRAINING_KEYS:
                         yield self._field(key)
+                    yield SeedsField()
             with TabPane("4 Review", id="tab-review"):
                 with VerticalScroll(classes="form-step", id="review-scroll"):
                     yield from self._review_step()
@@ -524,8 +527,13 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         if cfg is None:
             self._refuse("Cannot launch", problems)
             return
+        seeds = self.query_one(SeedsField)
+        if seeds.problem():
+            self._refuse("Cannot launch", [("Seeds", seeds.problem() or "")])
+            return
+        for index, one in enumerate(seed_configs(cfg, seeds.seeds()) if seeds.text else [cfg]):
+            self.densexp.launch_run(one, watch=index == 0)  # a group: watch the first seed
         self.densexp.remember_experiment_config(cfg)  # a new sweep starts from these settings
-        self.densexp.launch_run(cfg)
         self.dismiss(None)
 
     def _refuse(self, title: str, problems: list[tuple[str, str]]) -> None:
