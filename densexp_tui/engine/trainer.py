@@ -275,8 +275,10 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
     """Compile, fit with the event callback, then test the best weights; returns test METRICS."""
     import tf_keras
 
+    from densexp_tui.engine.adversarial import apply_adversarial
     from densexp_tui.engine.callbacks import CallbackSetup, Checkpointer, EventCallback, ScalarLog
     from densexp_tui.engine.data import steps_per_epoch
+    from densexp_tui.engine.losses import labelled_loss_events, training_loss
     from densexp_tui.engine.optim import make_optimizer, make_schedule
 
     cfg, handle, model = prepared.cfg, prepared.handle, prepared.built.model
@@ -285,9 +287,10 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
     schedule = make_schedule(cfg.train, per_epoch * cfg.train.epochs)
     model.compile(
         optimizer=make_optimizer(cfg.train, schedule),
-        loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=training_loss(cfg.train),
         metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
+    adversarial_note = apply_adversarial(model, cfg.train)
     val_split = _inputs(prepared, "val")
     checkpoints = Checkpointer(handle.checkpoints_dir, model)
     scalars = ScalarLog(handle.dir / "tb")
@@ -300,7 +303,11 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
                                                  best_epoch=o.best_epoch, best=_lite(o.best_val)),
         sync=handle.events.sync, outcome=outcome, seed=cfg.run.seed,
     )
+    setup.emit = labelled_loss_events(setup.emit, cfg.train)  # step/epoch: smoothed or not
     first_epoch = _start_point(prepared, outcome, emit, per_epoch)
+    if adversarial_note:  # the user must know why steps are slower
+        emit.capture.write(adversarial_note + "\n")
+        emit("status", status="running", message=adversarial_note)
     if cancel.is_set():
         outcome.status, outcome.message = "cancelled", "cancelled by the user before training"
         return None
@@ -347,7 +354,11 @@ def _inputs(prepared: Prepared, part: str) -> SplitInputs:
     start = prepared.resume.epoch if training and prepared.resume else 0
     shape = dict(batch_size=cfg.train.batch_size, shuffle=training, seed=cfg.run.seed,
                  epoch=start, num_epochs=cfg.train.epochs - start if training else 1)
-    if split.kind == "text":
+    if split.kind == "text" and training and cfg.data.augment:
+        from densexp_tui.engine.augmented import trainer_train_pipeline
+
+        pipeline = trainer_train_pipeline(cfg, built, split, shape)
+    elif split.kind == "text":
         ids = data.tokenize_texts(built.tokenizer, split.texts, built.max_length)
         pad = built.tokenizer.pad_token_id or 0
         pipeline = data.make_text_pipeline(ids, split.labels, pad_id=pad, **shape)

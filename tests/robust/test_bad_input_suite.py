@@ -115,6 +115,21 @@ CASES = [
          target="not-a-cached-model"),
     Case("lora-on-mlp", {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\nfinetune = "lora"\n'},
          "model.finetune"),
+    # -- levers against overfitting (issue 13) ---------------------------------------------
+    Case("augment-unknown-op", {"run.toml": '[data]\naugment = ["swap", "shuffle"]\n'},
+         "unknown augment op 'shuffle'"),
+    Case("augment-prob-zero", {"run.toml": '[data]\naugment = ["swap"]\naugment_prob = 0.0\n'},
+         "data.augment_prob"),
+    Case("augment-prob-above-one", {"run.toml": "[data]\naugment_prob = 1.5\n"},
+         "data.augment_prob"),
+    Case("augment-on-tabular", {"run.toml": '[data]\nname = "wine"\naugment = ["delete"]\n'
+                                            '[model]\nname = "mlp"\n'}, "tabular"),
+    Case("label-smoothing-one", {"run.toml": "[train]\nlabel_smoothing = 1.0\n"},
+         "train.label_smoothing"),
+    Case("label-smoothing-negative", {"run.toml": "[train]\nlabel_smoothing = -0.1\n"},
+         "train.label_smoothing"),
+    Case("fgm-on-mlp", {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\n'
+                                    '[train]\nadversarial = "fgm"\n'}, "tabular data has none"),
     # -- runs directory --------------------------------------------------------------------
     Case("runs-dir-under-a-file", {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\n' + QUICK_TRAIN,
                                    "afile": "not a folder"},
