@@ -68,7 +68,7 @@ class RunSummary:
     reused_from: str = ""
 
     @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> "RunSummary":
+    def from_dict(cls, record: dict[str, Any]) -> RunSummary:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in record.items() if k in known})
 
@@ -135,7 +135,7 @@ class RunStore:
             ) from None
         probe.unlink()
 
-    def create_run(self, cfg: RunConfig, run_id: str | None = None) -> "RunHandle":
+    def create_run(self, cfg: RunConfig, run_id: str | None = None) -> RunHandle:
         """Make the run directory with its config and summary, appearing all at once."""
         self.ensure_writable()
         announced = run_id is not None
@@ -183,7 +183,7 @@ class RunStore:
             config_hash=config_hash(cfg),
         )
 
-    def open_run(self, run_id: str) -> "RunHandle":
+    def open_run(self, run_id: str) -> RunHandle:
         """A handle on an existing run (resume appends to it)."""
         if not (self.root / run_id / "summary.json").exists():
             raise RunStoreError(f"no run {run_id!r} here", file=self.root)

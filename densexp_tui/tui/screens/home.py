@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,7 +62,7 @@ RIGHT_ALIGNED = {"acc", "f1", "epochs", "duration", "trainable"}
 RESUMABLE_STATUSES = ("interrupted", "cancelled", "failed")
 
 
-@lru_cache(maxsize=None)
+@cache
 def module_exists(name: str) -> bool:
     """Whether an optional part (resume, sweeps) is installed, without importing it.
 
@@ -181,7 +181,7 @@ class HomeScreen(Screen[None]):
         self._footer_offers_resume: bool | None = None
 
     @property
-    def densexp(self) -> "DensexpApp":
+    def densexp(self) -> DensexpApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -260,7 +260,7 @@ class HomeScreen(Screen[None]):
         variables = self.app.theme_variables or self.app.get_css_variables()
         status = self._runs[run_id].status
         styled = []
-        for (key, _label), value in zip(COLUMNS, cells):
+        for (key, _label), value in zip(COLUMNS, cells, strict=True):
             style = ""
             if key == "status":
                 style = f"bold {variables.get(f'status-{status}', '')}"
