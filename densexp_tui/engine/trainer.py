@@ -354,14 +354,20 @@ def _inputs(prepared: Prepared, part: str) -> SplitInputs:
     start = prepared.resume.epoch if training and prepared.resume else 0
     shape = dict(batch_size=cfg.train.batch_size, shuffle=training, seed=cfg.run.seed,
                  epoch=start, num_epochs=cfg.train.epochs - start if training else 1)
-    if split.kind == "text" and training and cfg.data.augment:
-        from densexp_tui.engine.augmented import trainer_train_pipeline
-
-        pipeline = trainer_train_pipeline(cfg, built, split, shape)
-    elif split.kind == "text":
-        ids = data.tokenize_texts(built.tokenizer, split.texts, built.max_length)
+    if split.kind == "text":
         pad = built.tokenizer.pad_token_id or 0
-        pipeline = data.make_text_pipeline(ids, split.labels, pad_id=pad, **shape)
+
+        def text_pipeline(ids: list[list[int]], **epochs: int) -> Any:
+            return data.make_text_pipeline(ids, split.labels, pad_id=pad, **{**shape, **epochs})
+
+        if training and cfg.data.augment:  # fresh augmented texts each epoch, train only
+            from densexp_tui.engine.data.augment import augmented_train_pipeline
+
+            pipeline = augmented_train_pipeline(cfg, built, split.texts, text_pipeline,
+                                                epoch=start, num_epochs=shape["num_epochs"])
+        else:
+            pipeline = text_pipeline(data.tokenize_texts(built.tokenizer, split.texts,
+                                                         built.max_length))
     else:
         pipeline = data.make_tabular_pipeline(split.features, split.labels, **shape)
     return SplitInputs(pipeline, np.asarray(split.labels), list(split.label_names))
