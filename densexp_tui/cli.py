@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from densexp_tui import __version__
+from densexp_tui import __version__, cli_evaluation
 from densexp_tui.core.errors import BadInput
 
 Handler = Callable[[argparse.Namespace], int]
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="one run: summary, epochs, test metrics, config")
     show.add_argument("run", metavar="RUN", help="run id, unique id prefix, or name")
     show.add_argument("--json", action="store_true")
+    cli_evaluation.add_show_arguments(show)
     _add_runs_dir(show)
     show.set_defaults(handler=cmd_show)
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--json", action="store_true")
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
+    cli_evaluation.add_parsers(sub, _add_runs_dir)  # evaluate, compare
     return parser
 
 
@@ -227,6 +229,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from densexp_tui.core.events import read_events
     from densexp_tui.core.runstore import RunStore
 
+    if args.errors:
+        return cli_evaluation.cmd_show_errors(args)
     store = RunStore(args.runs_dir)
     summary = store.get(args.run)
     run_dir = store.run_dir(summary.run_id)

@@ -131,3 +131,92 @@ def _finite_or_none(value: float | None) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------------------
+# Metrics of predicted probabilities (test split): calibration, Brier, ranking quality
+
+ECE_BINS = 15
+
+
+def probability_metrics(y_true: ArrayLike, probs: np.ndarray,
+                        n_bins: int = ECE_BINS) -> dict[str, float | None]:
+    """``ece``, ``brier``, ``roc_auc`` and ``pr_auc`` (macro one-vs-rest) of ``probs``
+    (shape ``(n, n_classes)``, rows summing to 1). An AUC is None when no class has both
+    positives and negatives in ``y_true``."""
+    true = np.asarray(y_true).reshape(-1).astype(np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    if not len(true):
+        return {"ece": None, "brier": None, "roc_auc": None, "pr_auc": None}
+    return {
+        "ece": expected_calibration_error(true, probs, n_bins),
+        "brier": brier_score(true, probs),
+        "roc_auc": macro_ovr_auc(true, probs, "roc"),
+        "pr_auc": macro_ovr_auc(true, probs, "pr"),
+    }
+
+
+def confidence_bin(confidence: np.ndarray, n_bins: int = ECE_BINS) -> np.ndarray:
+    """Equal-width bin of each confidence: bin ``b`` holds ``(b/n, (b+1)/n]`` (bin 0 also 0)."""
+    bins = np.ceil(np.asarray(confidence, dtype=np.float64) * n_bins).astype(np.int64) - 1
+    return np.clip(bins, 0, n_bins - 1)
+
+
+def reliability_bins(y_true: ArrayLike, probs: np.ndarray,
+                     n_bins: int = ECE_BINS) -> list[dict[str, float | int | None]]:
+    """Per confidence bin: ``lo``, ``hi``, ``count``, mean ``confidence`` and ``accuracy``
+    (None for an empty bin) of the top label: the reliability diagram's data."""
+    true = np.asarray(y_true).reshape(-1).astype(np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    confidence = probs.max(axis=1) if len(true) else np.zeros(0)
+    correct = (probs.argmax(axis=1) == true) if len(true) else np.zeros(0, dtype=bool)
+    bins = confidence_bin(confidence, n_bins)
+    counts = np.bincount(bins, minlength=n_bins)
+    conf_sum = np.bincount(bins, weights=confidence, minlength=n_bins)
+    right_sum = np.bincount(bins, weights=correct.astype(np.float64), minlength=n_bins)
+    return [
+        {"lo": b / n_bins, "hi": (b + 1) / n_bins, "count": int(counts[b]),
+         "confidence": float(conf_sum[b] / counts[b]) if counts[b] else None,
+         "accuracy": float(right_sum[b] / counts[b]) if counts[b] else None}
+        for b in range(n_bins)
+    ]
+
+
+def expected_calibration_error(y_true: ArrayLike, probs: np.ndarray,
+                               n_bins: int = ECE_BINS) -> float:
+    """ECE: the count-weighted mean gap between accuracy and confidence over the bins."""
+    bins = reliability_bins(y_true, probs, n_bins)
+    total = sum(int(b["count"] or 0) for b in bins)
+    if not total:
+        return 0.0
+    gaps = (int(b["count"] or 0) * abs(float(b["accuracy"] or 0) - float(b["confidence"] or 0))
+            for b in bins if b["count"])
+    return float(sum(gaps) / total)
+
+
+def brier_score(y_true: ArrayLike, probs: np.ndarray) -> float:
+    """scikit-learn's Brier score: for two classes the classic ``mean((p1 - y)^2)``, for
+    more the sum over classes of the squared error, averaged over examples."""
+    from sklearn.metrics import brier_score_loss
+
+    probs = np.asarray(probs, dtype=np.float64)
+    true = np.asarray(y_true).reshape(-1).astype(np.int64)
+    labels = list(range(probs.shape[1]))
+    if probs.shape[1] == 2:
+        return float(brier_score_loss(true, probs[:, 1], pos_label=1))
+    return float(brier_score_loss(true, probs, labels=labels))
+
+
+def macro_ovr_auc(y_true: ArrayLike, probs: np.ndarray, curve: str,
+                  sample_weight: np.ndarray | None = None) -> float | None:
+    """Macro one-vs-rest ROC-AUC (``curve="roc"``) or PR-AUC as average precision
+    (``"pr"``) over the classes that have both positives and negatives."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    score = roc_auc_score if curve == "roc" else average_precision_score
+    true = np.asarray(y_true).reshape(-1).astype(np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    present = true if sample_weight is None else true[sample_weight > 0]
+    values = [float(score(true == c, probs[:, c], sample_weight=sample_weight))
+              for c in range(probs.shape[1]) if 0 < np.sum(present == c) < len(present)]
+    return float(np.mean(values)) if values else None

@@ -66,6 +66,7 @@ class RunSummary:
     config_hash: str = ""
     message: str = ""
     reused_from: str = ""
+    group: str = ""  # run.group: the seed group (`densexp run --seeds`) this run belongs to
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunSummary:
@@ -181,6 +182,7 @@ class RunStore:
             sweep=cfg.run.sweep,
             trial=cfg.run.trial,
             config_hash=config_hash(cfg),
+            group=cfg.run.group,
         )
 
     def open_run(self, run_id: str) -> RunHandle:

@@ -402,7 +402,10 @@ def _test_best(prepared: Prepared, checkpoints: Any, emit: _Emitter) -> dict[str
         from densexp_tui.engine.lora import save_adapters
 
         save_adapters(prepared.built.model, prepared.handle.dir / "adapters.npz")
-    test = _evaluate(prepared.built.model, _inputs(prepared, "test"), with_report=True)
+    from densexp_tui.engine.evaluation import score_test_split  # + predictions/test.jsonl
+
+    test = score_test_split(prepared.built.model, _inputs(prepared, "test"),
+                            prepared.splits.test.texts, prepared.handle.dir)
     if test is not None:
         emit("test", **test)
     return test

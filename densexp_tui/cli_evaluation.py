@@ -1,0 +1,125 @@
+"""Bodies of `densexp evaluate`, `densexp compare`, `densexp show --errors` and
+`densexp run --seeds` (cli.py only parses and calls these)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from densexp_tui.core.errors import BadInput
+
+if TYPE_CHECKING:
+    from densexp_tui.core.comparing import CompareReport
+    from densexp_tui.core.misclassified import ErrorRow
+
+
+def add_parsers(sub: Any, add_runs_dir: Any) -> None:
+    """The evaluate and compare subcommands (``sub`` is build_parser's subparsers)."""
+    evaluate = sub.add_parser("evaluate", help="re-score a finished run's best checkpoint on "
+                                               "its test split and write its predictions")
+    evaluate.add_argument("run", metavar="RUN")
+    evaluate.add_argument("--json", action="store_true")
+    add_runs_dir(evaluate)
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    compare = sub.add_parser("compare", help="is B better than A? two runs (paired test) or "
+                                             "two groups (seeds as samples)")
+    compare.add_argument("a", metavar="A", help="run id/prefix/name, or a run.group")
+    compare.add_argument("b", metavar="B")
+    compare.add_argument("--metric", default="test.f1",
+                         help="test.accuracy, test.f1 (default), test.precision, test.recall, "
+                              "test.loss, test.ece, test.brier, test.roc_auc, test.pr_auc")
+    compare.add_argument("--json", action="store_true")
+    add_runs_dir(compare)
+    compare.set_defaults(handler=cmd_compare)
+
+
+def add_show_arguments(show: argparse.ArgumentParser) -> None:
+    show.add_argument("--errors", action="store_true",
+                      help="the misclassified test examples, most confidently wrong first")
+    show.add_argument("--limit", type=int, default=20, metavar="N",
+                      help="how many errors to print (default 20; 0 = all)")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.engine.evaluation import evaluate_run
+
+    result = evaluate_run(args.run, RunStore(args.runs_dir))
+    test = result.test
+    if args.json:
+        print(json.dumps({"run_id": result.run_id, "predictions": str(result.predictions),
+                          "test": {k: v for k, v in test.items() if k != "report"}}, indent=2))
+        return 0
+    print(f"{result.run_id}: test accuracy {test['accuracy']:.3f}  F1 {test['f1']:.3f}  "
+          f"ECE {_fmt(test.get('ece'))}  Brier {_fmt(test.get('brier'))}  "
+          f"ROC-AUC {_fmt(test.get('roc_auc'))}  PR-AUC {_fmt(test.get('pr_auc'))}")
+    print(f"predictions: {result.predictions}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from densexp_tui.core.comparing import compare
+    from densexp_tui.core.runstore import RunStore
+
+    report = compare(RunStore(args.runs_dir), args.a, args.b, args.metric)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0
+    for line in compare_lines(report):
+        print(line)
+    return 0
+
+
+def compare_lines(report: CompareReport) -> list[str]:
+    """The comparison for people: both sides, the difference, the test, the verdict."""
+    result = report.comparison
+    low, high = result.ci95
+    unit = "test examples (paired)" if report.a.kind == "run" else "seeds"
+    return [
+        f"A  {report.a.label}: {result.metric} = {_fmt(result.a)}",
+        f"B  {report.b.label}: {result.metric} = {_fmt(result.b)}",
+        (f"B - A = {_fmt(result.diff, signed=True)}, 95% CI [{_fmt(low, signed=True)}, "
+         f"{_fmt(high, signed=True)}], p = {_fmt(result.p_value)}"),
+        f"test: {result.test}; n = {result.n} {unit}",
+        result.sentence,
+    ]
+
+
+def cmd_show_errors(args: argparse.Namespace) -> int:
+    from densexp_tui.core.comparing import load_run_predictions
+    from densexp_tui.core.misclassified import error_count, misclassified
+    from densexp_tui.core.runstore import RunStore
+
+    if args.limit < 0:
+        raise BadInput(f"--limit {args.limit} is negative; allowed: 0 (all) or more",
+                       key="--limit")
+    store = RunStore(args.runs_dir)
+    summary = store.get(args.run)
+    preds = load_run_predictions(store, summary)
+    rows = misclassified(preds, limit=args.limit or None)
+    if args.json:
+        print(json.dumps([row.__dict__ for row in rows], indent=2))
+        return 0
+    total = error_count(preds)
+    print(f"{summary.run_id}: {total} of {len(preds)} test examples misclassified"
+          f"{f' (showing {len(rows)}, most confidently wrong first)' if rows else ''}")
+    for row in rows:
+        print(_error_line(row))
+    return 0
+
+
+def _error_line(row: ErrorRow) -> str:
+    text = " ".join((row.text or "").split())
+    if len(text) > 100:
+        text = text[:99] + "…"
+    where = f"row {row.row:>5}"
+    return f"{where}  {row.confidence:6.1%}  true {row.true}  pred {row.pred}" + (
+        f"  {text}" if text else "")
+
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"

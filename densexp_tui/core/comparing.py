@@ -1,0 +1,108 @@
+"""Compare two runs or two seed groups: the service `densexp compare` and the compare screen
+share. Names are resolved here (a group is a ``run.group`` value), predictions loaded and
+checked, and the test from core/significance.py chosen: paired for two runs, seeds as
+samples for two groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from densexp_tui.core.errors import BadInput
+from densexp_tui.core.predictions import PREDICTIONS_FILE, Predictions, read_predictions
+from densexp_tui.core.runstore import RunStore, RunSummary
+from densexp_tui.core.significance import (
+    Comparison,
+    align_labels,
+    group_comparison,
+    metric_name,
+    metric_value,
+    paired_comparison,
+)
+
+FINISHED_FOR_STATS = ("completed",)
+
+
+@dataclass
+class Side:
+    """One side of a comparison: a run, or the finished runs of a group."""
+
+    ref: str
+    kind: str  # "run" | "group"
+    runs: list[RunSummary] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "run":
+            return self.runs[0].run_id
+        return f"group {self.ref} ({len(self.runs)} seeds)"
+
+
+@dataclass
+class CompareReport:
+    a: Side
+    b: Side
+    comparison: Comparison
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.comparison.to_json(), "a_ref": self.a.label, "b_ref": self.b.label}
+
+
+def compare(store: RunStore, ref_a: str, ref_b: str, metric: str = "test.f1") -> CompareReport:
+    """B against A; BadInput (one line) for anything that makes the test impossible."""
+    name = metric_name(metric)
+    runs = store.list_runs()
+    a, b = resolve_side(store, ref_a, runs), resolve_side(store, ref_b, runs)
+    if a.kind != b.kind:
+        raise BadInput(f"{ref_a} is a {a.kind} and {ref_b} a {b.kind}; allowed: two runs "
+                       "(paired test) or two groups (seeds as samples)")
+    if a.kind == "run":
+        result = paired_comparison(load_run_predictions(store, a.runs[0]),
+                                   load_run_predictions(store, b.runs[0]), name)
+    else:
+        values_a, labels_a = group_values(store, a, name)
+        values_b, labels_b = group_values(store, b, name)
+        if labels_a and labels_b and set(labels_a) != set(labels_b):
+            raise BadInput(f"the groups have different label sets ({', '.join(labels_a)} vs "
+                           f"{', '.join(labels_b)}); allowed: groups of the same labels")
+        result = group_comparison(values_a, values_b, name)
+    return CompareReport(a, b, result)
+
+
+def resolve_side(store: RunStore, ref: str, runs: list[RunSummary] | None = None) -> Side:
+    """A group when ``ref`` is some runs' ``run.group``, else a run (id, prefix or name)."""
+    runs = store.list_runs() if runs is None else runs
+    members = [run for run in runs if run.group and run.group == ref]
+    if members:
+        finished = [run for run in members if run.status in FINISHED_FOR_STATS]
+        return Side(ref, "group", sorted(finished, key=lambda run: run.run_id))
+    return Side(ref, "run", [store.get(ref)])
+
+
+def group_members(runs: list[RunSummary], group: str) -> list[RunSummary]:
+    """The runs of ``group``, oldest first."""
+    return sorted((run for run in runs if run.group == group), key=lambda run: run.run_id)
+
+
+def load_run_predictions(store: RunStore, run: RunSummary) -> Predictions:
+    path = store.run_dir(run.run_id) / PREDICTIONS_FILE
+    if not path.is_file():
+        raise BadInput(f"run {run.run_id} has no test predictions ({PREDICTIONS_FILE}); "
+                       f"make them with `densexp evaluate {run.run_id}`", file=store.root)
+    return read_predictions(path)
+
+
+def group_values(store: RunStore, side: Side,
+                 name: str) -> tuple[list[float], tuple[str, ...]]:
+    """``name`` of each finished seed, from its predictions (the same numbers the test event
+    holds); all members must share one label set."""
+    values: list[float] = []
+    first: Predictions | None = None
+    for run in side.runs:
+        preds = load_run_predictions(store, run)
+        first = first or preds
+        align_labels(first, preds)  # BadInput when a seed has other labels
+        value = metric_value(preds, name)
+        if value is not None:
+            values.append(value)
+    return values, first.label_names if first else ()
