@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from densexp_tui import __version__, cli_evaluation
+from densexp_tui import __version__, cli_ensemble, cli_evaluation
 from densexp_tui.core.errors import BadInput
 
 Handler = Callable[[argparse.Namespace], int]
@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
     cli_evaluation.add_parsers(sub, _add_runs_dir)  # evaluate, compare
+    cli_ensemble.add_parser(sub, _add_runs_dir)
     return parser
 
 

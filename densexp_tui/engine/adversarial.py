@@ -39,7 +39,8 @@ from densexp_tui.engine.losses import per_example_loss, replica_mean
 FGM_COST_MESSAGE = (
     "adversarial training (FGM, epsilon {epsilon:g}) is on: each step costs about two "
     "forward/backward passes, so expect roughly half the speed; the train loss shown is "
-    "the clean loss")
+    "the clean loss; this model's word embeddings have a mean norm of {token_norm:.3g} per "
+    "token (epsilon is per example, over all its tokens)")
 
 
 def embedding_matrix(model: Any) -> tf.Variable:
@@ -106,4 +107,5 @@ def apply_adversarial(model: Any, train: TrainSection) -> str | None:
     if train.adversarial == "none":
         return None
     install_fgm(model, train)
-    return FGM_COST_MESSAGE.format(epsilon=train.adversarial_epsilon)
+    token_norm = float(tf.reduce_mean(tf.norm(embedding_matrix(model), axis=1)))
+    return FGM_COST_MESSAGE.format(epsilon=train.adversarial_epsilon, token_norm=token_norm)

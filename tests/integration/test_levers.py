@@ -67,7 +67,7 @@ def test_fgm_tiny_bert_trains_and_says_what_it_costs(tiny_run_config: RunConfig,
     from densexp_tui.engine.trainer import train
 
     cfg = apply_overrides(tiny_run_config, ["train.adversarial=fgm",
-                                            "train.adversarial_epsilon=0.05"])
+                                            "train.adversarial_epsilon=0.005"])
     result = train(cfg, RunStore(runs_dir))
     assert result.status == "completed"
     assert result.run_dir is not None
