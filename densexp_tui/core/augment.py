@@ -115,3 +115,31 @@ def preview_pairs(texts: Sequence[str], ops: Sequence[str], prob: float, seed: i
     plan = make_plan(ops, prob, texts)
     return [(text, augment_text(text, plan, row_rng(seed, 0, row)))
             for row, text in enumerate(texts[:n_rows])]
+
+
+PREVIEW_ROWS = 3
+PREVIEW_WIDTH = 70
+
+
+def augment_preview_texts(preview: object, text_column: str) -> list[str]:
+    """The texts of an engine.data.Preview (empty for tabular data or no such column)."""
+    if getattr(preview, "kind", "") != "text":
+        return []
+    columns: list[str] = list(getattr(preview, "columns", []))
+    column = text_column if text_column in columns else (columns[0] if columns else "")
+    rows: list[dict[str, str]] = list(getattr(preview, "rows", []))
+    return [str(row.get(column, "")) for row in rows if row.get(column)]
+
+
+def augment_preview_lines(texts: Sequence[str], ops: Sequence[str], prob: float,
+                          seed: int) -> list[str]:
+    """What the New experiment form shows: a few rows, then as epoch 1 would see them."""
+    lines = [f"Augmented in epoch 1 ({', '.join(ops)}, {prob:g} of the words):"]
+    for original, augmented in preview_pairs(texts, ops, prob, seed, PREVIEW_ROWS):
+        lines.append("  " + _clip(original))
+        lines.append("→ " + _clip(augmented))
+    return lines
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= PREVIEW_WIDTH else text[: PREVIEW_WIDTH - 1] + "…"
