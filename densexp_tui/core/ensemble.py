@@ -212,3 +212,16 @@ def _fmt(value: float | None) -> str:
 
 def to_json_text(result: EnsembleResult) -> str:
     return json.dumps(result.to_json(), indent=2)
+
+
+def ensemble_notice(store: RunStore, refs: Sequence[str] | None = None, *, sweep: str = "",
+                    top: int = 3) -> tuple[bool, str]:
+    """For the screens (run in a worker): make the ensemble of ``refs`` or of a sweep's top
+    trials; (made, one line to show) with the refusal's reason when it was not made."""
+    try:
+        members = top_trials(store, sweep, top) if sweep else list(refs or [])
+        result = make_ensemble(store, members)
+    except BadInput as err:
+        return False, str(err)
+    return True, (f"{result.run_id}: test F1 {result.test['f1']:.3f} vs best member "
+                  f"{result.best_member_test['f1']:.3f}; {result.comparison.sentence}")
