@@ -62,3 +62,17 @@ def test_a_sweep_cannot_reach_a_value_a_run_would_refuse(space: dict[str, object
     with pytest.raises(ConfigError):
         parse_sweep({"base": {"data": {"name": "reviews"}}, "sweep": {"name": "s"},
                      "space": space}, source=tmp_path / "sweep.toml")
+
+
+def test_the_run_view_knows_when_the_train_loss_is_smoothed() -> None:
+    from densexp_tui.core.events import Event
+    from densexp_tui.core.runview import RunView
+
+    view = RunView()
+    view.apply(Event(seq=1, time=1.0, kind="run_started",
+                     data={"labels": ["a", "b"], "epochs": 1, "steps_per_epoch": 2}))
+    view.apply(Event(seq=2, time=2.0, kind="step", data={"epoch": 1, "step": 1, "loss": 0.7}))
+    assert not view.loss_includes_smoothing
+    view.apply(Event(seq=3, time=3.0, kind="step",
+                     data={"epoch": 1, "step": 2, "loss": 0.9, "loss_includes_smoothing": True}))
+    assert view.loss_includes_smoothing
