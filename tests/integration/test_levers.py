@@ -66,7 +66,11 @@ def test_fgm_tiny_bert_trains_and_says_what_it_costs(tiny_run_config: RunConfig,
                                                      runs_dir: Path) -> None:
     from densexp_tui.engine.trainer import train
 
-    cfg = apply_overrides(tiny_run_config, ["train.adversarial=fgm",
+    # the plain tiny-bert test's settings (test_trainer.py), plus FGM; tiny-bert's word
+    # embeddings are ~0.3 per token, so epsilon is small (1.0 would drown the signal)
+    cfg = apply_overrides(tiny_run_config, ["data.max_samples=1500", "data.max_length=48",
+                                            "train.epochs=4", "train.learning_rate=3e-3",
+                                            "train.adversarial=fgm",
                                             "train.adversarial_epsilon=0.005"])
     result = train(cfg, RunStore(runs_dir))
     assert result.status == "completed"
