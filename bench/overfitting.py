@@ -100,7 +100,7 @@ def main() -> int:
                   f"{(result.best or {}).get('f1', float('nan')):.3f}, "
                   f"{time.monotonic() - t0:.0f} s", flush=True)
     ensembles = []
-    for seed, plain in zip(seeds, results["plain"]):
+    for seed, plain in zip(seeds, results["plain"], strict=True):
         members = [plain.run_id]
         for factor in ENSEMBLE_LR_FACTORS:
             member = train_one(store, base_overrides(args) + [
@@ -125,7 +125,7 @@ def main() -> int:
             report = compare(store, "bench-plain", f"bench-{name}", "test.f1")
             print(f"  {name:<10} {report.comparison.sentence}")
     print("\nensemble against its best member, paired over test examples:")
-    for seed, ensemble in zip(seeds, ensembles):
+    for seed, ensemble in zip(seeds, ensembles, strict=True):
         print(f"  seed {seed}: {ensemble.comparison.sentence}")
     return 0
 

@@ -91,7 +91,7 @@ def random_delete(words: list[str], plan: AugmentPlan, rng: np.random.Generator)
     keep = rng.random(len(words)) >= plan.prob
     if not keep.any():
         return [words[int(rng.integers(0, len(words)))]]
-    return [word for word, kept in zip(words, keep) if kept]
+    return [word for word, kept in zip(words, keep, strict=True) if kept]
 
 
 def random_insert(words: list[str], plan: AugmentPlan, rng: np.random.Generator) -> list[str]:

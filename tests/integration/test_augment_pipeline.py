@@ -33,7 +33,7 @@ def _epochs(pipeline: Any, per_epoch: int) -> list[list[list[int]]]:
         if step % per_epoch == 0:
             epochs.append([])
         ids, mask = inputs["input_ids"].numpy(), inputs["attention_mask"].numpy()
-        epochs[-1] += [list(row[m == 1]) for row, m in zip(ids, mask)]
+        epochs[-1] += [list(row[m == 1]) for row, m in zip(ids, mask, strict=True)]
     return epochs
 
 
@@ -57,7 +57,8 @@ def test_only_the_train_split_is_augmented_fresh_each_epoch(augmented_cfg: RunCo
     plain_train = _epochs(_inputs(plain, "train").pipeline, per_epoch)
     assert len(aug_train) == 3
     for epoch in range(3):
-        changed = sum(a != p for a, p in zip(aug_train[epoch], plain_train[epoch]))
+        changed = sum(a != p for a, p in zip(aug_train[epoch], plain_train[epoch],
+                                                     strict=True))
         assert changed > 0.5 * len(plain_train[epoch])  # same order, different words
     assert aug_train[0] != aug_train[1] != aug_train[2]
     for part in ("val", "test"):
