@@ -189,6 +189,7 @@ def _fill_run(handle: Any, members: list[RunSummary], averaged: Predictions,
     handle.update_summary(
         kind=ENSEMBLE_KIND, members=member_ids, status="completed", message=message,
         model=f"ensemble of {len(members)}", finetune="", epochs=0, pid=None,
+        config_hash="",  # not its config's result: a sweep must never reuse it for a trial
         test={k: test.get(k) for k in ("loss", "accuracy", "f1")}, finished=time.time(),
         duration=duration)
 

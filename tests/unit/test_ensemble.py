@@ -66,6 +66,7 @@ def test_the_ensemble_is_a_run_that_lists_shows_and_compares(tmp_path: Path,
     assert set(out["best_member"]["test"]) >= {"accuracy", "f1", "ece"}
     summary = store.read_summary(out["run_id"])
     assert (summary.kind, summary.members, summary.status) == (ENSEMBLE_KIND, ids, "completed")
+    assert summary.config_hash == ""  # sweeps reuse results by config hash: never this one
     run_dir = store.run_dir(out["run_id"])
     assert not (run_dir / "checkpoints").exists()
     kinds = [json.loads(line)["kind"] for line in (run_dir / "events.jsonl").open()]
