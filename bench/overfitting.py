@@ -78,6 +78,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--runs-dir", default="")
+    parser.add_argument("--summarize-only", action="store_true",
+                        help="train nothing: print the figures of the bench runs already in "
+                             "--runs-dir (e.g. after an interrupted bench)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
 
@@ -86,6 +89,8 @@ def main() -> int:
     from densexp_tui.core.runstore import RunStore
 
     store = RunStore(args.runs_dir or tempfile.mkdtemp(prefix="levers-bench-"))
+    if args.summarize_only:
+        return summarize_store(store, seeds)
     print(f"runs in {store.root}; seeds {seeds}; {args.samples} rows (60/20/20), tiny-bert, "
           f"{args.epochs} epochs, lr {args.lr:g}", flush=True)
     results: dict[str, list[Any]] = {name: [] for name in LEVERS}
@@ -127,6 +132,38 @@ def main() -> int:
     print("\nensemble against its best member, paired over test examples:")
     for seed, ensemble in zip(seeds, ensembles, strict=True):
         print(f"  seed {seed}: {ensemble.comparison.sentence}")
+    return 0
+
+
+def summarize_store(store: Any, seeds: list[int]) -> int:
+    """The figures from the bench runs found in ``store`` (completed ones only)."""
+    from densexp_tui.core.comparing import compare, load_run_predictions
+    from densexp_tui.core.significance import paired_comparison
+
+    runs = {run.name: run for run in store.list_runs() if run.status == "completed"}
+    print(f"{'condition':<12} {'n':>2} {'val F1':>15} {'test F1':>15} {'train-val acc gap':>19}")
+    for name in LEVERS:
+        done = [runs[f"bench-{name}-s{s}"] for s in seeds if f"bench-{name}-s{s}" in runs]
+        gaps = [g for g in (last_epoch_gap(store.run_dir(r.run_id)) for r in done)
+                if g is not None]
+        print(f"{name:<12} {len(done):>2} {mean_std([r.best['f1'] for r in done]):>15} "
+              f"{mean_std([r.test['f1'] for r in done]):>15} {mean_std(gaps):>19}")
+    ensembles = [runs[f"bench-ensemble-s{s}"] for s in seeds if f"bench-ensemble-s{s}" in runs]
+    print(f"{'ensemble(3)':<12} {len(ensembles):>2} {'-':>15} "
+          f"{mean_std([e.test['f1'] for e in ensembles]):>15} {'-':>19}")
+    print("\neach lever against plain, test F1, seeds as samples (densexp compare):")
+    for name in LEVERS:
+        group = [s for s in seeds if f"bench-{name}-s{s}" in runs]
+        if name != "plain" and len(group) >= 2:
+            report = compare(store, "bench-plain", f"bench-{name}", "test.f1")
+            print(f"  {name:<10} {report.comparison.sentence}")
+    print("\nensemble against its best member, paired over test examples:")
+    for ensemble in ensembles:
+        members = [store.get(m) for m in ensemble.members]
+        best = max(members, key=lambda run: run.test.get("f1") or 0.0)
+        result = paired_comparison(load_run_predictions(store, best),
+                                   load_run_predictions(store, ensemble), "f1")
+        print(f"  {ensemble.name}: {result.sentence}")
     return 0
 
 
