@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -268,7 +269,7 @@ class HomeScreen(Screen[None]):
                 style = f"bold {variables.get(f'status-{status}', '')}"
             elif key == "mark":
                 style = f"bold {variables.get('mark', '')}"
-            justify = "right" if key in RIGHT_ALIGNED else "left"
+            justify: JustifyMethod = "right" if key in RIGHT_ALIGNED else "left"
             styled.append(Text(value, style=style.strip(), justify=justify))
         return styled
 

@@ -17,14 +17,16 @@ import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -47,6 +49,9 @@ from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
 from densexp_tui.tui.widgets.palette import fg, status_color
 
+if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
+    from densexp_tui.sweep.study import StudyInfo, TrialRow
+
 REFRESH_SECONDS = 1.0
 SPACE_ROWS = 3
 # Keys a sweep can search: numbers and choices (strings like data.path make no sense).
@@ -64,8 +69,8 @@ STATE_STATUS = {"running": "running", "complete": "completed", "pruned": "cancel
 class StudyView:
     """One study as the screen shows it (built in the worker thread)."""
 
-    info: Any  # sweep.study.StudyInfo
-    rows: list[Any] = field(default_factory=list)  # sweep.study.TrialRow
+    info: StudyInfo
+    rows: list[TrialRow] = field(default_factory=list)
     space_keys: list[str] = field(default_factory=list)
     importances: dict[str, float] | None = None
     source: str = ""  # the sweep TOML this study was started from (for "continue")
@@ -330,7 +335,7 @@ class SweepsScreen(Screen[None]):
         table.clear()
         for row in cells:
             table.add_row(*row, key=row[0])
-        if self.selected in [c[0] for c in cells]:
+        if self.selected is not None and self.selected in [c[0] for c in cells]:
             table.move_cursor(row=table.get_row_index(self.selected), animate=False)
 
     def _draw_study(self, view: StudyView | None) -> None:
@@ -381,7 +386,7 @@ class SweepsScreen(Screen[None]):
             self._drawn["trial_header"] = header
         state_column = 1 + len(keys)
         for cells in rows:
-            styled = list(cells)
+            styled: list[str | Text] = list(cells)
             state = cells[state_column].split(" ")[0]
             styled[state_column] = Text(cells[state_column], style=fg(
                 status_color(self.app, STATE_STATUS.get(state, state))))
@@ -421,7 +426,7 @@ class SweepsScreen(Screen[None]):
         table = self.query_one("#trials-table", DataTable)
         if view is None or not view.rows or table.row_count == 0:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return next((r for r in view.rows if str(r.number) == key), None)
 
     def action_open_trial(self) -> None:
@@ -503,7 +508,7 @@ class SweepsScreen(Screen[None]):
             if code is None:
                 continue
             self._processes.remove((name, process))
-            severity = "information" if code == 0 else "error"
+            severity: SeverityLevel = "information" if code == 0 else "error"
             self.notify(f"Sweep {name} ended (exit {code}); see .sweeps/{name}.out",
                         title="Sweep", severity=severity)
 
