@@ -85,7 +85,7 @@ def _fgm_train_step(model: Any, data: Any, epsilon: float, smoothing: float) -> 
         adv_loss = replica_mean(per_example_loss(y, adv_logits, smoothing))
         total = clean_loss + adv_loss
     model.optimizer.minimize(total, model.trainable_variables, tape=tape)
-    return model.compute_metrics(x, y, logits, sample_weight)  # type: ignore[no-any-return]
+    return model.compute_metrics(x, y, logits, sample_weight)
 
 
 def install_fgm(model: Any, train: TrainSection) -> None:
