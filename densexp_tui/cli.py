@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--n-trials", type=int, metavar="N",
                        help="finished trials the study aims for (overrides [sweep] n_trials)")
     sweep.add_argument("--json", action="store_true")
+    sweep.add_argument("--workers", type=int, metavar="N",
+                       help="start N local worker processes on the study")
+    sweep.add_argument("--gpus", metavar="0,1,2,3",
+                       help="one worker per GPU, each seeing only its own GPU")
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
     cli_evaluation.add_parsers(sub, _add_runs_dir)  # evaluate, compare
@@ -343,7 +347,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from densexp_tui.sweep.cli import sweep_command
+    from densexp_tui.sweep.cli_workers import wants_workers, workers_command
 
+    if wants_workers(args):
+        return workers_command(args)
     return int(sweep_command(args))
 
 

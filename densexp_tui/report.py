@@ -339,6 +339,9 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
         ("started", fmt_time(summary.started)), ("duration", fmt_duration(summary.duration)),
         ("config hash", summary.config_hash or "-"),
     ]
+    if summary.replicas or summary.visible_gpus:
+        rows.append(("devices", ", ".join(summary.replicas) + (
+            f" (CUDA_VISIBLE_DEVICES={summary.visible_gpus})" if summary.visible_gpus else "")))
     if summary.parent:
         rows.append(("parent", summary.parent))
     if summary.sweep:

@@ -59,6 +59,8 @@ class RunSummary:
     pid: int | None = None
     pid_started: float | None = None
     host: str = ""
+    replicas: list[str] = field(default_factory=list)  # devices it trained on
+    visible_gpus: str | None = None  # CUDA_VISIBLE_DEVICES the run saw (sweep --gpus)
     heartbeat: float | None = None
     parent: str = ""
     sweep: str = ""

@@ -102,6 +102,8 @@ class RunHeader:
     run_id: str = ""
     name: str = ""
     device: str = ""
+    replicas: list[str] = field(default_factory=list)  # devices it trains on (run_started)
+    visible_gpus: str | None = None  # CUDA_VISIBLE_DEVICES it saw (a sweep --gpus worker)
     dataset: str = ""
     model: str = ""
     finetune: str = ""
@@ -235,6 +237,8 @@ class RunView:
             run_id=str(data.get("run_id", "")),
             name=str(data.get("name", "")),
             device=str(data.get("device", "")),
+            replicas=[str(name) for name in data.get("replicas") or []],
+            visible_gpus=data.get("visible_gpus"),
             dataset=str(data.get("dataset", "")),
             model=str(data.get("model", "")),
             finetune=str(data.get("finetune", "")),
@@ -476,3 +480,14 @@ def _as_int(value: Any, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+def describe_replicas(replicas: list[str], visible_gpus: str | None = None) -> str:
+    """"2 replicas (gpu:0, gpu:1)" for a distributed run, "GPU 3 of the machine" for a run
+    that saw one GPU only; "" when there is nothing beyond the device to say."""
+    parts = []
+    if len(replicas) > 1:
+        parts.append(f"{len(replicas)} replicas ({', '.join(replicas)})")
+    if visible_gpus:
+        parts.append(f"CUDA_VISIBLE_DEVICES={visible_gpus}")
+    return ", ".join(parts)

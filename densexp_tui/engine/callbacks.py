@@ -24,6 +24,7 @@ import tensorflow as tf
 import tf_keras
 
 from densexp_tui.core.config import TrainSection, write_text_atomic
+from densexp_tui.engine.devices import load_weights
 from densexp_tui.engine.optim import learning_rate_at
 
 # Optimizer slots (Adam keeps two per weight) are written with the last checkpoint only
@@ -123,7 +124,7 @@ class Checkpointer:
     def restore_best(self) -> bool:
         if not self.path("best").is_file():
             return False
-        self.model.load_weights(str(self.path("best")))
+        load_weights(self.model, str(self.path("best")))  # also under MirroredStrategy
         return True
 
 

@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
-from densexp_tui.core.config import DeviceSection, RunConfig, config_hash, resolve_paths
-from densexp_tui.core.errors import BadInput, ConfigError
+from densexp_tui.core.config import RunConfig, config_hash, resolve_paths
+from densexp_tui.core.errors import BadInput
 from densexp_tui.core.events import Event
 from densexp_tui.core.metrics import classification_metrics, classification_report_text
 from densexp_tui.core.runstore import RunHandle, RunStore, describe_dataset
+from densexp_tui.engine.devices import Placement, describe_devices, load_weights
 from densexp_tui.engine.logcapture import LibraryCapture, capture_library_output
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ class Prepared:
     handle: RunHandle
     splits: Splits
     built: BuiltModel
-    device: str  # what the run reports: "cpu" or "gpu:N"
+    device: str  # what the run reports: "cpu", "gpu:N", "cpu:N", "gpu:0,1"
+    placement: Placement | None = None  # the devices, and the strategy when distributed
     resume: ResumePoint | None = None  # set when continuing an earlier run
 
 
@@ -125,21 +127,19 @@ def _prepare(cfg: RunConfig, store: RunStore, handle: RunHandle | None,
              capture: LibraryCapture, scope: contextlib.ExitStack,
              run_id: str | None = None) -> Prepared:
     from densexp_tui.engine.data import load_dataset, split_dataset
+    from densexp_tui.engine.devices import select_placement
     from densexp_tui.engine.dropout import use_generator_dropout
     from densexp_tui.engine.models import build_model
 
     cfg = resolve_paths(cfg)
     if handle is None:
         store.ensure_writable()  # fail in a second, not after building a model
-    device_scope, device = select_device(cfg.device)
+    placement = select_placement(cfg.device)
     dataset = load_dataset(cfg.data, cfg.base_dir, seed=cfg.run.seed)
     splits = split_dataset(dataset, cfg.data.val_fraction, cfg.data.test_fraction, cfg.run.seed)
     scope.enter_context(_determinism(cfg.run.deterministic))
     scope.enter_context(_precision_policy(cfg.device.mixed_precision))
-    if device_scope is not None:
-        import tensorflow as tf
-
-        scope.enter_context(tf.device(device_scope))
+    scope.enter_context(placement.context())  # one device, or MirroredStrategy's scope
     # tiny-bert's tokenizer and the model description are written while building; with no
     # run yet they go to a staging folder that moves in once the run exists.
     staging = None if handle else Path(tempfile.mkdtemp(prefix="densexp-build-"))
@@ -151,33 +151,7 @@ def _prepare(cfg: RunConfig, store: RunStore, handle: RunHandle | None,
         handle = store.create_run(cfg, run_id=run_id)
         _move_into(staging, handle.dir)
         capture.switch_to(handle.log_path)
-    return Prepared(cfg, handle, splits, built, device)
-
-
-def select_device(device: DeviceSection) -> tuple[str | None, str]:
-    """(tf.device scope or None for auto, what to report); BadInput for a missing GPU."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    wanted = device.device
-    if wanted == "auto":
-        label = "gpu:0" if gpus else "cpu"
-        scope = None
-    elif wanted == "cpu":
-        label, scope = "cpu", "/CPU:0"
-    else:
-        index = int(wanted.split(":")[1]) if ":" in wanted else 0
-        if not gpus:
-            raise ConfigError(f"{wanted} was requested but TensorFlow sees no GPU; "
-                              "allowed here: auto or cpu", key="device.device")
-        if index >= len(gpus):
-            raise ConfigError(f"{wanted} does not exist ({len(gpus)} GPU(s)); allowed: "
-                              f"gpu:0 to gpu:{len(gpus) - 1}", key="device.device")
-        label, scope = f"gpu:{index}", f"/GPU:{index}"
-    if device.mixed_precision != "off" and label == "cpu":
-        raise ConfigError(f"mixed precision {device.mixed_precision} needs a GPU and this run "
-                          "is on the CPU; allowed on CPU: off", key="device.mixed_precision")
-    return scope, label
+    return Prepared(cfg, handle, splits, built, placement.label, placement)
 
 
 @contextlib.contextmanager
@@ -335,7 +309,7 @@ def _start_point(prepared: Prepared, outcome: Any, emit: _Emitter, per_epoch: in
     from densexp_tui.engine.resume_state import restore_optimizer
 
     model = prepared.built.model
-    model.load_weights(str(prepared.handle.checkpoints_dir / "last.weights.h5"))
+    load_weights(model, str(prepared.handle.checkpoints_dir / "last.weights.h5"))
     kept_moments = restore_optimizer(model.optimizer, model.trainable_variables, point)
     outcome.global_step, outcome.epochs_done = point.global_step, point.epoch
     outcome.best_epoch, outcome.best_score = point.best_epoch, point.best_score
@@ -419,8 +393,9 @@ def _test_best(prepared: Prepared, checkpoints: Any, emit: _Emitter) -> dict[str
 def _emit_started(prepared: Prepared, emit: _Emitter, per_epoch: int) -> None:
     cfg, built, splits = prepared.cfg, prepared.built, prepared.splits
     params = {"trainable": int(built.trainable_params), "total": int(built.total_params)}
-    prepared.handle.update_summary(params=params, epochs=cfg.train.epochs)
-    emit("run_started", run_id=prepared.handle.run_id, name=cfg.run.name,
+    devices = describe_devices(prepared.placement) if prepared.placement else {}
+    prepared.handle.update_summary(params=params, epochs=cfg.train.epochs, **devices)
+    emit("run_started", run_id=prepared.handle.run_id, name=cfg.run.name, **devices,
          config_hash=config_hash(cfg), device=prepared.device, labels=list(splits.label_names),
          sizes=splits.sizes, params=params, epochs=cfg.train.epochs, steps_per_epoch=per_epoch,
          batch_size=cfg.train.batch_size, finetune=cfg.model.finetune, model=cfg.model.name,

@@ -12,8 +12,9 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from densexp_tui.core.config import RunConfig, resolve_paths
 from densexp_tui.core.events import Event
@@ -54,7 +55,11 @@ def fake_train(cfg: RunConfig, store: RunStore, *, cancel: threading.Event | Non
         if on_event is not None:
             on_event(event)
 
-    emit("run_started", run_id=handle.run_id, name=cfg.run.name, epochs=cfg.train.epochs)
+    # What the real trainer records about devices: a --gpus worker sees only its own GPU.
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    handle.update_summary(visible_gpus=visible, replicas=["cpu:0"])
+    emit("run_started", run_id=handle.run_id, name=cfg.run.name, epochs=cfg.train.epochs,
+         visible_gpus=visible, worker_pid=os.getpid())
     status, message, best, best_epoch = "completed", "", None, None
     for epoch in range(1, cfg.train.epochs + 1):
         if cancel.is_set():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from densexp_tui.core.runview import RunView
+from densexp_tui.core.runview import RunView, describe_replicas
 from densexp_tui.tui.widgets.formatting import format_count, format_percent
 from densexp_tui.tui.widgets.palette import fg, muted_color, status_color
 
@@ -54,6 +54,9 @@ class RunHeader(Widget):
         muted = fg(muted_color(self.app))
         if header.device:
             line.append(f"  {header.device}")
+        replicas = describe_replicas(header.replicas, header.visible_gpus)
+        if replicas:
+            line.append(f" · {replicas}", style=muted)
         if header.total_params:
             line.append(f"  params {format_count(header.trainable_params)} trainable of "
                         f"{format_count(header.total_params)} "
