@@ -23,7 +23,7 @@ def _prepared(cfg: RunConfig, tmp_path: Path, resume_epoch: int = 0) -> Any:
                            cfg.data.test_fraction, cfg.run.seed)
     built = build_model(cfg, splits, tmp_path)
     resume = SimpleNamespace(epoch=resume_epoch) if resume_epoch else None
-    return Prepared(cfg, None, splits, built, "cpu", resume)  # type: ignore[arg-type]
+    return Prepared(cfg, None, splits, built, "cpu", resume=resume)  # type: ignore[arg-type]
 
 
 def _epochs(pipeline: Any, per_epoch: int) -> list[list[list[int]]]:
