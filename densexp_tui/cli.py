@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from densexp_tui import __version__, cli_evaluation
+from densexp_tui import __version__, cli_ensemble, cli_evaluation
 from densexp_tui.core.errors import BadInput
 
 Handler = Callable[[argparse.Namespace], int]
@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     from densexp_tui.cli_config import add_config_parser
 
     add_config_parser(sub).set_defaults(handler=cmd_config)
+    cli_ensemble.add_parser(sub, _add_runs_dir)
     return parser
 
 

@@ -172,6 +172,9 @@ class RunProgress:
 
     def _on_status(self, data: dict[str, Any]) -> None:
         """A resumed run has no new run_started: the resumed event carries the totals."""
+        if data.get("status") == "running" and data.get("message"):
+            self.console.print(str(data["message"]))  # e.g. FGM's cost of two passes a step
+            return
         if data.get("status") != "resumed" or self.total_epochs:
             return
         self.total_epochs = int(data.get("epochs", 0))

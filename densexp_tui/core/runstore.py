@@ -69,6 +69,8 @@ class RunSummary:
     message: str = ""
     reused_from: str = ""
     group: str = ""  # run.group: the seed group (`densexp run --seeds`) this run belongs to
+    kind: str = "run"  # "run" (trained) | "ensemble" (core/ensemble.py: averaged members)
+    members: list[str] = field(default_factory=list)  # an ensemble's member run ids
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunSummary:

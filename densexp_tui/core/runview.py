@@ -198,6 +198,7 @@ class RunView:
         self.duration: float | None = None
         self.finished = False
         self.train_loss = DownsampledSeries(self.max_points)
+        self.loss_includes_smoothing = False  # step events say whether the train loss does
         self.train_accuracy = DownsampledSeries(self.max_points)
         self.learning_rate = DownsampledSeries(self.max_points)
         self.epochs: dict[int, EpochRecord] = {}
@@ -268,6 +269,8 @@ class RunView:
         loss, accuracy = data.get("loss"), data.get("accuracy")
         if _is_number(loss):
             self.train_loss.add(step, float(loss))
+        # Label smoothing raises the train loss; val loss stays plain cross-entropy.
+        self.loss_includes_smoothing = data.get("loss_includes_smoothing") is True
         if _is_number(accuracy):
             self.train_accuracy.add(step, float(accuracy))
         learning_rate = data.get("learning_rate")

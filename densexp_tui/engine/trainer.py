@@ -254,8 +254,10 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
     """Compile, fit with the event callback, then test the best weights; returns test METRICS."""
     import tf_keras
 
+    from densexp_tui.engine.adversarial import apply_adversarial
     from densexp_tui.engine.callbacks import CallbackSetup, Checkpointer, EventCallback, ScalarLog
     from densexp_tui.engine.data import TokenLedger, steps_per_epoch
+    from densexp_tui.engine.losses import labelled_loss_events, training_loss
     from densexp_tui.engine.optim import make_optimizer, make_schedule
     from densexp_tui.engine.throughput import XlaFit, choose_xla, fit_with_xla, with_epoch_tokens
 
@@ -266,9 +268,10 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
     schedule = make_schedule(cfg.train, per_epoch * cfg.train.epochs)
     model.compile(
         optimizer=make_optimizer(cfg.train, schedule),
-        loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=training_loss(cfg.train),
         metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
+    adversarial_note = apply_adversarial(model, cfg.train)
     val_split = _inputs(prepared, "val")
     checkpoints = Checkpointer(handle.checkpoints_dir, model)
     scalars = ScalarLog(handle.dir / "tb")
@@ -282,7 +285,11 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
         sync=handle.events.sync, outcome=outcome, seed=cfg.run.seed,
     )
     setup.emit = with_epoch_tokens(setup.emit, token_ledger)  # epoch events: tokens {real, padded}
+    setup.emit = labelled_loss_events(setup.emit, cfg.train)  # step/epoch: smoothed or not
     first_epoch = _start_point(prepared, outcome, emit, per_epoch)
+    if adversarial_note:  # the user must know why steps are slower
+        emit.capture.write(adversarial_note + "\n")
+        emit("status", status="running", message=adversarial_note)
     if cancel.is_set():
         outcome.status, outcome.message = "cancelled", "cancelled by the user before training"
         return None
@@ -341,9 +348,19 @@ def _inputs(prepared: Prepared, part: str,
         shape.update(batching=cfg.data.batching, pad_to_multiple_of=cfg.data.pad_to_multiple_of,
                      max_width=built.max_length, token_ledger=token_ledger)
     if split.kind == "text":
-        ids = data.tokenize_texts(built.tokenizer, split.texts, built.max_length)
         pad = built.tokenizer.pad_token_id or 0
-        pipeline = data.make_text_pipeline(ids, split.labels, pad_id=pad, **shape)
+
+        def text_pipeline(ids: list[list[int]], **epochs: int) -> Any:
+            return data.make_text_pipeline(ids, split.labels, pad_id=pad, **{**shape, **epochs})
+
+        if training and cfg.data.augment:  # fresh augmented texts each epoch, train only
+            from densexp_tui.engine.data.augment import augmented_train_pipeline
+
+            pipeline = augmented_train_pipeline(cfg, built, split.texts, text_pipeline,
+                                                epoch=start, num_epochs=shape["num_epochs"])
+        else:
+            pipeline = text_pipeline(data.tokenize_texts(built.tokenizer, split.texts,
+                                                         built.max_length))
     else:
         pipeline = data.make_tabular_pipeline(split.features, split.labels, **shape)
     return SplitInputs(pipeline, np.asarray(split.labels), list(split.label_names))

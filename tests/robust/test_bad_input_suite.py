@@ -130,6 +130,21 @@ CASES = [
     Case("lora-on-mlp",
          {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\nfinetune = "lora"\n'},
          "model.finetune"),
+    # -- levers against overfitting (issue 13) ---------------------------------------------
+    Case("augment-unknown-op", {"run.toml": '[data]\naugment = ["swap", "shuffle"]\n'},
+         "unknown augment op 'shuffle'"),
+    Case("augment-prob-zero", {"run.toml": '[data]\naugment = ["swap"]\naugment_prob = 0.0\n'},
+         "data.augment_prob"),
+    Case("augment-prob-above-one", {"run.toml": "[data]\naugment_prob = 1.5\n"},
+         "data.augment_prob"),
+    Case("augment-on-tabular", {"run.toml": '[data]\nname = "wine"\naugment = ["delete"]\n'
+                                            '[model]\nname = "mlp"\n'}, "tabular"),
+    Case("label-smoothing-one", {"run.toml": "[train]\nlabel_smoothing = 1.0\n"},
+         "train.label_smoothing"),
+    Case("label-smoothing-negative", {"run.toml": "[train]\nlabel_smoothing = -0.1\n"},
+         "train.label_smoothing"),
+    Case("fgm-on-mlp", {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\n'
+                                    '[train]\nadversarial = "fgm"\n'}, "tabular data has none"),
     # -- runs directory --------------------------------------------------------------------
     Case("runs-dir-under-a-file",
          {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\n' + QUICK_TRAIN,
@@ -242,3 +257,46 @@ def test_runs_dir_on_a_full_or_read_only_filesystem(kind: str, small_fs, tmp_pat
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "cannot write runs" in err
     assert not (fs / "runs").exists() or not list((fs / "runs").iterdir())
+
+
+# -- ensembles (issue 13): the members exist, so "nothing created" means no new run ----------
+
+def _ensemble_members(runs: Path, kind: str) -> list[str]:
+    import numpy as np
+
+    from densexp_tui.core.runstore import RunStore
+    from tests.unit.ensemble_runs import finished_run, random_probs, true_labels
+
+    store = RunStore(runs)
+    true = true_labels(30)
+    first = finished_run(store, "a", random_probs(30, 3, 1), true)
+    if kind == "one-run":
+        return [first, first]
+    if kind == "other-labels":
+        other = finished_run(store, "b", random_probs(30, 3, 2), true,
+                             labels=("bad", "good", "meh"))
+    elif kind == "other-split":
+        other = finished_run(store, "b", random_probs(30, 3, 2), true,
+                             rows=np.arange(30) + 100)
+    else:  # other-size
+        other = finished_run(store, "b", random_probs(20, 3, 2), true[:20])
+    return [first, other]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind, expect", [("one-run", "ensemble of one run"),
+                                          ("other-labels", "different label sets"),
+                                          ("other-split", "different test splits"),
+                                          ("other-size", "different test splits")])
+def test_bad_ensembles_exit_2_with_one_line(kind: str, expect: str, tmp_path: Path,
+                                           capsys) -> None:
+    runs = tmp_path / "runs"
+    members = _ensemble_members(runs, kind)
+    before = sorted(p.name for p in runs.iterdir())
+    code = main(["ensemble", *members, "--runs-dir", str(runs)])
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and expect in lines[0], captured.err
+    assert "Traceback" not in captured.err
+    assert sorted(p.name for p in runs.iterdir()) == before

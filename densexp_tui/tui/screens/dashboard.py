@@ -322,7 +322,8 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
         x_range = (0.0, float(view.progress().total_steps or 1))
         val_loss = view.val_series_by_step("loss")
         self.query_one("#loss-chart", LineChart).set_series([
-            ChartSeries("train", view.train_loss.points(), 0,
+            ChartSeries("train (smoothed)" if view.loss_includes_smoothing else "train",
+                        view.train_loss.points(), 0,
                         value_note=_latest_note(view.train_loss.last)),
             ChartSeries("val", val_loss, 1, markers=True,
                         value_note=_latest_note(val_loss[-1] if val_loss else None)),

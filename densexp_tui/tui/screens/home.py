@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import JustifyMethod
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
@@ -130,6 +130,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
                 tooltip="Mark or unmark the selected run for compare"),
         Binding("c", "compare", "Compare", id="home.compare",
                 tooltip="Compare the marked runs (or the marked one and the selected one)"),
+        Binding("e", "ensemble", "Ensemble", id="home.ensemble", show=False,
+                tooltip="Average the marked runs' test probabilities into an ensemble run"),
         Binding("d", "delete_run", "Delete", id="home.delete", show=False,
                 tooltip="Delete the selected run's folder (asks first; not while it runs)"),
         Binding("R", "resume_run", "Resume", id="home.resume",
@@ -387,6 +389,21 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             self.notify("No run to report on", severity="warning")
             return
         self.post_message(ExportReport(ids))
+
+    def action_ensemble(self) -> None:
+        ids = self.compare_ids()
+        if len(ids) < 2:
+            self.notify("Mark at least two runs with space, then press e", severity="warning")
+            return
+        self._make_ensemble(ids)
+
+    @work(thread=True, group="ensemble", exit_on_error=False)
+    def _make_ensemble(self, ids: list[str]) -> None:
+        from densexp_tui.core.ensemble import ensemble_notice
+
+        made, text = ensemble_notice(self.densexp.store, ids)
+        self.app.call_from_thread(self.notify, text, title="Ensemble" if made else
+                                  "No ensemble", severity="information" if made else "error")
 
     def action_delete_run(self) -> None:
         run = self._need_run()

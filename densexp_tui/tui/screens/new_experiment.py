@@ -40,6 +40,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from densexp_tui.core.augment import augment_preview_lines, augment_preview_texts
 from densexp_tui.core.config import (
     FIELD_SPECS,
     DataSection,
@@ -76,6 +77,8 @@ TRAINING_KEYS = (
 FORM_KEYS = (*DATA_KEYS, *MODEL_KEYS, *TRAINING_KEYS)
 STEPS = ("tab-data", "tab-model", "tab-training", "tab-review")
 PREVIEW_DEBOUNCE_SECONDS = 0.4
+# Keys whose change redraws the augmented examples under the data preview.
+AUGMENT_PREVIEW_KEYS = ("data.augment", "data.augment_prob", "run.seed")
 MODEL_HINT = "Pick a model here, or type a model directory or a hub id below"
 # Data keys whose change means a different dataset to preview.
 PREVIEW_KEYS = ("data.source", "data.name", "data.path", "data.text_column",
@@ -156,6 +159,7 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         self.base = self._starting_config(config)
         self._initial_values = self._mapping_of(self.base)
         self._preview_timer: Timer | None = None
+        self._preview_texts: list[str] = []  # the preview's texts, for the augment preview
         self._problems: list[tuple[str, str]] = []
         self._catalog: dict[str, CatalogModel] = {}
         self._status_text = ""
@@ -214,6 +218,7 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         yield Label("Preview", classes="form-heading")
         yield Static("", id="preview-summary", classes="form-note")
         yield DataTable(id="preview-table", show_cursor=False, zebra_stripes=True)
+        yield Static("", id="augment-preview", classes="form-note")
 
     def _model_step(self) -> ComposeResult:
         with Horizontal(classes="field-line", id="catalog-line"):
@@ -294,6 +299,8 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
             self._apply_visibility()
         if key in PREVIEW_KEYS:
             self._schedule_preview()
+        if key in AUGMENT_PREVIEW_KEYS:
+            self._show_augment_preview()
         self._revalidate()
 
     def _update_dataset_options(self, source: str, keep: str | None = None) -> None:
@@ -452,6 +459,21 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         for row in preview.rows:
             table.add_row(*(Text(_one_line(row.get(c, "")), no_wrap=True)
                             for c in preview.columns))
+        text_column = self.config_field("data.text_column").raw_text().strip()
+        self._preview_texts = augment_preview_texts(preview, text_column)
+        self._show_augment_preview()
+
+    def _show_augment_preview(self) -> None:
+        """A few preview rows next to their augmented form (3 short rows: cheap enough for
+        the UI thread); hidden when augmentation is off or a field is invalid."""
+        widget = self.query_one("#augment-preview", Static)
+        ops, ops_problem = self.config_field("data.augment").check()
+        prob, prob_problem = self.config_field("data.augment_prob").check()
+        seed, seed_problem = self.config_field("run.seed").check()
+        texts = self._preview_texts
+        widget.display = bool(ops and texts and not (ops_problem or prob_problem or seed_problem))
+        if widget.display:
+            widget.update(Text("\n".join(augment_preview_lines(texts, ops, prob, seed))))
 
     def _show_preview_problem(self, problem: str) -> None:
         summary = self.query_one("#preview-summary", Static)

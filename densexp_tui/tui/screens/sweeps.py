@@ -224,6 +224,9 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                         "runs directory"),
         Binding("r", "refresh", "Refresh", id="sweeps.refresh",
                 tooltip="Read the studies again now"),
+        Binding("e", "ensemble_top", "Ensemble top 3", id="sweeps.ensemble", show=False,
+                tooltip="Average the selected study's 3 best trials (val F1) into an "
+                        "ensemble run"),
     ]
 
     def __init__(self, store: RunStore) -> None:
@@ -469,6 +472,19 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         self.app.call_from_thread(
             self.notify, f"Stopping {name}: the running trial is cancelled and runs again "
             "when the study continues", title="Sweep")
+
+    def action_ensemble_top(self) -> None:
+        view = self._selected_study()
+        if view is not None:
+            self._ensemble_top(view.info.name)
+
+    @work(thread=True, group="sweeps-ensemble", exit_on_error=False)
+    def _ensemble_top(self, name: str) -> None:
+        from densexp_tui.core.ensemble import ensemble_notice
+
+        made, text = ensemble_notice(self.store, sweep=name, top=3)
+        self.app.call_from_thread(self.notify, text, title="Ensemble" if made else
+                                  "No ensemble", severity="information" if made else "error")
 
     def action_continue_study(self) -> None:
         view = self._selected_study()

@@ -1,0 +1,117 @@
+"""Label smoothing and FGM adversarial training: the formulas, and real tiny-bert runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from densexp_tui.core.config import RunConfig, apply_overrides
+from densexp_tui.core.runstore import RunStore
+
+pytestmark = pytest.mark.timeout(900)  # FGM: 4 epochs at two passes a step, ~8 min on a loaded 2-core box
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def test_label_smoothing_changes_the_loss_as_the_formula_says() -> None:
+    from densexp_tui.core.config import TrainSection
+    from densexp_tui.engine.losses import training_loss
+
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0], [-2.0, 1.0, 1.0],
+                       [0.0, 0.0, 0.0]], dtype=np.float32)
+    labels = np.array([0, 2, 1, 1], dtype=np.int32)
+    log_p = _log_softmax(logits.astype(np.float64))
+    plain = -log_p[np.arange(4), labels]
+    for smoothing in (0.0, 0.1, 0.5):
+        expected = np.mean((1 - smoothing) * plain + smoothing * -log_p.mean(axis=1))
+        loss = training_loss(TrainSection(label_smoothing=smoothing))
+        assert float(loss(labels, logits)) == pytest.approx(expected, rel=1e-5)
+    # smoothing penalises confident right answers: the loss rises above the plain one here
+    assert float(training_loss(TrainSection(label_smoothing=0.1))(labels, logits)) > plain.mean()
+
+
+def test_fgm_perturbation_has_the_requested_norm_per_example() -> None:
+    import tensorflow as tf
+
+    from densexp_tui.engine.adversarial import fgm_perturbation
+
+    gradient = tf.random.stateless_normal([4, 7, 16], seed=[1, 2]) * [[[1.0]], [[1e-3]],
+                                                                     [[50.0]], [[2.0]]]
+    delta = fgm_perturbation(gradient, 0.7).numpy()
+    norms = np.sqrt((delta ** 2).sum(axis=(1, 2)))
+    np.testing.assert_allclose(norms, 0.7, rtol=1e-5)
+    cosine = (delta * gradient.numpy()).sum(axis=(1, 2)) / norms / np.sqrt(
+        (gradient.numpy() ** 2).sum(axis=(1, 2)))
+    np.testing.assert_allclose(cosine, 1.0, rtol=1e-5)  # along the gradient
+
+
+def _events(run_dir: Path, kind: str) -> list[dict[str, Any]]:
+    lines = (run_dir / "events.jsonl").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e["kind"] == kind]
+
+
+def _majority_rate(run_dir: Path) -> float:
+    confusion = np.asarray(_events(run_dir, "epoch")[-1]["val"]["confusion"])
+    return float(confusion.sum(axis=1).max() / confusion.sum())
+
+
+def test_fgm_tiny_bert_trains_and_says_what_it_costs(tiny_run_config: RunConfig,
+                                                     runs_dir: Path) -> None:
+    from densexp_tui.engine.trainer import train
+
+    # the plain tiny-bert test's settings (test_trainer.py), plus FGM; tiny-bert's word
+    # embeddings are ~0.3 per token, so epsilon is small (1.0 would drown the signal)
+    cfg = apply_overrides(tiny_run_config, ["data.max_samples=1500", "data.max_length=48",
+                                            "train.epochs=4", "train.learning_rate=3e-3",
+                                            "train.adversarial=fgm",
+                                            "train.adversarial_epsilon=0.005"])
+    result = train(cfg, RunStore(runs_dir))
+    assert result.status == "completed"
+    assert result.run_dir is not None
+    assert result.best is not None
+    # the same bar as the plain tiny-bert test in test_trainer.py
+    assert result.best["accuracy"] >= _majority_rate(result.run_dir) + 0.25
+    messages = [e.get("message", "") for e in _events(result.run_dir, "status")]
+    assert any("two forward/backward passes" in str(m) for m in messages)
+    assert "two forward/backward passes" in (result.run_dir / "log.txt").read_text()
+    assert (result.run_dir / "checkpoints" / "best.weights.h5").is_file()
+
+
+def test_smoothed_runs_label_their_train_loss(tiny_run_config: RunConfig,
+                                             runs_dir: Path) -> None:
+    from densexp_tui.engine.trainer import train
+
+    cfg = apply_overrides(tiny_run_config, ["train.label_smoothing=0.2", "train.epochs=1"])
+    result = train(cfg, RunStore(runs_dir))
+    assert result.status == "completed" and result.run_dir is not None
+    steps, epochs = _events(result.run_dir, "step"), _events(result.run_dir, "epoch")
+    assert steps and all(s["loss_includes_smoothing"] is True for s in steps)
+    assert epochs[-1]["loss_includes_smoothing"] is True
+    # validation loss is the plain cross-entropy of the best weights, not the smoothed one
+    best_val = next(e for e in epochs if e["epoch"] == result.best_epoch)["val"]
+    assert best_val["loss"] == pytest.approx(_plain_val_loss(result.run_dir, cfg), rel=1e-4)
+
+
+def _plain_val_loss(run_dir: Path, cfg: RunConfig) -> float:
+    from densexp_tui.engine.data import load_dataset, split_dataset, tokenize_texts
+    from densexp_tui.engine.models import load_trained_model, model_logits
+    from densexp_tui.engine.trainer import cross_entropy
+
+    splits = split_dataset(load_dataset(cfg.data, seed=cfg.run.seed), cfg.data.val_fraction,
+                           cfg.data.test_fraction, cfg.run.seed)
+    built = load_trained_model(run_dir)
+    assert built.tokenizer is not None and splits.val.texts is not None
+    ids = tokenize_texts(built.tokenizer, splits.val.texts, built.max_length)
+    width = max(len(row) for row in ids)
+    pad = built.tokenizer.pad_token_id or 0
+    input_ids = np.array([row + [pad] * (width - len(row)) for row in ids], dtype=np.int32)
+    mask = (np.arange(width)[None, :] < np.array([len(r) for r in ids])[:, None]).astype(np.int32)
+    logits = model_logits(built.model, {"input_ids": input_ids, "attention_mask": mask})
+    return cross_entropy(np.asarray(logits, dtype=np.float64), np.asarray(splits.val.labels))
