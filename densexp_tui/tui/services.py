@@ -50,11 +50,6 @@ class Workbench(Protocol):
         ...
 
     @property
-    def resume_available(self) -> bool:
-        """Whether this build can resume runs."""
-        ...
-
-    @property
     def training_busy(self) -> bool:
         """A run trains or waits in the queue."""
         ...

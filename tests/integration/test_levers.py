@@ -12,7 +12,8 @@ import pytest
 from densexp_tui.core.config import RunConfig, apply_overrides
 from densexp_tui.core.runstore import RunStore
 
-pytestmark = pytest.mark.timeout(900)  # FGM: 4 epochs at two passes a step, ~8 min on a loaded 2-core box
+# FGM: 4 epochs at two passes a step, ~8 min on a loaded 2-core box.
+pytestmark = pytest.mark.timeout(900)
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

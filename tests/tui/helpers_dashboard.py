@@ -229,7 +229,6 @@ class ScreenTestApp(App[None]):
         self.store = store or RunStore(DATA_RUNS)
         self.last_experiment_config: RunConfig | None = None
         self.launched: list[RunConfig] = []
-        self.resume_available = False
         self.training_busy = False
 
     def launch_run(self, cfg: RunConfig, *, watch: bool = True) -> None:

@@ -461,7 +461,6 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
         """Open the new-experiment form on this run's settings, with this run as parent."""
         from densexp_tui.core.config import load_config
         from densexp_tui.core.errors import BadInput
-        from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
 
         try:
             config = load_config(self.run_dir / "config.toml")
