@@ -14,7 +14,12 @@ import os
 import random
 from pathlib import Path
 
-from densexp_tui.core.config import RunConfig, apply_overrides, config_hash, dumps_config
+from densexp_tui.core.config import (
+    RunConfig,
+    apply_overrides,
+    config_hash,
+    dumps_config,
+)
 
 # 2025-03-01 09:00:00 UTC; run i starts i minutes later, so ids sort by creation.
 BASE_TIME = 1_740_819_600.0
