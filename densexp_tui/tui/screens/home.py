@@ -49,8 +49,8 @@ REFRESH_SECONDS = 1.0
 # Up to this many runs the UI thread lists and filters itself (bounded: a few ms).
 SYNC_LIMIT = 500
 # Rows the table holds past the cursor; more are added as the cursor gets near the end.
-WINDOW_ROWS = 200
-WINDOW_MARGIN = 40
+WINDOW_ROWS = 80
+WINDOW_MARGIN = 20
 # A full re-list waits at least this many times its own last duration (at 100,000 runs a
 # re-list stats every summary); in between only the running runs are re-read.
 FULL_LIST_SPACING = 3.0
@@ -293,6 +293,7 @@ class HomeScreen(Screen[None]):
         self._runs: dict[str, RunSummary] = {}
         self._all: list[RunSummary] = []
         self._running_ids: list[str] = []
+        self._window_rows: list[Row] = []
         self._view: RunsView | None = None
         self._rows: dict[str, tuple[str, ...]] = {}
         self._order: list[str] = []
@@ -448,6 +449,7 @@ class HomeScreen(Screen[None]):
         self.marked &= self._member_ids(self.marked)
         if restyle:
             self._rows = {}
+            self._window_rows = []
         self._draw_window()
         self._update_side_lines(len(view.runs), len(view.rows))
         self._update_footer_for_selection()
@@ -459,6 +461,12 @@ class HomeScreen(Screen[None]):
         view = self._view
         if view is None:
             return
+        shown = view.rows[:self._window]
+        if self._rows and len(shown) == len(self._window_rows) and all(
+                a is b for a, b in zip(shown, self._window_rows)) and not any(
+                row.status == "running" for row in shown):
+            return  # the same summaries as drawn, none live: nothing can differ
+        self._window_rows = list(shown)
         now = time.time()
         rows = {row_key(row): self._cells(row, now) for row in view.rows[:self._window]}
         if list(rows) != self._order or not self._rows:
@@ -687,18 +695,16 @@ class HomeScreen(Screen[None]):
             self.marked -= members
         else:
             self.marked |= members
-        self._redraw_marks()
+        self._redraw_marks(key)
         table = self.query_one("#runs-table", DataTable)
         if table.cursor_row < table.row_count - 1:
             table.move_cursor(row=table.cursor_row + 1)  # mark several in a row quickly
 
-    def _redraw_marks(self) -> None:
-        """Only the mark cells and the count line change: no re-listing."""
+    def _redraw_marks(self, key: str) -> None:
+        """Only the selected row's cells and the count line change: no re-listing."""
         view = self._view
-        if view is not None:
-            shown = {key: self._cells(view.rows[view.positions[key]]) for key in self._order
-                     if key in view.positions}
-            self._update_changed(shown)
+        if view is not None and key in view.positions:
+            self._update_changed({key: self._cells(view.rows[view.positions[key]])})
             self._update_side_lines(len(view.runs), len(view.rows))
 
     def _row_position(self, run_id: str) -> tuple[int, str]:
