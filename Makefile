@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test lint install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/densexp --launch examples/quickstart.toml
 
+# Lint, types and the import rules of DESIGN.md (contracts in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/python -m ruff check densexp_tui tests bench
+	$(BIN)/python -m mypy
+	$(BIN)/lint-imports
+
 # The TUI layer runs in a process of its own: its Pilot tests train inside the app's worker
 # thread, and after the engine layers have trained in the same process one of them hangs
 # (cause not found yet; each layer passes on its own, see the note on issue 3).
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q --ignore=tests/tui $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -q tests/tui $(PYTEST_ARGS)
 

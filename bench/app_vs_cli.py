@@ -150,7 +150,7 @@ def main() -> None:
         verdict = "OK" if ratio <= TARGET_RATIO else "OVER TARGET"
         print(f"{what:<13} median app {app:6.1f} s  cli {cli:6.1f} s  "
               f"app/cli {ratio:.3f}  {verdict}")
-    per_round = [a[0] / c[0] for a, c in zip(figures["app"], figures["cli"])]
+    per_round = [a[0] / c[0] for a, c in zip(figures["app"], figures["cli"], strict=True)]
     print("wall ratio per round: " + ", ".join(f"{r:.3f}" for r in per_round))
 
 

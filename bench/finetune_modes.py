@@ -82,7 +82,7 @@ def measure_one(model: str, mode: str, args: argparse.Namespace) -> ModeResult:
         result = train(run_config(model, mode, args), RunStore(Path(runs)), on_event=events.append)
     started = next((e.data for e in events if e.kind == "run_started"), {})
     elapsed = [e.data["elapsed"] for e in events if e.kind == "epoch"]
-    durations = [b - a for a, b in zip([0.0, *elapsed], elapsed)]
+    durations = [b - a for a, b in zip([0.0, *elapsed], elapsed, strict=False)]
     later = durations[1:] or durations
     return ModeResult(
         model=model, mode=mode, status=result.status,

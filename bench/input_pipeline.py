@@ -22,7 +22,6 @@ import time
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf_keras, never Keras 3
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import densexp_tui  # noqa: E402,F401  (sets the TensorFlow environment before TF loads)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
@@ -40,6 +39,7 @@ from transformers import (  # noqa: E402
     TFBertForSequenceClassification,
 )
 
+import densexp_tui  # noqa: E402,F401  (sets the TensorFlow environment before TF loads)
 from densexp_tui.engine.data import make_text_pipeline, tokenize_texts  # noqa: E402
 from densexp_tui.engine.reviews import generate_reviews  # noqa: E402
 
@@ -101,7 +101,7 @@ def make_train_step(model: TFBertForSequenceClassification) -> tf.types.experime
             logits = model(inputs, training=True).logits
             loss = loss_fn(labels, logits)
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
     return train_step

@@ -42,8 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
 
-from densexp_tui.core.config import (apply_overrides, load_config, resolve_paths,  # noqa: E402
-                                     save_config)
+from densexp_tui.core.config import apply_overrides, load_config, resolve_paths, save_config  # noqa: E402
 from densexp_tui.tui.app import DensexpApp  # noqa: E402
 
 MISS_AFTER_SECONDS = 2.0

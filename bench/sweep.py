@@ -80,10 +80,10 @@ def trial_overheads(runs: Path, name: str) -> tuple[list[float], list[float], in
     """(the sweep's own seconds per trial: Optuna's trial duration minus the whole train()
     call; the run's seconds as the trainer measured them; finished trials)."""
     import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     from densexp_tui.core.runstore import RunStore
     from densexp_tui.sweep.storage import journal_path
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     storage = JournalStorage(JournalFileBackend(str(journal_path(runs, name))))
     study = optuna.load_study(study_name=name, storage=storage)

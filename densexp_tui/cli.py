@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("config", type=Path, metavar="SWEEP.toml")
     sweep.add_argument("--storage", metavar="URL",
                        help="Optuna storage shared by several machines (e.g. postgresql://...)")
-    sweep.add_argument("--n-trials", type=int, metavar="N", help="finished trials the study aims for (overrides [sweep] n_trials)")
+    sweep.add_argument("--n-trials", type=int, metavar="N",
+                       help="finished trials the study aims for (overrides [sweep] n_trials)")
     sweep.add_argument("--json", action="store_true")
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
@@ -288,7 +289,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     run_dir = store.run_dir(summary.run_id)
     # TensorFlow and transformers print while they load: into the run's log, not the screen.
     with capture_library_output(run_dir / "log.txt"):
-        from densexp_tui.engine.lora import export_merged
+        from densexp_tui.engine.export import export_merged
 
         out = export_merged(run_dir, args.merged, checkpoint=args.checkpoint,
                             overwrite=args.overwrite)

@@ -101,6 +101,7 @@ def _print_table(rows: Sequence[RunSummary | GroupSummary]) -> None:
 def _mixed_table(rows: Sequence[RunSummary | GroupSummary]) -> object:
     """Runs and folded groups: groups show n seeds and mean ± std."""
     from rich.table import Table
+    from rich.text import Text
 
     from densexp_tui.report import fmt_metric, status_text
 
@@ -109,6 +110,7 @@ def _mixed_table(rows: Sequence[RunSummary | GroupSummary]) -> object:
                  "dataset", "model"):
         table.add_column(name, no_wrap=True)
     for row in rows:
+        cells: list[str | Text]
         if isinstance(row, GroupSummary):
             cells = [row.group, row.name, status_text(row.status), str(row.size),
                      *(_stats(row, m) for m in ("best.accuracy", "best.f1", "test.accuracy")),

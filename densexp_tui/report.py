@@ -158,7 +158,7 @@ class RunProgress:
         parts.append(self.progress)
         return Group(*parts)
 
-    def __enter__(self) -> "RunProgress":
+    def __enter__(self) -> RunProgress:
         if self.live_mode:
             self.live.__enter__()
         return self

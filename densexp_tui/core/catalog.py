@@ -142,7 +142,10 @@ def hf_hub_cache_dir() -> Path:
 
 
 def hub_offline() -> bool:
-    """True when the user switched Hugging Face downloads off (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE)."""
+    """True when the user switched Hugging Face downloads off.
+
+    That is HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE set to a true value.
+    """
     return any(
         os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
         for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")

@@ -381,14 +381,14 @@ def parse_text_value(spec: FieldSpec, raw: str) -> Any:
             try:
                 return [int(p) for p in parts]
             except ValueError:
-                raise ValueError(f"{raw!r} has the wrong type; allowed: {spec.allowed()}")
+                raise ValueError(f"{raw!r} has the wrong type; allowed: {spec.allowed()}") from None
         return [_maybe_toml_string(p) for p in parts]
     if spec.kind == "bool" and text.lower() in ("true", "false", "yes", "no", "on", "off"):
         return text.lower() in ("true", "yes", "on")
     try:
         return _parse_toml_value(text)
     except ValueError:
-        raise ValueError(f"{raw!r} has the wrong type; allowed: {spec.allowed()}")
+        raise ValueError(f"{raw!r} has the wrong type; allowed: {spec.allowed()}") from None
 
 
 def _maybe_toml_string(text: str) -> str:

@@ -35,7 +35,7 @@ class Event:
                           default=_json_default)
 
     @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> "Event":
+    def from_dict(cls, record: dict[str, Any]) -> Event:
         data = {k: v for k, v in record.items() if k not in ("v", "seq", "time", "kind")}
         return cls(seq=int(record["seq"]), time=float(record["time"]), kind=str(record["kind"]),
                    data=data)
@@ -95,7 +95,7 @@ class EventWriter:
                 os.fsync(self._handle.fileno())
                 self._handle.close()
 
-    def __enter__(self) -> "EventWriter":
+    def __enter__(self) -> EventWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,8 +10,9 @@ A filter is words separated by spaces; a run must match all of them:
   (``> >= < <= =``) on NUMERIC_FIELDS; a run without the value does not match;
 - a leading ``-`` negates any word: ``-status:failed``, ``-mlp``.
 
-Sort keys (SORT_KEYS, ``--sort KEY`` or the word ``sort:KEY``) order best first by default (newest, highest accuracy, lowest loss,
-shortest, A to Z); ``KEY:asc`` or ``KEY:desc`` says which way. Runs without the value go last.
+Sort keys (SORT_KEYS; ``--sort KEY`` or the word ``sort:KEY``) order best first (newest,
+highest accuracy, lowest loss, shortest, A to Z); ``KEY:asc`` or ``KEY:desc`` says which
+way. Runs without the value go last.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ class RunSummary:
     group: str = ""  # seed group: runs that differ only in their seed (run.group)
 
     @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> "RunSummary":
+    def from_dict(cls, record: dict[str, Any]) -> RunSummary:
         return cls(**{k: v for k, v in record.items() if k in _SUMMARY_FIELDS})
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,7 +162,7 @@ class RunStore:
             ) from None
         probe.unlink()
 
-    def create_run(self, cfg: RunConfig, run_id: str | None = None) -> "RunHandle":
+    def create_run(self, cfg: RunConfig, run_id: str | None = None) -> RunHandle:
         """Make the run directory with its config and summary, appearing all at once."""
         self.ensure_writable()
         announced = run_id is not None
@@ -211,7 +211,7 @@ class RunStore:
             group=cfg.run.group,
         )
 
-    def open_run(self, run_id: str) -> "RunHandle":
+    def open_run(self, run_id: str) -> RunHandle:
         """A handle on an existing run (resume appends to it)."""
         if not (self.root / run_id / "summary.json").exists():
             raise RunStoreError(f"no run {run_id!r} here", file=self.root)

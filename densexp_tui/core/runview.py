@@ -86,7 +86,7 @@ class DownsampledSeries:
 
     def points(self) -> list[tuple[float, float]]:
         """The stored points plus the partly filled bucket, so the newest data always shows."""
-        points = list(zip(self.xs, self.ys))
+        points = list(zip(self.xs, self.ys, strict=True))
         if self._pending:
             points.append((self._sum_x / self._pending, self._sum_y / self._pending))
         return points

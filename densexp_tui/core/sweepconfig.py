@@ -33,7 +33,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Mapping
 
 import tomli_w
 
@@ -102,7 +102,7 @@ class Choices:
         return tuple(encode_choice(c) for c in self.choices)
 
 
-ParamSpec = Union[FloatRange, IntRange, Choices]
+ParamSpec = FloatRange | IntRange | Choices
 
 
 @dataclass

@@ -255,7 +255,7 @@ class EventCallback(tf_keras.callbacks.Callback):
 
     # -- epochs -------------------------------------------------------------------------
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        from densexp_tui.engine.resume import reseed_dropout
+        from densexp_tui.engine.dropout import reseed_dropout
 
         self.epoch = epoch + 1
         reseed_dropout(self.model, self.setup.seed, epoch)  # what makes resume exact

@@ -74,7 +74,7 @@ def _wait_for_run(run_dir: Path, child: subprocess.Popen) -> bool:
 def _relay_failure(child: subprocess.Popen, out_path: Path) -> int:
     """The child failed before creating the run: pass on its one-line message."""
     code = child.wait() if child.poll() is None else child.returncode
-    lines = [l for l in out_path.read_text(errors="replace").splitlines() if l.strip()]
+    lines = [line for line in out_path.read_text(errors="replace").splitlines() if line.strip()]
     message = lines[-1] if lines else "the background run stopped before it started"
     if not message.startswith("densexp:"):
         message = f"densexp: {message}"

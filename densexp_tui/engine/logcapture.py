@@ -21,8 +21,8 @@ lines TensorFlow prints while it loads.
 
 from __future__ import annotations
 
-import logging
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -39,7 +39,7 @@ _terminal_fd: int | None = None  # duplicate of the terminal's fd 2 while redire
 _terminal_stream: IO[str] | None = None  # text stream on _terminal_fd (sys.__stderr__)
 _saved_dunder_stderr: IO[str] | None = None
 _process_log_fd: int | None = None  # set by redirect_fd2_for_process, never undone
-_active: list["LibraryCapture"] = []  # captures in the order they started
+_active: list[LibraryCapture] = []  # captures in the order they started
 
 
 def _open_append(path: Path) -> int:

@@ -13,7 +13,8 @@ Keras kernels are laid out (in, out), so the merged kernel is ``W' = W + (alpha/
 (the transpose of the ``W + BA`` of the paper's (out, in) layout).
 
 This module imports TensorFlow at import time; ``engine/finetune.py`` loads it only for
-LoRA runs. TF-free names (``allowed_lora_targets``) live in finetune.py.
+LoRA runs. TF-free names (``allowed_lora_targets``) live in archspec.py; the merged
+export, which needs the model factory, is ``engine/export.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import tensorflow as tf
 import tf_keras
 
 from densexp_tui.core.errors import ModelError
-from densexp_tui.engine.finetune import resolve_path, target_paths
+from densexp_tui.engine.archspec import resolve_path, target_paths
 
 ADAPTERS_FORMAT = "densexp-adapters"
 ADAPTERS_VERSION = 1
@@ -294,37 +295,3 @@ def _atomic_write(path: Path, write: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-# ---------------------------------------------------------------------------------------
-# Export
-
-
-def export_merged(run_dir: str | Path, out_dir: str | Path, *, checkpoint: str = "best",
-                  overwrite: bool = False) -> Path:
-    """Write a plain Hugging Face model directory from a finished run, adapters merged.
-
-    Loads the run (``load_trained_model``), folds every LoRA adapter into its base kernel
-    (``W' = W + (alpha/r) A B``), then ``save_pretrained`` + the tokenizer into ``out_dir``.
-    The result loads with ``TFAutoModelForSequenceClassification.from_pretrained(out_dir)``
-    and predicts what the run's model predicts. Runs in other modes export as they are.
-    Refuses a non-empty ``out_dir`` unless ``overwrite``; mlp runs are a ModelError.
-    """
-    from densexp_tui.engine.models import load_trained_model
-
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise ModelError("folder is not empty; allowed: a new or empty folder", file=out_dir)
-    built = load_trained_model(run_dir, checkpoint=checkpoint)
-    if built.kind != "bert":
-        raise ModelError(
-            f"merged export writes a Hugging Face model; this run's model is {built.arch!r}; "
-            "allowed: runs of tiny-bert or a transformers model",
-            file=run_dir,
-        )
-    merge_lora(built.model)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    built.model.save_pretrained(str(out_dir))
-    if built.tokenizer is not None:
-        built.tokenizer.save_pretrained(str(out_dir))
-    return out_dir

@@ -5,121 +5,42 @@ What makes a resumed run end with the same numbers as one never interrupted:
   iteration count, hence the learning-rate schedule's position) from ``optimizer.npz``;
 - the data order of epoch ``e`` is a pure function of ``(seed, e)`` (engine/data.py);
 - dropout draws from per-layer ``tf.random.Generator``s that are re-seeded from
-  ``(seed, epoch, layer)`` at every epoch start (:func:`reseed_dropout`), so the masks of an
+  ``(seed, epoch, layer)`` at every epoch start (``dropout.reseed_dropout``), so the masks of an
   epoch do not depend on what ran before it in the process;
 - best epoch, patience and the step counter come from ``checkpoints/state.json``.
 
+The pieces the trainer itself needs (the resume point, restoring the optimizer,
+re-seedable dropout) live in the leaf modules ``resume_state.py`` and ``dropout.py``, so
+this module may import the trainer without a cycle.
 TensorFlow is imported only inside the functions that need it.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from densexp_tui.core.config import load_config
 from densexp_tui.core.errors import RunStoreError
-from densexp_tui.core.events import Event, read_events
+from densexp_tui.core.events import Event
 from densexp_tui.core.runstore import RunStore
+from densexp_tui.engine.dropout import (  # re-exported
+    reseed_dropout,
+    use_generator_dropout,
+)
+from densexp_tui.engine.resume_state import (  # re-exported: the contract names them here
+    ResumePoint,
+    load_resume_point,
+    restore_optimizer,
+)
+
+__all__ = [
+    "RESUMABLE_STATUSES", "ResumePlan", "ResumePoint", "load_resume_point", "plan_resume",
+    "reseed_dropout", "restore_optimizer", "resume", "use_generator_dropout",
+]
 
 RESUMABLE_STATUSES = ("interrupted", "cancelled", "failed")
-
-
-@dataclass
-class ResumePoint:
-    """Where a run picks up: the last finished epoch and the training state after it."""
-
-    epoch: int
-    global_step: int
-    optimizer_iterations: int
-    best_epoch: int | None
-    best_score: float | None
-    wait: int
-    best_val: dict[str, Any] | None = None
-    optimizer_file: Path | None = None
-    optimizer_variables: list[str] = field(default_factory=list)
-
-
-def load_resume_point(run_dir: Path) -> ResumePoint:
-    """Read ``checkpoints/state.json``; RunStoreError when no epoch was ever finished."""
-    state_path = run_dir / "checkpoints" / "state.json"
-    weights = run_dir / "checkpoints" / "last.weights.h5"
-    if not state_path.is_file() or not weights.is_file():
-        raise RunStoreError("no epoch finished before it stopped, so there is nothing to "
-                            "resume from; allowed: re-run it (r on the runs screen)",
-                            file=run_dir)
-    state = json.loads(state_path.read_text(encoding="utf-8"))
-    optimizer_file = run_dir / "checkpoints" / (state.get("optimizer_state") or "")
-    return ResumePoint(
-        epoch=int(state["epoch"]),
-        global_step=int(state["global_step"]),
-        optimizer_iterations=int(state["optimizer_iterations"]),
-        best_epoch=state.get("best_epoch"),
-        best_score=state.get("best_score"),
-        wait=int(state.get("wait", 0)),
-        best_val=_best_val_from_log(run_dir, state.get("best_epoch")),
-        optimizer_file=optimizer_file if optimizer_file.is_file() else None,
-        optimizer_variables=list(state.get("optimizer_variables") or []),
-    )
-
-
-def _best_val_from_log(run_dir: Path, best_epoch: int | None) -> dict[str, Any] | None:
-    """The validation metrics of the best epoch, as its epoch event recorded them."""
-    if best_epoch is None:
-        return None
-    for event in read_events(run_dir / "events.jsonl").events:
-        if event.kind == "epoch" and event.get("epoch") == best_epoch:
-            return event.get("val") or event.get("train")
-    return None
-
-
-def use_generator_dropout() -> None:
-    """Make Keras dropout draw from tf.random.Generator objects (state we can re-seed)
-    instead of stateful ops whose hidden state can be neither saved nor reset."""
-    import tf_keras
-
-    tf_keras.backend.experimental.enable_tf_random_generator()
-
-
-def reseed_dropout(model: Any, seed: int, epoch: int) -> None:
-    """Re-seed every random layer from (seed, epoch, its index): an epoch's dropout masks
-    are then the same whether the process trained the epochs before it or not."""
-    index = 0
-    for layer in model.submodules:
-        random = getattr(layer, "_random_generator", None)
-        if random is None:
-            continue
-        random._maybe_init()  # generators are made lazily on first use: make them now
-        generator = getattr(random, "_generator", None)
-        if generator is None:
-            continue
-        generator.reset_from_seed([int(seed), int(epoch), index])
-        index += 1
-
-
-def restore_optimizer(optimizer: Any, trainable: list[Any], point: ResumePoint) -> bool:
-    """Create the optimizer's variables and load them from optimizer.npz (same order as
-    they were saved). False, with fresh moments, when the file was too big to keep."""
-    import numpy as np
-
-    optimizer.build(trainable)
-    if point.optimizer_file is None:
-        optimizer.iterations.assign(point.optimizer_iterations)
-        return False
-    found = optimizer.variables
-    variables = list(found() if callable(found) else found)
-    with np.load(point.optimizer_file) as arrays:
-        if len(arrays.files) != len(variables):
-            raise RunStoreError(
-                f"optimizer state has {len(arrays.files)} variables but the model needs "
-                f"{len(variables)}; allowed: resume with the config the run started with",
-                file=point.optimizer_file)
-        for i, variable in enumerate(variables):
-            variable.assign(arrays[f"v{i:05d}"])
-    return True
 
 
 @dataclass

@@ -61,7 +61,7 @@ class Prepared:
     splits: Any  # engine.data.Splits
     built: Any  # engine.models.BuiltModel
     device: str  # what the run reports: "cpu" or "gpu:N"
-    resume: Any = None  # engine.resume.ResumePoint when continuing an earlier run
+    resume: Any = None  # engine.resume_state.ResumePoint when continuing an earlier run
 
 
 @dataclass
@@ -88,7 +88,7 @@ def train(
     ``handle``: a run the caller already created (its config.toml written); otherwise one is
     created once the input is known to be good. ``on_event`` is called with every event
     right after it is written (from this thread). Raises BadInput only before training.
-    ``resume``: an engine.resume.ResumePoint; ``handle`` is then the run being continued.
+    ``resume``: an engine.resume_state.ResumePoint; ``handle`` is then the run being continued.
     ``run_id``: the id to create the run under (``run --detach`` announces it up front).
     """
     cancel = cancel or threading.Event()
@@ -120,8 +120,8 @@ def _prepare(cfg: RunConfig, store: RunStore, handle: RunHandle | None,
              capture: LibraryCapture, scope: contextlib.ExitStack,
              run_id: str | None = None) -> Prepared:
     from densexp_tui.engine.data import load_dataset, split_dataset
+    from densexp_tui.engine.dropout import use_generator_dropout
     from densexp_tui.engine.models import build_model
-    from densexp_tui.engine.resume import use_generator_dropout
 
     cfg = resolve_paths(cfg)
     if handle is None:
@@ -320,7 +320,7 @@ def _start_point(prepared: Prepared, outcome: Any, emit: _Emitter, per_epoch: in
     if point is None:
         _emit_started(prepared, emit, per_epoch)
         return 0
-    from densexp_tui.engine.resume import restore_optimizer
+    from densexp_tui.engine.resume_state import restore_optimizer
 
     model = prepared.built.model
     model.load_weights(str(prepared.handle.checkpoints_dir / "last.weights.h5"))

@@ -24,8 +24,8 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import optuna
@@ -91,7 +91,7 @@ class WorkerId:
     pid_started: float | None
 
     @classmethod
-    def current(cls) -> "WorkerId":
+    def current(cls) -> WorkerId:
         return cls(socket.gethostname(), os.getpid(), _process_start_time(os.getpid()))
 
     def as_attr(self) -> dict[str, Any]:

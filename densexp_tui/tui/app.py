@@ -30,8 +30,7 @@ from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.screens.home import HomeScreen, module_exists
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
-from densexp_tui.tui.training import (ActiveJob, TrainingJob, TrainingQueue, TrainingStarted,
-                                      run_job)
+from densexp_tui.tui.training import ActiveJob, TrainingJob, TrainingQueue, TrainingStarted, run_job
 
 APP_LOG_NAME = ".densexp-tui.log"
 FALLBACK_THEME = "textual-dark"

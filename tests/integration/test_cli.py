@@ -38,7 +38,8 @@ def _run_dirs(runs: Path) -> list[Path]:
 @pytest.mark.parametrize("case, files, args, fragment", [
     ("missing-dataset", {"run.toml": '[data]\nsource = "csv"\npath = "gone.csv"\n'}, [],
      "gone.csv"),
-    ("missing-column", {"run.toml": '[data]\nsource = "csv"\npath = "d.csv"\ntext_column = "body"\n',
+    ("missing-column",
+     {"run.toml": '[data]\nsource = "csv"\npath = "d.csv"\ntext_column = "body"\n',
                         "d.csv": CSV}, [], "no column 'body'"),
     ("bad-toml", {"run.toml": "[train\nepochs = 1\n"}, [], "not valid TOML"),
     ("bad-set", {"run.toml": WINE}, ["--set", "train.learnig_rate=1"], "did you mean"),

@@ -353,7 +353,7 @@ def test_merge_keeps_the_logits(make) -> None:
 def test_export_merged_is_a_plain_hf_model_with_the_same_predictions(tmp_path: Path) -> None:
     from transformers import AutoTokenizer, TFAutoModelForSequenceClassification
 
-    from densexp_tui.engine.lora import export_merged
+    from densexp_tui.engine.export import export_merged
 
     run_dir, built, x = _lora_run(tmp_path, ["query", "value", "ffn_output"])
     trained = model_logits(built.model, x).numpy()

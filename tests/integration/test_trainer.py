@@ -139,8 +139,8 @@ def test_nan_loss_stops_as_diverged_naming_the_step(tiny_mlp_config: RunConfig, 
 def test_huge_learning_rate_diverges(tiny_mlp_config: RunConfig, runs_dir: Path) -> None:
     # tiny-bert's LayerNorms keep it finite even at lr 10; a plain mlp with SGD does blow up.
     cfg = apply_overrides(tiny_mlp_config, ["train.optimizer=sgd", "train.learning_rate=10",
-                                            "train.grad_clip_norm=0", "train.lr_schedule=constant", "model.dropout=0",
-                                            "train.epochs=5"])
+                                            "train.grad_clip_norm=0", "train.lr_schedule=constant",
+                                            "model.dropout=0", "train.epochs=5"])
     result = _train(cfg, runs_dir)
 
     assert result.status == "diverged", result.message

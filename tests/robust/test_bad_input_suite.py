@@ -32,7 +32,8 @@ class Case:
 
 
 def _csv_config(path: str = "data.csv", extra: str = "") -> str:
-    return f'[data]\nsource = "csv"\npath = "{path}"\n{extra}\n{QUICK_TRAIN}[model]\nname = "tiny-bert"\n'
+    return (f'[data]\nsource = "csv"\npath = "{path}"\n{extra}\n{QUICK_TRAIN}'
+            '[model]\nname = "tiny-bert"\n')
 
 
 def _jsonl_config(path: str = "data.jsonl") -> str:
@@ -43,9 +44,12 @@ def _model_config(name: str) -> str:
     return f'[data]\nsource = "csv"\npath = "data.csv"\n[model]\nname = "{name}"\n{QUICK_TRAIN}'
 
 
+IRIS_MLP = '[data]\nsource = "builtin"\nname = "iris"\n[model]\nname = "mlp"\n'
+
+
 def _sweep(space: str, extra: str = "") -> dict[str, str]:
     return {
-        "base.toml": '[data]\nsource = "builtin"\nname = "iris"\n[model]\nname = "mlp"\n' + QUICK_TRAIN,
+        "base.toml": IRIS_MLP + QUICK_TRAIN,
         "sweep.toml": f'base = "base.toml"\n{extra}\n[space]\n{space}\n',
     }
 
@@ -53,7 +57,8 @@ def _sweep(space: str, extra: str = "") -> dict[str, str]:
 CASES = [
     # -- run configs -----------------------------------------------------------------------
     Case("malformed-toml", {"run.toml": "[train\nepochs = 3\n"}, "TOML"),
-    Case("unknown-key", {"run.toml": "[train]\nlearnig_rate = 0.1\n"}, "did you mean learning_rate"),
+    Case("unknown-key", {"run.toml": "[train]\nlearnig_rate = 0.1\n"},
+         "did you mean learning_rate"),
     Case("unknown-section", {"run.toml": "[trian]\nepochs = 1\n"}, "did you mean [train]"),
     Case("wrong-type", {"run.toml": '[train]\nepochs = "three"\n'}, "train.epochs"),
     Case("negative-lr", {"run.toml": "[train]\nlearning_rate = -0.1\n"}, "train.learning_rate"),
@@ -96,7 +101,8 @@ CASES = [
                             "data.csv": GOOD_CSV + "no label here,\n"}, "label",
          target="data.csv"),
     Case("float-labels", {"run.toml": _csv_config(),
-                          "data.csv": "text,label\n" + "".join(f"t{i},{i / 7:.3f}\n" for i in range(30))},
+                          "data.csv": "text,label\n"
+                          + "".join(f"t{i},{i / 7:.3f}\n" for i in range(30))},
          "label", target="data.csv"),
     Case("broken-jsonl", {"run.toml": _jsonl_config(),
                           "data.jsonl": '{"text": "a", "label": "x"}\n{"text": "b", "lab\n'},
@@ -113,18 +119,21 @@ CASES = [
     Case("hub-id-offline", {"run.toml": _model_config("some-org/not-a-cached-model"),
                             "data.csv": GOOD_CSV}, "not-a-cached-model",
          target="not-a-cached-model"),
-    Case("lora-on-mlp", {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\nfinetune = "lora"\n'},
+    Case("lora-on-mlp",
+         {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\nfinetune = "lora"\n'},
          "model.finetune"),
     # -- runs directory --------------------------------------------------------------------
-    Case("runs-dir-under-a-file", {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\n' + QUICK_TRAIN,
-                                   "afile": "not a folder"},
+    Case("runs-dir-under-a-file",
+         {"run.toml": '[data]\nname = "iris"\n[model]\nname = "mlp"\n' + QUICK_TRAIN,
+          "afile": "not a folder"},
          "cannot write runs", args=["--runs-dir", "afile/runs"], target="afile"),
     # -- sweeps ----------------------------------------------------------------------------
     Case("sweep-unknown-key", _sweep('"train.learnig_rate" = {low = 0.001, high = 0.1}'),
          "train.learnig_rate", command="sweep", target="sweep.toml"),
     Case("sweep-low-above-high", _sweep('"train.learning_rate" = {low = 0.1, high = 0.01}'),
          "low", command="sweep", target="sweep.toml"),
-    Case("sweep-log-nonpositive", _sweep('"train.learning_rate" = {low = 0.0, high = 0.1, log = true}'),
+    Case("sweep-log-nonpositive",
+         _sweep('"train.learning_rate" = {low = 0.0, high = 0.1, log = true}'),
          "log", command="sweep", target="sweep.toml"),
     Case("sweep-empty-choices", _sweep('"train.batch_size" = []'), "empty", command="sweep",
          target="sweep.toml"),

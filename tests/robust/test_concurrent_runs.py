@@ -13,10 +13,10 @@ RUNS_PER_PROCESS = 8
 EVENTS_PER_RUN = 60
 
 
-def _create_and_write(root: str, worker: int, queue: "mp.Queue[list[str]]") -> None:
+def _create_and_write(root: str, worker: int, queue: mp.Queue[list[str]]) -> None:
     store = RunStore(root)
     ids = []
-    for index in range(RUNS_PER_PROCESS):
+    for _ in range(RUNS_PER_PROCESS):
         cfg = RunConfig()
         cfg.run.name = "same-name"  # the same name and second in every process: ids must differ
         handle = store.create_run(cfg)

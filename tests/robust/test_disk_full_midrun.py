@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from densexp_tui.core.config import apply_overrides, RunConfig
+from densexp_tui.core.config import RunConfig, apply_overrides
 from densexp_tui.core.events import read_events
 from densexp_tui.core.runstore import RunStore
 

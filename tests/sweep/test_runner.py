@@ -60,7 +60,8 @@ def test_a_bad_trial_is_pruned_by_the_median_rule(tmp_path: Path, sweeper: Sweep
 
 
 def test_a_config_that_already_completed_is_reused(tmp_path: Path, sweeper: Sweeper) -> None:
-    body = '[sweep]\nname = "{}"\nn_trials = 2\nsampler = "grid"\n[space]\n"train.batch_size" = [8, 16]\n'
+    body = ('[sweep]\nname = "{}"\nn_trials = 2\nsampler = "grid"\n'
+            '[space]\n"train.batch_size" = [8, 16]\n')
     first = sweeper.run(write_sweep(tmp_path, body.format("first"), name="a.toml"))
     calls: list[str] = []
 

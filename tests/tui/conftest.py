@@ -1,8 +1,9 @@
 """TUI fixtures: an isolated config dir, stable clocks and catalogs, one app factory.
 
-Every test that builds the app through ``make_app`` gets its own settings dir ($DENSEXP_CONFIG_DIR), an empty Hugging Face cache
-and Keras cache (so catalog lists do not depend on the machine), a working directory of its
-own (./models is scanned) and UTC local time (start times in the runs table are stable).
+Every test that builds the app through ``make_app`` gets its own settings dir
+($DENSEXP_CONFIG_DIR), an empty Hugging Face cache and Keras cache (so catalog lists do not
+depend on the machine), a working directory of its own (./models is scanned) and UTC local
+time (start times in the runs table are stable).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from densexp_tui.core.config import apply_overrides, RunConfig
+from densexp_tui.core.config import RunConfig, apply_overrides
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.tui.app import DensexpApp
 from tests.tui.conftest import cells, wait_for
@@ -37,7 +37,8 @@ async def test_resume_key_continues_a_cancelled_run(
     run_id = _cancelled_after_first_epoch(runs_dir)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: any("paused" in " ".join(row) for row in cells(app)), timeout=10)
+        await wait_for(pilot, lambda: any("paused" in " ".join(row) for row in cells(app)),
+                       timeout=10)
         await pilot.press("R")
         await wait_for(pilot, lambda: RunStore(runs_dir).get(run_id).status == "completed",
                        timeout=120)

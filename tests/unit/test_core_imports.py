@@ -39,7 +39,8 @@ def test_quick_cli_commands_do_not_load_tensorflow(argv: list[str], tmp_path) ->
     loaded = _loaded_after(
         "import contextlib, io\n"
         "from densexp_tui.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "with contextlib.redirect_stdout(io.StringIO()), "
+        "contextlib.redirect_stderr(io.StringIO()):\n"
         f"    main({argv!r} + (['--runs-dir', {str(tmp_path)!r}] if {argv[0]!r} == 'runs' else []))"
     )
     assert loaded == []

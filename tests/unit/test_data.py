@@ -1,4 +1,4 @@
-"""engine/data.py and the datasets part of core/catalog.py: what a user feeding data notices.
+"""engine/data/ (the package) and the datasets part of core/catalog.py: what a user feeding data notices.
 
 Every bad file must give one DataError line naming the file, the key and what is allowed;
 good files of every supported source must load the same way. Nothing here downloads.

@@ -113,7 +113,7 @@ def test_follower_sees_events_as_a_writer_appends(tmp_path: Path) -> None:
             assert [e.get("step") for e in follower.poll()] == [step]  # flushed per line
 
 
-def _make_ids(count: int, queue: "mp.Queue[list[str]]") -> None:
+def _make_ids(count: int, queue: mp.Queue[list[str]]) -> None:
     queue.put([new_run_id("same-name") for _ in range(count)])
 
 

@@ -40,7 +40,7 @@ def test_texts_vary_and_no_single_keyword_gives_the_label_away():
     for word in ("good", "bad", "not", "great", "awful"):
         labels_with_word = {
             label
-            for text, label in zip(reviews.texts, reviews.labels)
+            for text, label in zip(reviews.texts, reviews.labels, strict=True)
             if word in text.lower().replace(".", " ").replace(",", " ").split()
         }
         assert len(labels_with_word) == 3, f"{word!r} appears in only {labels_with_word}"

@@ -33,7 +33,7 @@ def metrics(loss: float, accuracy: float, confusion: list[list[int]]) -> dict[st
         "f1": accuracy - 0.01, "confusion": confusion, "labels": LABELS,
         "per_class": {label: {"precision": accuracy, "recall": accuracy, "f1": accuracy,
                               "support": sum(row)}
-                      for label, row in zip(LABELS, confusion)},
+                      for label, row in zip(LABELS, confusion, strict=True)},
     }
 
 

@@ -131,8 +131,8 @@ def test_bad_sweeps_are_one_line(tmp_path: Path, body: str, expected: str) -> No
 
 def test_an_objective_on_a_split_that_is_never_made(tmp_path: Path) -> None:
     base = BASE.replace('name = "iris"\n', 'name = "iris"\ntest_fraction = 0.0\n')
-    message = _error(tmp_path, '[sweep]\nobjective = "test.f1"\n[space]\n"train.batch_size" = [8]\n',
-                     base)
+    message = _error(tmp_path,
+                     '[sweep]\nobjective = "test.f1"\n[space]\n"train.batch_size" = [8]\n', base)
     assert "objective test.f1 needs test metrics" in message and "never produced" in message
     message = _error(tmp_path, '[sweep]\nobjective = "test.f1"\npruner = "median"\n[space]\n'
                      '"data.val_fraction" = [0.0, 0.2]\n')
@@ -152,7 +152,8 @@ def test_a_bad_base_names_the_base_file(tmp_path: Path) -> None:
     message = str(pytest.raises(ConfigError, load_sweep,
                                 _sweep(tmp_path, '[space]\n"train.batch_size" = [8]\n',
                                        "[train]\nlearnig_rate = 1\n")).value)
-    assert message.startswith(str(tmp_path / "base.toml")) and "did you mean learning_rate" in message
+    assert message.startswith(str(tmp_path / "base.toml"))
+    assert "did you mean learning_rate" in message
 
 
 # -- storage URLs ---------------------------------------------------------------------------

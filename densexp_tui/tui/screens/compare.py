@@ -63,7 +63,7 @@ class SortCell:
     text: Text = field(compare=False)
 
     @classmethod
-    def of(cls, value: Any, text: str | Text) -> "SortCell":
+    def of(cls, value: Any, text: str | Text) -> SortCell:
         missing = value is None or value == "" or (isinstance(value, float) and value != value)
         key = (1, 0) if missing else (0, value if isinstance(value, (int, float)) else str(value))
         return cls(key, text if isinstance(text, Text) else Text(text, justify="right"))

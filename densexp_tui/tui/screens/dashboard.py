@@ -29,8 +29,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from densexp_tui.core.events import Event
-from densexp_tui.core.runstore import (RunStore, RunSummary, process_is_alive,
-                                       read_live_summary)
+from densexp_tui.core.runstore import RunStore, RunSummary, process_is_alive, read_live_summary
 from densexp_tui.core.runview import RunView
 from densexp_tui.tui.dialogs.confirm import ConfirmDialog
 from densexp_tui.tui.messages import RunEventsArrived

@@ -17,10 +17,11 @@ import importlib.util
 import os
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -86,7 +87,7 @@ RIGHT_ALIGNED = {"acc", "f1", "epochs", "duration", "trainable"}
 RESUMABLE_STATUSES = ("interrupted", "cancelled", "failed")
 
 
-@lru_cache(maxsize=None)
+@cache
 def module_exists(name: str) -> bool:
     """Whether an optional part (resume, sweeps) is installed, without importing it.
 
@@ -306,7 +307,7 @@ class HomeScreen(Screen[None]):
         self._last_full_seconds = 0.0
 
     @property
-    def densexp(self) -> "DensexpApp":
+    def densexp(self) -> DensexpApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -463,7 +464,7 @@ class HomeScreen(Screen[None]):
             return
         shown = view.rows[:self._window]
         if self._rows and len(shown) == len(self._window_rows) and all(
-                a is b for a, b in zip(shown, self._window_rows)) and not any(
+                a is b for a, b in zip(shown, self._window_rows, strict=True)) and not any(
                 row.status == "running" for row in shown):
             return  # the same summaries as drawn, none live: nothing can differ
         self._window_rows = list(shown)
@@ -507,13 +508,13 @@ class HomeScreen(Screen[None]):
         variables = self.app.theme_variables or self.app.get_css_variables()
         status = cells[2].split(" ", 1)[-1]
         styled = []
-        for (column, _label), value in zip(COLUMNS, cells):
+        for (column, _label), value in zip(COLUMNS, cells, strict=True):
             style = ""
             if column == "status":
                 style = f"bold {variables.get(f'status-{status}', '')}"
             elif column == "mark":
                 style = f"bold {variables.get('mark', '')}"
-            justify = "right" if column in RIGHT_ALIGNED else "left"
+            justify: JustifyMethod = "right" if column in RIGHT_ALIGNED else "left"
             styled.append(Text(value, style=style.strip(), justify=justify))
         return styled
 

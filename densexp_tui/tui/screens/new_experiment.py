@@ -8,8 +8,6 @@ smooth; the catalog of models is scanned in one too (the Hugging Face cache can 
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +26,18 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import (Button, DataTable, Footer, Header, Label, Select, Static,
-                             TabbedContent, TabPane, Tabs)
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Label,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+)
 from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import (
@@ -96,38 +104,6 @@ def dataset_options(source: str) -> list[tuple[str, str]]:
         label = f"{info.name} · {info.kind}, {info.n_classes} classes, {info.n_rows:,} rows"
         options.append((label + ("" if info.available else " (not downloaded)"), info.name))
     return options or [("reviews", "reviews")]
-
-
-def file_columns(source: str, path: Path) -> list[str]:
-    """Column names of a data file, read cheaply (header, first object, schema)."""
-    try:
-        if source == "csv":
-            with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-                return [c.strip() for c in next(csv.reader(handle), [])]
-        if source == "jsonl":
-            with open(path, encoding="utf-8-sig", errors="replace") as handle:
-                for line in handle:
-                    if line.strip():
-                        record = json.loads(line)
-                        return list(record) if isinstance(record, dict) else []
-        if source == "parquet":
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(path).names)
-        if source == "hf_disk":
-            return _hf_disk_columns(path)
-    except (OSError, ValueError, ImportError, StopIteration):
-        return []
-    return []
-
-
-def _hf_disk_columns(folder: Path) -> list[str]:
-    """Features of a dataset saved with save_to_disk (a split folder or a DatasetDict)."""
-    for info in [folder / "dataset_info.json", *sorted(folder.glob("*/dataset_info.json"))]:
-        if info.is_file():
-            features = json.loads(info.read_text()).get("features") or {}
-            return list(features)
-    return []
 
 
 @dataclass
@@ -198,7 +174,7 @@ class NewExperimentScreen(Screen[None]):
         return base
 
     @property
-    def densexp(self) -> "DensexpApp":
+    def densexp(self) -> DensexpApp:
         return self.app  # type: ignore[return-value]
 
     @property
@@ -438,11 +414,12 @@ class NewExperimentScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _load_preview(self, data: DataSection, base_dir: Path) -> PreviewOutcome:
+        from densexp_tui.engine.data import preview_dataset, sniff_columns  # no TensorFlow
+
         path = Path(data.path).expanduser()
-        columns = file_columns(data.source, path if path.is_absolute() else base_dir / path) \
+        columns = sniff_columns(data.source, path if path.is_absolute() else base_dir / path) \
             if data.source in FILE_SOURCES and data.path else []
         try:
-            from densexp_tui.engine.data import preview_dataset  # numpy, no TensorFlow
 
             return PreviewOutcome(columns, preview_dataset(data, base_dir), None)
         except BadInput as err:

@@ -26,8 +26,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import (Button, Checkbox, DataTable, Footer, Header, Input, Label, Select,
-                             Static, TabbedContent, TabPane)
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 
 from densexp_tui.core.config import FIELD_SPECS, RunConfig, load_config, resolve_paths
 from densexp_tui.core.errors import BadInput

@@ -115,7 +115,7 @@ class ConfigField(Vertical):
     class Changed(Message):
         """The field's text changed; ``problem`` is None when it is valid."""
 
-        def __init__(self, config_field: "ConfigField", problem: str | None) -> None:
+        def __init__(self, config_field: ConfigField, problem: str | None) -> None:
             super().__init__()
             self.config_field = config_field
             self.problem = problem
@@ -125,7 +125,7 @@ class ConfigField(Vertical):
             return self.config_field.key_path
 
         @property
-        def control(self) -> "ConfigField":
+        def control(self) -> ConfigField:
             return self.config_field
 
     def __init__(self, key_path: str, value: Any, *, options: SelectOptions | None = None,

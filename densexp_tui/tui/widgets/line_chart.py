@@ -252,7 +252,7 @@ class LineChart(Widget):
         if rows >= 5:
             ticks[rows // 2] = (bounds.y_max + bounds.y_min) / 2
         labels = [""] * rows
-        for row, label in zip(ticks, tick_labels(list(ticks.values()))):
+        for row, label in zip(ticks, tick_labels(list(ticks.values())), strict=True):
             labels[row] = label
         return labels
 

@@ -1,0 +1,78 @@
+"""What the New experiment form shows before training: first rows, balance, lengths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from densexp_tui.core.config import DataSection
+from densexp_tui.engine.data.dataset import Dataset
+from densexp_tui.engine.data.sources import load_dataset
+
+
+@dataclass
+@dataclass
+class Preview:
+    """What the TUI shows before training: first rows, class balance, text lengths."""
+
+    columns: list[str]
+    rows: list[dict[str, str]]
+    class_counts: dict[str, int]
+    length_percentiles: dict[str, int]  # words per text: p50, p90, p99, max; {} for tabular
+    n_rows: int
+    kind: str
+    label_names: list[str]
+    source_desc: str
+
+
+def preview_dataset(data: DataSection, base_dir: Path | None = None, n_rows: int = 8) -> Preview:
+    """First rows, class counts and text lengths of the dataset ``data`` describes.
+
+    Loads through :func:`load_dataset` (seed 0 for a ``max_samples`` subset), so the preview
+    raises the same DataError a run would.
+    """
+    dataset = load_dataset(data, base_dir)
+    if dataset.texts is not None:
+        texts = dataset.texts
+        columns = [data.text_column, data.label_column]
+        rows = [
+            {data.text_column: texts[i], data.label_column: _label_of(dataset, i)}
+            for i in range(min(n_rows, len(dataset)))
+        ]
+        lengths = _word_length_percentiles(texts)
+    else:
+        columns = [*(dataset.feature_names or []), "label"]
+        rows = [_tabular_row(dataset, i) for i in range(min(n_rows, len(dataset)))]
+        lengths = {}
+    return Preview(
+        columns=columns,
+        rows=rows,
+        class_counts=dataset.class_counts(),
+        length_percentiles=lengths,
+        n_rows=len(dataset),
+        kind=dataset.kind,
+        label_names=list(dataset.label_names),
+        source_desc=dataset.source_desc,
+    )
+
+
+def _label_of(dataset: Dataset, index: int) -> str:
+    return dataset.label_names[int(dataset.labels[index])]
+
+
+def _tabular_row(dataset: Dataset, index: int) -> dict[str, str]:
+    if dataset.features is None or dataset.feature_names is None:
+        raise ValueError(f"{dataset.source_desc} has no features: it is a {dataset.kind} set")
+    values = dataset.features[index]
+    row = {name: f"{value:.4g}" for name, value in zip(dataset.feature_names, values)}
+    row["label"] = _label_of(dataset, index)
+    return row
+
+
+def _word_length_percentiles(texts: list[str]) -> dict[str, int]:
+    """p50/p90/p99/max of words per text: what max_length should roughly cover."""
+    counts = np.fromiter((len(text.split()) for text in texts), dtype=np.int64, count=len(texts))
+    p50, p90, p99 = np.percentile(counts, [50, 90, 99])
+    return {"p50": round(p50), "p90": round(p90), "p99": round(p99), "max": int(counts.max())}
