@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 INDEX_NAME = ".densexp-index.sqlite"
 JSON_INDEX_NAME = ".densexp-index.json"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 BUSY_TIMEOUT_MS = 5000
 SUMMARY_NAME = "summary.json"
 
@@ -71,10 +71,11 @@ def read_record(path: str) -> Record | None:
     return record if isinstance(record, dict) else None
 
 
-def slim_record(record: Record) -> Record:
-    """What listing needs: nested metric dicts keep their scalars only (no confusion
-    matrices or per-class tables), so the index stays small."""
-    slim = dict(record)
+def slim_record(record: Record, fields: frozenset[str] | None = None) -> Record:
+    """What listing needs: only ``fields`` (all when None), and nested metric dicts keep
+    their scalars only (no confusion matrices or per-class tables): the index stays small
+    and a record becomes a summary object without filtering again."""
+    slim = dict(record) if fields is None else {k: v for k, v in record.items() if k in fields}
     for key in ("best", "test", "params"):
         nested = slim.get(key)
         if isinstance(nested, dict):
@@ -238,9 +239,11 @@ class RunIndex:
     the live status (a dead process reads as interrupted) is the store's business.
     """
 
-    def __init__(self, root: Path, cache: SummaryCache | None = None) -> None:
+    def __init__(self, root: Path, cache: SummaryCache | None = None,
+                 fields: frozenset[str] | None = None) -> None:
         self.root = root
         self._cache = cache
+        self._fields = fields
         self._loaded = False
         self._records: CachedRecords = {}
         self._lock = threading.Lock()
@@ -288,7 +291,7 @@ class RunIndex:
                 record = {"run_id": name, "status": "interrupted",
                           "message": "summary.json unreadable"}
             else:
-                record = slim_record(record)
+                record = slim_record(record, self._fields)
             if cached is None or cached != (key, record):
                 changed[name] = (key, record)
                 self._records[name] = (key, record)

@@ -140,7 +140,7 @@ class RunStore:
 
     def __init__(self, root: str | Path | None = None):
         self.root = resolve_runs_dir(root)
-        self.index = RunIndex(self.root)
+        self.index = RunIndex(self.root, fields=_SUMMARY_FIELDS)
         self._parsed: dict[str, tuple[dict[str, Any], RunSummary]] = {}
 
     # -- creating ---------------------------------------------------------------------------
@@ -240,7 +240,7 @@ class RunStore:
             if known is not None and known[0] is record:
                 summary = known[1]
             else:
-                summary = RunSummary.from_dict({**record, "run_id": name})
+                summary = _summary_from_record(record, name)
             parsed[name] = (record, summary)
             runs.append(with_live_status(summary, self.root / name)
                         if summary.status == "running" else summary)
@@ -300,6 +300,17 @@ class RunStore:
             if summary.config_hash == digest and summary.status == "completed":
                 return summary
         return None
+
+
+def _summary_from_record(record: dict[str, Any], run_id: str) -> RunSummary:
+    """An index record (already only RunSummary's fields) as a summary, cheaply."""
+    try:
+        summary = RunSummary(**record)
+    except TypeError:  # an unreadable summary's stand-in, or a hand-edited odd one
+        summary = RunSummary.from_dict({**record, "run_id": run_id})
+    if summary.run_id != run_id:  # a folder copied under another name: the folder wins
+        summary = dataclasses.replace(summary, run_id=run_id)
+    return summary
 
 
 def _id_names(run_id: str, name: str) -> bool:
