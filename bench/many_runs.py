@@ -15,7 +15,7 @@ running run's summary every 0.5 s. Compare: time from pushing the screen with th
 newest runs to its table holding them. Figures are noisy on a shared machine: compare the
 ratios within one run.
 
-    .venv/bin/python bench/many_runs.py [--sizes 1000,10000,100000] [--keys 40]
+    .venv/bin/python bench/many_runs.py [--sizes 1000,10000,100000] [--keys 40] [--sweeps]
 """
 
 from __future__ import annotations
@@ -246,6 +246,36 @@ async def compare_100(root: Path) -> float:
         return time.perf_counter() - started
 
 
+async def sweeps_1000(tmp: Path) -> dict[str, float]:
+    """The Sweeps screen on a 1,000-trial study: open to a full trials table, then the key
+    latency (cursor down in the trials table) while the screen keeps refreshing."""
+    from textual.widgets import DataTable
+
+    from densexp_tui.tui.screens.sweeps import SweepsScreen
+    from tests.sweep.study_factory import write_study
+
+    write_study(tmp, "big", 1000, running=1)
+    app = TimedApp(runs_dir=tmp)
+    app.latencies = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        started = time.perf_counter()
+        app.open_sweeps()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SweepsScreen)
+        table = screen.query_one("#trials-table", DataTable)
+        while table.row_count < 1001:
+            await pilot.pause(0.01)
+        opened = time.perf_counter() - started
+        table.focus()
+        for _ in range(20):
+            row = table.cursor_row
+            await press(app, "down", lambda row=row: table.cursor_row == row + 1)
+        return {"sweeps screen open, 1,000 trials (s)": opened,
+                "sweeps key p50 (ms)": percentile(app.latencies, .5) * 1000,
+                "sweeps key p95 (ms)": percentile(app.latencies, .95) * 1000}
+
+
 def report_keys(label: str, figures: dict[str, list[float]]) -> None:
     for name, values in figures.items():
         print(f"  {label:<14} {name:<14} p50 {percentile(values, .5) * 1000:7.1f} ms   "
@@ -256,8 +286,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--keys", type=int, default=40)
+    parser.add_argument("--sweeps", action="store_true", help="also the 1,000-trial figures")
     args = parser.parse_args()
-    for count in [int(n) for n in args.sizes.split(",")]:
+    if args.sweeps:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="scale-sweeps-") as tmp:
+            for name, value in asyncio.run(sweeps_1000(Path(tmp))).items():
+                print(f"  {name:<40} {value:8.2f}", flush=True)
+    for count in [int(n) for n in args.sizes.split(",") if n]:
         print(f"== {count} runs", flush=True)
         root = ensure_runs(count)
         for name, value in cli_figures(root).items():

@@ -329,7 +329,10 @@ class HomeScreen(Screen[None]):
         self._in_worker = not few_runs(self.densexp.store.root)
         if self._in_worker:
             self.query_one("#queue-line", Static).update("Reading the runs…")
-        self.refresh_runs()
+            # After the first frame: a listing worker competes for the GIL with painting.
+            self.call_after_refresh(self.refresh_runs)
+        else:
+            self.refresh_runs()
         self.set_interval(REFRESH_SECONDS, self._tick)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh_runs(True))
 
