@@ -47,6 +47,7 @@ from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
 from densexp_tui.tui.widgets.palette import fg, status_color
 
 REFRESH_SECONDS = 1.0
+NEWEST_RUNS_FOR_BASE = 200
 SPACE_ROWS = 3
 # Keys a sweep can search: numbers and choices (strings like data.path make no sense).
 SEARCHABLE_KEYS = tuple(
@@ -409,7 +410,9 @@ class SweepsScreen(Screen[None]):
         if isinstance(current, RunConfig):
             return current, "the New experiment settings"
         # Trials of other sweeps are not "settings": take the newest run of its own.
-        for summary in [r for r in self.store.list_runs() if not r.sweep][:1]:
+        # Among the newest few only: reading every run here would stall the UI at scale.
+        newest, _count = self.store.newest_runs(NEWEST_RUNS_FOR_BASE)
+        for summary in [r for r in newest if not r.sweep][:1]:
             try:
                 return (load_config(self.store.run_dir(summary.run_id) / "config.toml"),
                         f"the settings of the newest run, {summary.name}")
