@@ -4,16 +4,19 @@
 storage URL, describes each, and builds the selected one's trial rows, search-space keys and
 parameter importances. It keeps storages open, so a journal file replays incrementally
 (a 1,000-trial study is read once, then only what was appended). Importances (Optuna's
-fANOVA: about 25 s for 1,000 trials on a loaded 2-core box) are computed in a background
-thread of their own and show on a later snapshot (``importances_pending`` meanwhile), and
-are recomputed only when enough new trials completed or enough time passed. Thread-safe:
-one snapshot at a time.
+fANOVA: about 25 s for 1,000 trials on a loaded 2-core box) are computed in a child
+process, never in this one: in a thread they held the GIL and a view's key presses waited
+seconds (bench/many_runs.py --sweeps). They show on a later snapshot
+(``importances_pending`` meanwhile) and are recomputed only when enough new trials
+completed or enough time passed. Thread-safe: one snapshot at a time.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +59,16 @@ class _Importance:
     complete: int
     at: float
     values: dict[str, float] | None
-    computing: threading.Thread | None = None
+    computing: Future[dict[str, float] | None] | None = None
+
+
+def _importances_in_child(url: str, runs_dir: str, name: str) -> dict[str, float] | None:
+    """Runs in the child process: load the study and compute its importances."""
+    from pathlib import Path
+
+    spec = storage_mod.parse_storage(url or None, Path(runs_dir), name)
+    study = optuna.load_study(study_name=name, storage=storage_mod.open_storage(spec))
+    return study_mod.importances(study)
 
 
 class StudyReader:
@@ -68,6 +80,7 @@ class StudyReader:
         self._storages: dict[str, Any] = {}  # optuna BaseStorage by journal path or URL
         self._checked: set[str] = set()  # storage URLs found reachable
         self._importances: dict[str, _Importance] = {}
+        self._pool: ProcessPoolExecutor | None = None
 
     def snapshot(self, storage_url: str, selected: str | None) -> Snapshot:
         """Every study, described, and the ``selected`` one (else the first) in full."""
@@ -94,7 +107,7 @@ class StudyReader:
                 continue
             study_mod.describe_study(study, info)
             if info is chosen:
-                view = self._view(study, info)
+                view = self._view(study, info, url)
         return Snapshot(infos, view)
 
     def _list(self, url: str) -> list[study_mod.StudyInfo]:
@@ -122,22 +135,23 @@ class StudyReader:
         except KeyError:
             return None
 
-    def _view(self, study: optuna.Study, info: study_mod.StudyInfo) -> StudyView:
+    def _view(self, study: optuna.Study, info: study_mod.StudyInfo, url: str) -> StudyView:
         rows = study_mod.trial_rows(study)
         settings = study.user_attrs.get(study_mod.STUDY_ATTR, {})
         keys = list(dict.fromkeys(k for r in rows for k in r.params))
         complete = sum(1 for r in rows if r.state == "complete")
-        importances, pending = self._importance(study, info.name, complete)
+        importances, pending = self._importance(url, info.name, complete)
         return StudyView(info, rows, keys, importances, str(settings.get("source", "")),
                          pending, trial_header(keys), [trial_cells(row, keys) for row in rows])
 
-    def _importance(self, study: optuna.Study, name: str,
+    def _importance(self, url: str, name: str,
                     complete: int) -> tuple[dict[str, float] | None, bool]:
         """(the latest importances, whether newer ones are being computed)."""
         known = self._importances.get(name)
         if known is not None and known.computing is not None:
-            if known.computing.is_alive():
+            if not known.computing.done():
                 return known.values, True
+            known.values = _result_or_none(known.computing)
             known.computing = None
         if complete < study_mod.MIN_TRIALS_FOR_IMPORTANCE:
             return None, False
@@ -147,25 +161,43 @@ class StudyReader:
                 and now - known.at < IMPORTANCE_SECONDS)):
             return known.values, False
         entry = _Importance(complete, now, known.values if known else None)
-        entry.computing = threading.Thread(target=self._compute_importances,
-                                           args=(study, entry), name="importances",
-                                           daemon=True)
+        entry.computing = self._executor().submit(_importances_in_child, url,
+                                                  str(self.store.root), name)
         self._importances[name] = entry
-        entry.computing.start()
         return entry.values, True
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: a fork of a threaded app (Textual, workers) is not safe
+            self._pool = ProcessPoolExecutor(max_workers=1,
+                                             mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
 
     def wait_for_importances(self, name: str, timeout: float) -> bool:
         """Wait until the importances of study ``name`` being computed are done (the CLI
         and tests); True when none is left computing."""
         entry = self._importances.get(name)
-        thread = entry.computing if entry is not None else None
-        if thread is not None:
-            thread.join(timeout)
-        return thread is None or not thread.is_alive()
+        future = entry.computing if entry is not None else None
+        if future is None:
+            return True
+        try:
+            future.result(timeout)
+        except Exception:  # noqa: BLE001 - reported as no importances by the next snapshot
+            pass
+        return future.done()
 
-    @staticmethod
-    def _compute_importances(study: optuna.Study, entry: _Importance) -> None:
-        entry.values = study_mod.importances(study)
+    def close(self) -> None:
+        """Stop the importance process (a closing view)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _result_or_none(future: Future[dict[str, float] | None]) -> dict[str, float] | None:
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - a failed computation just means no importances
+        return None
 
 
 def trial_header(keys: list[str]) -> tuple[str, ...]:

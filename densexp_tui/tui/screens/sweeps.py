@@ -490,6 +490,9 @@ class SweepsScreen(Screen[None]):
         self._drawn.clear()
         self.request_load()
 
+    def on_unmount(self) -> None:
+        self.reader.close()  # the importance process ends with the screen
+
     def action_back(self) -> None:
         self.dismiss(None)
 
