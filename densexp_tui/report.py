@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Iterable
 
 from rich.console import Console, Group, RenderableType
@@ -163,10 +164,11 @@ class RunProgress:
             self.live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         if self.live_mode:
             self.live.update(self._view())
-            self.live.__exit__(*exc)
+            self.live.__exit__(exc_type, exc, traceback)
 
     def on_event(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.kind}", None)
@@ -324,7 +326,7 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
     facts.add_column()
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         ("run", summary.run_id), ("name", summary.name), ("status", status_text(summary.status)),
         ("message", summary.message or "-"), ("dataset", summary.dataset),
         ("model", f"{summary.model} ({summary.finetune})"),

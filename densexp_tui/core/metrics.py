@@ -63,14 +63,14 @@ def classification_report_text(
     true, pred = _as_class_indices(y_true, y_pred)
     if not len(true):
         return "no examples"
-    return classification_report(
+    return str(classification_report(
         true,
         pred,
         labels=list(range(len(label_names))),
         target_names=[str(name) for name in label_names],
         digits=digits,
         zero_division=0,
-    )
+    ))
 
 
 def _as_class_indices(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

@@ -115,7 +115,7 @@ def new_run_id(name: str, now: float | None = None) -> str:
 
 def _process_start_time(pid: int) -> float | None:
     try:
-        return psutil.Process(pid).create_time()
+        return float(psutil.Process(pid).create_time())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 

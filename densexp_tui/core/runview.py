@@ -9,7 +9,7 @@ events costs a few hundred kilobytes here, not hundreds of megabytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeGuard
 
 from densexp_tui.core.events import Event
 
@@ -303,7 +303,7 @@ class RunView:
         if self.status == "resumed":
             self._on_resumed(event.data)
 
-    def _on_resumed(self, data: dict) -> None:
+    def _on_resumed(self, data: dict[str, Any]) -> None:
         """The run goes on from its last checkpoint: steps logged after it are redone."""
         self.finished = False
         from_step = _as_int(data.get("from_step"), self.global_step)
@@ -464,7 +464,7 @@ class RunView:
         return 0.0
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 

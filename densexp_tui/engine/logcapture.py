@@ -73,7 +73,8 @@ def _keep_terminal() -> None:
     _terminal_stream = open(_terminal_fd, "w", buffering=1, encoding="utf-8",
                             errors="backslashreplace", closefd=False)
     _saved_dunder_stderr = sys.__stderr__
-    sys.__stderr__ = _terminal_stream
+    # typeshed marks sys.__stderr__ Final; replacing it is the point (Textual draws on it).
+    sys.__stderr__ = _terminal_stream  # type: ignore[misc]
 
 
 def _release_terminal() -> None:
@@ -83,7 +84,7 @@ def _release_terminal() -> None:
         return
     _flush_std_streams()
     os.dup2(_terminal_fd, 2)
-    sys.__stderr__ = _saved_dunder_stderr
+    sys.__stderr__ = _saved_dunder_stderr  # type: ignore[misc,assignment]
     if _terminal_stream is not None:
         _terminal_stream.close()
     os.close(_terminal_fd)

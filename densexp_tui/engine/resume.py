@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from densexp_tui.core.config import load_config
+from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import RunStoreError
 from densexp_tui.core.events import Event
 from densexp_tui.core.runstore import RunStore
@@ -48,7 +48,7 @@ class ResumePlan:
     """A run checked and ready to continue."""
 
     run_id: str
-    cfg: Any  # RunConfig from the run's own config.toml
+    cfg: RunConfig  # from the run's own config.toml
     point: ResumePoint
 
 

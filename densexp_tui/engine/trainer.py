@@ -24,7 +24,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -34,6 +34,11 @@ from densexp_tui.core.events import Event
 from densexp_tui.core.metrics import classification_metrics, classification_report_text
 from densexp_tui.core.runstore import RunHandle, RunStore, describe_dataset
 from densexp_tui.engine.logcapture import LibraryCapture, capture_library_output
+
+if TYPE_CHECKING:
+    from densexp_tui.engine.data import Splits
+    from densexp_tui.engine.models import BuiltModel
+    from densexp_tui.engine.resume_state import ResumePoint
 
 EventCallback = Callable[[Event], None]
 
@@ -58,10 +63,10 @@ class Prepared:
 
     cfg: RunConfig
     handle: RunHandle
-    splits: Any  # engine.data.Splits
-    built: Any  # engine.models.BuiltModel
+    splits: Splits
+    built: BuiltModel
     device: str  # what the run reports: "cpu" or "gpu:N"
-    resume: Any = None  # engine.resume_state.ResumePoint when continuing an earlier run
+    resume: ResumePoint | None = None  # set when continuing an earlier run
 
 
 @dataclass

@@ -31,6 +31,8 @@ from densexp_tui.sweep import study as study_mod
 # IMPORTANCE_GROWTH since the last computation (whichever comes first).
 IMPORTANCE_SECONDS = 30.0
 IMPORTANCE_GROWTH = 0.1
+# Up to this many complete trials fANOVA takes well under a second: computed right away.
+INLINE_IMPORTANCE_TRIALS = 100
 
 
 @dataclass
@@ -161,6 +163,10 @@ class StudyReader:
                 and now - known.at < IMPORTANCE_SECONDS)):
             return known.values, False
         entry = _Importance(complete, now, known.values if known else None)
+        if complete <= INLINE_IMPORTANCE_TRIALS:
+            entry.values = _importances_in_child(url, str(self.store.root), name)
+            self._importances[name] = entry
+            return entry.values, False
         entry.computing = self._executor().submit(_importances_in_child, url,
                                                   str(self.store.root), name)
         self._importances[name] = entry

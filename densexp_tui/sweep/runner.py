@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import optuna
 from optuna.study import MaxTrialsCallback
@@ -112,13 +112,18 @@ def request_stop(runs_dir: Path, study_name: str, study: optuna.Study | None = N
         study.set_user_attr(STOP_ATTR, True)
 
 
+def _direction(cfg: SweepConfig) -> Literal["minimize", "maximize"]:
+    """The loader resolved and checked sweep.direction against DIRECTIONS."""
+    return "minimize" if cfg.sweep.direction == "minimize" else "maximize"
+
+
 def open_study(cfg: SweepConfig, spec: storage_mod.StorageSpec, storage: Any,
                target: int | None) -> optuna.Study:
     """Create or join the study; a study of the same name must have the same space."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = optuna.create_study(
-            study_name=cfg.sweep.name, storage=storage, direction=cfg.sweep.direction,
+            study_name=cfg.sweep.name, storage=storage, direction=_direction(cfg),
             sampler=optuna.samplers.RandomSampler(), pruner=space_mod.make_pruner(cfg),
             load_if_exists=True,
         )

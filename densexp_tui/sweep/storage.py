@@ -196,7 +196,7 @@ def _postgres_storage(spec: StorageSpec, on_stale: Callable[[Any, Any], None] | 
     import optuna
     import sqlalchemy.exc
 
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         engine_kwargs={"connect_args": {"connect_timeout": CONNECT_TIMEOUT},
                        "pool_pre_ping": True},
         heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,

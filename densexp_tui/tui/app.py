@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -234,12 +234,9 @@ class DensexpApp(App[int]):
     # -- navigation -------------------------------------------------------------------------
     def open_run(self, run_id: str, *, live: bool) -> None:
         """The run's dashboard: following it while it trains, replaying it afterwards."""
-        try:
-            from densexp_tui.tui.screens.dashboard import DashboardScreen
-        except ImportError:
-            self.notify("The dashboard is not available in this build", severity="warning")
-            return
-        mode = "live" if live else "replay"
+        from densexp_tui.tui.screens.dashboard import DashboardScreen
+
+        mode: Literal["live", "replay"] = "live" if live else "replay"
         self.push_screen(DashboardScreen(self.store.run_dir(run_id), mode=mode, store=self.store))
 
     def open_new_experiment(self, config: RunConfig | None = None,

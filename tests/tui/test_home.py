@@ -243,7 +243,9 @@ async def test_a_crashing_worker_shows_the_log_and_the_run_is_not_left_running(
     app = make_app()
     async with app.run_test() as pilot:
         app.launch_run(_config("doomed"), watch=False)
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog), timeout=10)
+        # The dialog is on the stack before its children mount: wait for the log it shows.
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog)
+                       and bool(app.screen.query("#error-log")), timeout=10)
         dialog = app.screen
         assert "the GPU caught fire" in dialog.message
         assert dialog.log_path is not None and dialog.log_path.name == "log.txt"

@@ -60,6 +60,7 @@ from densexp_tui.tui.dialogs.path_prompt import PathSuggester
 from densexp_tui.tui.widgets.form import ConfigField, field_id
 
 if TYPE_CHECKING:
+    from densexp_tui.engine.data import Preview
     from densexp_tui.tui.app import DensexpApp
 
 FILE_SOURCES = ("csv", "jsonl", "parquet", "hf_disk")
@@ -86,7 +87,7 @@ class PreviewOutcome:
     """What the preview worker found: the file's columns and a Preview, or why not."""
 
     columns: list[str]
-    preview: Any | None  # engine.data.Preview
+    preview: Preview | None
     problem: str | None
 
 
@@ -430,10 +431,11 @@ class NewExperimentScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.SUCCESS:
             return
-        if event.worker.group == "preview":
-            self._show_preview(event.worker.result)
-        elif event.worker.group == "catalog":
-            self._show_catalog(event.worker.result)
+        result = event.worker.result
+        if event.worker.group == "preview" and isinstance(result, PreviewOutcome):
+            self._show_preview(result)
+        elif event.worker.group == "catalog" and isinstance(result, list):
+            self._show_catalog(result)
 
     def _show_preview(self, outcome: PreviewOutcome) -> None:
         self.config_field("data.text_column").set_suggestions(outcome.columns)

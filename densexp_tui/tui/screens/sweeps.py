@@ -14,15 +14,18 @@ message; widgets are only touched there.
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -42,12 +45,16 @@ from densexp_tui.core.config import FIELD_SPECS, RunConfig, load_config, resolve
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
-from densexp_tui.sweep.reader import Snapshot, StudyReader, StudyView, trial_header
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
 from densexp_tui.tui.widgets.palette import fg, status_color
 
+if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
+    from densexp_tui.sweep.reader import Snapshot, StudyReader, StudyView
+
 REFRESH_SECONDS = 1.0
 NEWEST_RUNS_FOR_BASE = 200
+# The trials table's columns before any study is read (sweep.reader.trial_header([])).
+EMPTY_TRIALS_HEADER = ("#", "state", "value", "epochs", "duration", "pruned at", "run")
 SPACE_ROWS = 3
 # Keys a sweep can search: numbers and choices (strings like data.path make no sense).
 SEARCHABLE_KEYS = tuple(
@@ -116,7 +123,8 @@ class SweepsScreen(Screen[None]):
     def __init__(self, store: RunStore) -> None:
         super().__init__(id="sweeps")
         self.store = store
-        self.reader = StudyReader(store)
+        self._reader: StudyReader | None = None  # made in a worker: it imports optuna
+        self._reader_lock = threading.Lock()
         self.selected: str | None = None
         self.snapshot: Snapshot | None = None
         self._drawn: dict[str, Any] = {}
@@ -181,6 +189,15 @@ class SweepsScreen(Screen[None]):
                 yield Button("Start sweep", id="new-start", variant="primary")
             yield Static("", id="new-problem")
 
+    def reader(self) -> StudyReader:
+        """The study reader (workers only: creating it imports optuna)."""
+        with self._reader_lock:
+            if self._reader is None:
+                from densexp_tui.sweep.reader import StudyReader
+
+                self._reader = StudyReader(self.store)
+            return self._reader
+
     def on_mount(self) -> None:
         studies = self.query_one("#studies-table", DataTable)
         studies.add_columns("Study", "Trials", "Best")
@@ -196,7 +213,7 @@ class SweepsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="sweeps-load")
     def _load(self, url: str, selected: str | None) -> None:
-        self.post_message(SweepsLoaded(self.reader.snapshot(url, selected)))
+        self.post_message(SweepsLoaded(self.reader().snapshot(url, selected)))
 
     @on(SweepsLoaded)
     def _loaded(self, message: SweepsLoaded) -> None:
@@ -220,7 +237,7 @@ class SweepsScreen(Screen[None]):
         table.clear()
         for row in cells:
             table.add_row(*row, key=row[0])
-        if self.selected in [c[0] for c in cells]:
+        if self.selected is not None and self.selected in [c[0] for c in cells]:
             table.move_cursor(row=table.get_row_index(self.selected), animate=False)
 
     def _draw_study(self, view: StudyView | None) -> None:
@@ -249,7 +266,7 @@ class SweepsScreen(Screen[None]):
     def _draw_trials(self, view: StudyView | None) -> None:
         table = self.query_one("#trials-table", DataTable)
         keys = view.space_keys if view else []
-        header, rows = (view.header, view.cells) if view else (trial_header([]), [])
+        header, rows = (view.header, view.cells) if view else (EMPTY_TRIALS_HEADER, [])
         if self._drawn.get("trials") == (header, rows):
             return
         previous = self._drawn.get("trials")
@@ -324,7 +341,7 @@ class SweepsScreen(Screen[None]):
         table = self.query_one("#trials-table", DataTable)
         if view is None or not view.rows or table.row_count == 0:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return next((r for r in view.rows if str(r.number) == key), None)
 
     def action_open_trial(self) -> None:
@@ -360,7 +377,7 @@ class SweepsScreen(Screen[None]):
     def _stop(self, name: str, url: str) -> None:
         from densexp_tui.sweep.runner import request_stop
 
-        study = self.reader.open_study(url, name) if url else None
+        study = self.reader().open_study(url, name) if url else None
         request_stop(self.store.root, name, study)
         self.app.call_from_thread(
             self.notify, f"Stopping {name}: the running trial is cancelled and runs again "
@@ -393,7 +410,7 @@ class SweepsScreen(Screen[None]):
             if code is None:
                 continue
             self._processes.remove((name, process))
-            severity = "information" if code == 0 else "error"
+            severity: SeverityLevel = "information" if code == 0 else "error"
             self.notify(f"Sweep {name} ended (exit {code}); see .sweeps/{name}.out",
                         title="Sweep", severity=severity)
 
@@ -491,7 +508,8 @@ class SweepsScreen(Screen[None]):
         self.request_load()
 
     def on_unmount(self) -> None:
-        self.reader.close()  # the importance process ends with the screen
+        if self._reader is not None:
+            self._reader.close()  # the importance process ends with the screen
 
     def action_back(self) -> None:
         self.dismiss(None)

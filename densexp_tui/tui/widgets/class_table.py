@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widget import Widget
 
 from densexp_tui.tui.widgets.formatting import format_metric, shorten
@@ -50,7 +51,7 @@ class PerClassTable(Widget):
             self.per_class, self.macro, self.caption = per_class, macro, caption
             self.refresh(layout=True)
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 3 + max(1, len(self.per_class))
 
     def render(self) -> Text:

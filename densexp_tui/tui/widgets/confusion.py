@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widget import Widget
 
 from densexp_tui.tui.widgets.formatting import shorten
@@ -104,7 +105,7 @@ class ConfusionMatrix(Widget):
         return [[format_cell(v, self.normalised, layout.cell_width - 1) for v in row]
                 for row in values]
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 2 + max(1, len(self.matrix))
 
     def _layout(self, width: int, values: list[list[float]]) -> MatrixLayout:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widget import Widget
 
 from densexp_tui.core.runview import RunView
@@ -48,7 +49,7 @@ class EarlyStoppingPanel(Widget):
     def _content_height(self) -> int:
         return 5 if (self.view and self.view.finished) else 4
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._content_height()
 
     def render(self) -> Text:

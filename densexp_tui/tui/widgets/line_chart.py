@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -273,9 +274,9 @@ class LineChart(Widget):
         return out, label_width
 
     @staticmethod
-    def _append_cells(line: Text, canvas: BrailleCanvas, row: int, styles: list) -> None:
+    def _append_cells(line: Text, canvas: BrailleCanvas, row: int, styles: list[Style]) -> None:
         """One row of cells, merging neighbours of the same series into one styled run."""
-        run_owner, run_chars = -1, []
+        run_owner, run_chars = -1, list[str]()
         for col in range(canvas.width):
             owner = canvas.owner[row][col]
             if owner != run_owner and run_chars:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import psutil
 from rich.text import Text
 from textual import work
+from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
 from textual.worker import get_current_worker
@@ -148,7 +149,7 @@ class SystemMetrics(Widget):
         self.samples_taken += 1
         self.refresh(layout=True)
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         gpus = self.sample.gpus if self.sample and self.sample.gpus else []
         return 2 + len(gpus) * 2 if self.sample else 1
 
