@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="list runs, newest first")
     runs.add_argument("--json", action="store_true")
+    from densexp_tui.cli_runs import add_runs_arguments
+
+    add_runs_arguments(runs)
     _add_runs_dir(runs)
     runs.set_defaults(handler=cmd_runs)
 
@@ -241,21 +244,9 @@ def _console(file: Any = None) -> Any:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from densexp_tui import report
-    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.cli_runs import runs_command
 
-    store = RunStore(args.runs_dir)
-    runs = store.list_runs()
-    if args.json:
-        print(json.dumps([run.to_dict() for run in runs], indent=2))
-        return 0
-    if not runs:
-        print(f"no runs in {store.root}; start one with `densexp run examples/quickstart.toml`",
-              file=sys.stderr)
-        return 0
-    console = _console()
-    console.print(report.runs_table(runs, width=console.width))
-    return 0
+    return runs_command(args)
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ import psutil
 from densexp_tui.core.config import RunConfig, config_hash, dumps_config, write_text_atomic
 from densexp_tui.core.errors import RunStoreError
 from densexp_tui.core.events import EventWriter
+from densexp_tui.core.runindex import SUMMARY_NAME, RunIndex, read_record, run_folder_names
 
 RUNS_DIR_ENV = "DENSEXP_RUNS_DIR"
 STATUSES = ("running", "completed", "failed", "cancelled", "diverged", "interrupted")
@@ -74,8 +75,7 @@ class RunSummary:
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunSummary:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in record.items() if k in known})
+        return cls(**{k: v for k, v in record.items() if k in _SUMMARY_FIELDS})
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -86,11 +86,35 @@ class RunSummary:
         return self.params.get("trainable", 0) / total if total else None
 
 
+_SUMMARY_FIELDS = frozenset(f.name for f in dataclasses.fields(RunSummary))
+
+
+def load_summary_file(run_dir: Path) -> RunSummary:
+    """The run's summary.json as written (raises OSError/ValueError when unreadable)."""
+    record = json.loads((run_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    if not isinstance(record, dict):
+        raise TypeError(f"{run_dir / SUMMARY_NAME} is not a JSON object")
+    return RunSummary.from_dict(record)
+
+
+def read_summary_file(run_dir: Path) -> RunSummary | None:
+    """The run's summary as written, or None when it is missing or unreadable."""
+    try:
+        return load_summary_file(run_dir)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def read_live_summary(run_dir: Path) -> RunSummary | None:
+    """The summary with its real status (a 'running' run whose process died: interrupted)."""
+    summary = read_summary_file(run_dir)
+    return None if summary is None else with_live_status(summary, run_dir)
+
+
 def new_run_id(name: str, now: float | None = None) -> str:
     """Sortable by time, readable, and unique across processes thanks to the random suffix."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now or time.time()))
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:40] or "run"
-    return f"{stamp}-{safe}-{secrets.token_hex(3)}"
+    return f"{stamp}-{_safe_name(name)}-{secrets.token_hex(3)}"
 
 
 def _process_start_time(pid: int) -> float | None:
@@ -120,6 +144,8 @@ class RunStore:
 
     def __init__(self, root: str | Path | None = None):
         self.root = resolve_runs_dir(root)
+        self.index = RunIndex(self.root, fields=_SUMMARY_FIELDS)
+        self._parsed: dict[str, tuple[dict[str, Any], RunSummary]] = {}
 
     # -- creating ---------------------------------------------------------------------------
     def ensure_writable(self) -> None:
@@ -200,39 +226,68 @@ class RunStore:
         return self.root / run_id
 
     def read_summary(self, run_id: str) -> RunSummary:
-        path = self.root / run_id / "summary.json"
-        try:
-            summary = RunSummary.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
+        summary = read_summary_file(self.root / run_id)
+        if summary is None:
             summary = RunSummary(run_id=run_id, status="interrupted",
                                  message="summary.json unreadable")
         return with_live_status(summary, self.root / run_id)
 
     def list_runs(self) -> list[RunSummary]:
-        """Every run, newest first."""
+        """Every run, newest first, from the index (a stat-keyed cache of the run folders:
+        see core/runindex.py). Metric dicts hold their scalars only."""
         if not self.root.is_dir():
             return []
-        ids = [
-            p.name for p in self.root.iterdir()
-            if p.is_dir() and not p.name.startswith(".") and (p / "summary.json").exists()
-        ]
-        return [self.read_summary(run_id) for run_id in sorted(ids, reverse=True)]
+        runs: list[RunSummary] = []
+        parsed: dict[str, tuple[dict[str, Any], RunSummary]] = {}
+        for name, record in self.index.refresh():
+            known = self._parsed.get(name)
+            if known is not None and known[0] is record:
+                summary = known[1]
+            else:
+                summary = _summary_from_record(record, name)
+            parsed[name] = (record, summary)
+            runs.append(with_live_status(summary, self.root / name)
+                        if summary.status == "running" else summary)
+        self._parsed = parsed
+        return runs
+
+    def newest_runs(self, limit: int) -> tuple[list[RunSummary], int]:
+        """The newest ``limit`` runs without reading the others, and how many run folders
+        there are: run ids start with their creation time, so folder names sort by age."""
+        names = sorted(run_folder_names(self.root), reverse=True)
+        runs: list[RunSummary] = []
+        for name in names:
+            if len(runs) >= limit:
+                break
+            record = read_record(f"{self.root}/{name}/{SUMMARY_NAME}")
+            if record is not None:
+                summary = RunSummary.from_dict({**record, "run_id": name})
+                runs.append(with_live_status(summary, self.root / name))
+        return runs, len(names)
 
     def get(self, ref: str) -> RunSummary:
-        """A run by id, unique id prefix, or name (the newest of that name)."""
+        """A run by id, unique id prefix, or name (the newest of that name).
+
+        Fast at any scale: the id and prefix are matched on folder names; a name is looked
+        for first in the folders whose id embeds it, and only then in every summary."""
         ref = ref.rstrip("/").split("/")[-1]
-        runs = self.list_runs()
-        for match in (
-            [r for r in runs if r.run_id == ref],
-            [r for r in runs if r.run_id.startswith(ref)],
-            [r for r in runs if r.name == ref][:1],
-        ):
-            if len(match) == 1:
-                return match[0]
-            if len(match) > 1:
-                ids = ", ".join(r.run_id for r in match[:3])
-                raise RunStoreError(f"{ref!r} matches several runs ({ids}); give more of the id",
-                                    file=self.root)
+        if ref and (self.root / ref / SUMMARY_NAME).is_file():
+            return self.read_summary(ref)
+        names = sorted(run_folder_names(self.root), reverse=True)
+        prefixed = [n for n in names if n.startswith(ref)] if ref else []
+        if len(prefixed) == 1 and (self.root / prefixed[0] / SUMMARY_NAME).is_file():
+            return self.read_summary(prefixed[0])
+        if len(prefixed) > 1:
+            ids = ", ".join(prefixed[:3])
+            raise RunStoreError(f"{ref!r} matches several runs ({ids}); give more of the id",
+                                file=self.root)
+        for run_id in (n for n in names if _id_names(n, ref)):
+            summary = self.read_summary(run_id)
+            if summary.name == ref:
+                return summary
+        named = [r for r in self.list_runs() if r.name == ref][:1] if ref else []
+        if named:
+            return named[0]
         raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
                             file=self.root)
 
@@ -249,6 +304,26 @@ class RunStore:
             if summary.config_hash == digest and summary.status == "completed":
                 return summary
         return None
+
+
+def _summary_from_record(record: dict[str, Any], run_id: str) -> RunSummary:
+    """An index record (already only RunSummary's fields) as a summary, cheaply."""
+    try:
+        summary = RunSummary(**record)
+    except TypeError:  # an unreadable summary's stand-in, or a hand-edited odd one
+        summary = RunSummary.from_dict({**record, "run_id": run_id})
+    if summary.run_id != run_id:  # a folder copied under another name: the folder wins
+        summary = dataclasses.replace(summary, run_id=run_id)
+    return summary
+
+
+def _id_names(run_id: str, name: str) -> bool:
+    """Whether ``run_id`` (time-name-suffix, see new_run_id) was made for run name ``name``."""
+    return run_id[16:-7] == _safe_name(name)
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:40] or "run"
 
 
 def describe_dataset(cfg: RunConfig) -> str:
@@ -301,7 +376,7 @@ class RunHandle:
         return self._events
 
     def summary(self) -> RunSummary:
-        return RunSummary.from_dict(json.loads((self.dir / "summary.json").read_text()))
+        return load_summary_file(self.dir)
 
     def update_summary(self, **fields: Any) -> RunSummary:
         """Merge fields into summary.json atomically (temp file + rename)."""

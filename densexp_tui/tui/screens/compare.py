@@ -21,11 +21,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
-from densexp_tui.core.config import RunConfig, config_to_dict, load_config
-from densexp_tui.core.errors import BadInput
-from densexp_tui.core.runstore import RunStore, RunSummary
+from densexp_tui.core.compareload import LoadedRun, differing_keys, load_runs
+from densexp_tui.core.runstore import RunStore
 from densexp_tui.core.runview import RunView
-from densexp_tui.core.sources import FollowSource
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.formatting import (
     format_count,
@@ -60,21 +58,6 @@ SHORT_KEYS = {
     "data.max_length": "max len",
     "data.name": "dataset",
 }
-# Keys that identify rather than configure a run; the name has its own column.
-IGNORED_KEYS = {"run.name", "run.parent", "run.sweep", "run.trial"}
-
-
-@dataclass
-class LoadedRun:
-    """Everything the compare screen needs about one run, read off the UI thread."""
-
-    run_id: str
-    summary: RunSummary
-    config: RunConfig | None
-    view: RunView
-    problem: str = ""
-
-
 @dataclass(order=True)
 class SortCell:
     """A table cell that sorts by its value (missing values last) and shows its text."""
@@ -90,35 +73,6 @@ class SortCell:
 
     def __rich__(self) -> Text:
         return self.text
-
-
-def differing_keys(configs: list[RunConfig | None]) -> list[str]:
-    """Config keys ("section.key") whose values are not the same in every run."""
-    flat = [_flatten(config_to_dict(c)) for c in configs if c is not None]
-    if len(flat) < 2:
-        return []
-    keys = [k for k in flat[0] if k not in IGNORED_KEYS]
-    return [k for k in keys if any(f.get(k) != flat[0].get(k) for f in flat[1:])]
-
-
-def _flatten(mapping: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {f"{s}.{k}": v for s, table in mapping.items() for k, v in table.items()}
-
-
-def load_run(store: RunStore, run_id: str) -> LoadedRun:
-    """Summary, config and every event of one run (thinned if the log is huge)."""
-    summary = store.read_summary(run_id)
-    run_dir = store.run_dir(run_id)
-    config, problem = None, ""
-    try:
-        config = load_config(run_dir / "config.toml")
-    except BadInput as error:
-        problem = str(error)
-    view = RunView()
-    source = FollowSource(run_dir / "events.jsonl")
-    while events := source.poll():
-        view.apply_all(events)
-    return LoadedRun(run_id, summary, config, view, problem)
 
 
 def metric_series(view: RunView, metric: str) -> list[tuple[float, float]]:
@@ -180,15 +134,8 @@ class CompareScreen(UsesWorkbench, Screen[None]):
     @work(thread=True, exclusive=True, group="compare-load", exit_on_error=False,
           name="loading the runs to compare")
     def load_runs(self) -> None:
-        """Worker: read every run, then hand them over in one message."""
-        runs = []
-        for run_id in self.run_ids:
-            try:
-                runs.append(load_run(self.store, run_id))
-            except (OSError, BadInput) as error:
-                runs.append(LoadedRun(run_id, RunSummary(run_id=run_id, status="interrupted"),
-                                      None, RunView(), problem=str(error)))
-        self.post_message(self.RunsLoaded(runs))
+        """Worker: read every run (core.compareload), then hand them over in one message."""
+        self.post_message(self.RunsLoaded(load_runs(self.store, self.run_ids)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group == "compare-load":

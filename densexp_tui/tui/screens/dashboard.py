@@ -12,7 +12,6 @@ progress lines; accuracy, per-class metrics, the log and system use sit on furth
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -30,7 +29,7 @@ from textual.worker import get_current_worker
 
 from densexp_tui.core.events import Event
 from densexp_tui.core.runcontrol import CannotCancel, SignalFailed, interrupt_run_process
-from densexp_tui.core.runstore import RunStore, RunSummary, with_live_status
+from densexp_tui.core.runstore import RunStore, RunSummary, read_live_summary
 from densexp_tui.core.runview import RunView
 from densexp_tui.core.sources import EventSource, FollowSource, ReplaySource
 from densexp_tui.tui.dialogs.confirm import ConfirmDialog
@@ -68,11 +67,7 @@ def speed_label(speed: float | None) -> str:
 
 def read_run_summary(run_dir: Path) -> RunSummary | None:
     """The run's summary with its real status (a dead process reads as interrupted)."""
-    try:
-        record = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        return with_live_status(RunSummary.from_dict(record), run_dir)
-    except (OSError, ValueError, TypeError):
-        return None
+    return read_live_summary(run_dir)  # core/runstore.py owns reading summary.json
 
 
 class DashboardScreen(UsesWorkbench, Screen[None]):

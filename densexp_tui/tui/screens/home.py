@@ -1,13 +1,21 @@
 """Runs: the home screen. Every run in the runs directory, newest first, live.
 
-The table is rebuilt from ``RunStore.list_runs`` once a second (cheap: one small JSON file per
-run) and only the cells that changed are redrawn, so a long list stays smooth while a run
-trains. Typing in the filter narrows the list; marks (space) pick runs to compare.
+The runs come from ``RunStore.list_runs`` (the runs index, core/runindex.py) once a second and
+only the cells that changed are redrawn. Typing in the filter narrows the list with core's
+one filter syntax (core/runquery.py: words, ``status:completed``, ``acc>0.8``, ``sort:f1``);
+marks (space) pick runs to compare; ``g`` folds seed groups into one row (mean ± std).
+
+Scale: up to SYNC_LIMIT runs, listing and filtering happen right on the UI thread (a few
+milliseconds). Beyond that, listing and filtering run in thread workers that post the
+finished rows, and the table only ever holds the rows near the cursor (WINDOW_ROWS, more as
+the cursor nears the end), so nothing on the UI thread grows with the number of runs.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import JustifyMethod
@@ -18,11 +26,15 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
 from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import load_config
 from densexp_tui.core.errors import BadInput
+from densexp_tui.core.rungroups import GroupSummary, fold_groups
+from densexp_tui.core.runquery import SortSpec, parse_filter, sort_runs
 from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.statuses import RESUMABLE_STATUSES, STATUS_MARKS
 from densexp_tui.tui.dialogs import ConfirmDialog
@@ -31,6 +43,18 @@ from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.formatting import format_duration, format_metric
 
 REFRESH_SECONDS = 1.0
+# Up to this many runs the UI thread lists and filters itself (bounded: a few ms).
+SYNC_LIMIT = 500
+# Rows the table holds past the cursor; more are added as the cursor gets near the end.
+WINDOW_ROWS = 80
+WINDOW_MARGIN = 20
+# A full re-list waits at least this many times its own last duration (at 100,000 runs a
+# re-list stats every summary); in between only the running runs are re-read.
+FULL_LIST_SPACING = 3.0
+# Sort orders the o key steps through.
+SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
+              SortSpec("duration", False), SortSpec("name", False))
+GROUP_KEY_PREFIX = "group:"
 # (key, label): the order people scan in, most telling first.
 COLUMNS = (
     ("mark", " "),
@@ -98,12 +122,96 @@ def run_cells(run: RunSummary, marked: bool, now: float) -> tuple[str, ...]:
     )
 
 
-def run_matches(run: RunSummary, words: list[str]) -> bool:
-    """Every filter word appears in one of the run's descriptive fields."""
-    haystack = " ".join(
-        (run.run_id, run.name, run.status, run.dataset, run.model, run.finetune, run.sweep)
-    ).lower()
-    return all(word in haystack for word in words)
+def group_cells(group: GroupSummary, marked: bool, now: float) -> tuple[str, ...]:
+    """A folded seed group's row: mean ± std over its members, and how many seeds."""
+    started = time.strftime("%m-%d %H:%M", time.localtime(group.started)) if group.started \
+        else "-"
+    glyph = STATUS_MARKS.get(group.status, "?")
+
+    def stats(metric: str) -> str:
+        value = group.metrics.get(metric)
+        return value.format() if value else "-"
+
+    return (
+        "●" if marked else " ",
+        f"{group.group} ({group.size} seeds)",
+        f"{glyph} {group.status}",
+        stats("best.accuracy"),
+        stats("best.f1"),
+        group.dataset or "-",
+        group.model or "-",
+        group.finetune or "-",
+        f"{group.size} seeds",
+        format_duration(group.duration),
+        started,
+        "-",
+    )
+
+
+Row = RunSummary | GroupSummary
+
+
+def row_key(row: Row) -> str:
+    return GROUP_KEY_PREFIX + row.group if isinstance(row, GroupSummary) else row.run_id
+
+
+@dataclass
+class RunsView:
+    """What the table shows: every run, and the rows the filter, sort and folding leave."""
+
+    runs: dict[str, RunSummary]
+    rows: list[Row]
+    positions: dict[str, int]
+    filter_text: str
+    fold: bool
+    sort: SortSpec
+    problems: tuple[str, ...] = ()
+    listed_in: float = 0.0  # seconds the listing took (0: not re-listed)
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def build_view(runs: list[RunSummary], filter_text: str, fold: bool, sort: SortSpec,
+               by_id: dict[str, RunSummary] | None = None) -> RunsView:
+    """Filter, sort and fold ``runs`` (newest first) the way the screen shows them.
+    Runs off the UI thread for big runs dirs; pure, so it is tested directly."""
+    query = parse_filter(filter_text, lenient=True)
+    order = query.sort or sort
+    chosen = query.apply(runs)
+    if order != SortSpec():
+        chosen = sort_runs(chosen, order)
+    rows: list[Row] = list(fold_groups(chosen)) if fold else list(chosen)
+    positions = {row_key(row): index for index, row in enumerate(rows)}
+    runs_by_id = by_id if by_id is not None else {run.run_id: run for run in runs}
+    return RunsView(runs_by_id, rows, positions, filter_text, fold, sort, query.problems)
+
+
+class RunsListed(Message):
+    """A worker listed or filtered the runs; the handler redraws the visible rows."""
+
+    def __init__(self, view: RunsView, generation: int) -> None:
+        super().__init__()
+        self.view = view
+        self.generation = generation
+
+
+class RunsChanged(Message):
+    """A quick refresh re-read the running runs: these summaries are newer."""
+
+    def __init__(self, summaries: list[RunSummary]) -> None:
+        super().__init__()
+        self.summaries = summaries
+
+
+def few_runs(root: Path, limit: int = SYNC_LIMIT) -> bool:
+    """Whether ``root`` holds at most ``limit`` entries (stops counting past it)."""
+    try:
+        with os.scandir(root) as entries:
+            for count, _entry in enumerate(entries, 1):
+                if count > limit:
+                    return False
+    except OSError:
+        return True
+    return True
 
 
 class RunsTable(DataTable[Text]):
@@ -141,7 +249,12 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         Binding("w", "sweeps", "Sweeps", id="home.sweeps",
                 tooltip="Hyperparameter sweeps (Optuna studies)"),
         Binding("slash", "focus_filter", "Filter", id="home.filter", show=False,
-                tooltip="Type to narrow the runs by name, status, dataset or model"),
+                tooltip="Type to narrow the runs: words, status:completed, model:tiny-bert, "
+                        "acc>0.8, -word, sort:f1"),
+        Binding("g", "toggle_groups", "Groups", id="home.groups", show=False,
+                tooltip="Fold each seed group into one row (mean ± std over its seeds)"),
+        Binding("o", "cycle_sort", "Sort", id="home.sort", show=False,
+                tooltip="Order by: newest, val acc, F1, duration, name"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="home.clear_filter",
                 tooltip="Empty the filter and go back to the table"),
         Binding("t", "app.change_theme", "Theme", id="home.theme", show=False,
@@ -155,10 +268,22 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="home")
         self.marked: set[str] = set()
+        self.fold_groups = False
+        self.sort = SortSpec()
         self._runs: dict[str, RunSummary] = {}
+        self._all: list[RunSummary] = []
+        self._running_ids: list[str] = []
+        self._window_rows: list[Row] = []
+        self._view: RunsView | None = None
         self._rows: dict[str, tuple[str, ...]] = {}
         self._order: list[str] = []
+        self._window = WINDOW_ROWS
         self._footer_offers_resume: bool | None = None
+        self._in_worker = False  # big runs dir: listing and filtering run in workers
+        self._listing = False
+        self._generation = 0
+        self._last_full = 0.0
+        self._last_full_seconds = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -176,7 +301,13 @@ class HomeScreen(UsesWorkbench, Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = f"Runs · {display_path(self.densexp.store.root)}"
-        self.refresh_runs()
+        self._in_worker = not few_runs(self.densexp.store.root)
+        if self._in_worker:
+            self.query_one("#queue-line", Static).update("Reading the runs…")
+            # After the first frame: a listing worker competes for the GIL with painting.
+            self.call_after_refresh(self.refresh_runs)
+        else:
+            self.refresh_runs()
         self.set_interval(REFRESH_SECONDS, self._tick)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh_runs(True))
 
@@ -192,62 +323,182 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     @on(RunLaunched)
     @on(RunEnded)
     def _training_changed(self) -> None:
+        self._last_full = 0.0  # a run started or ended: list everything again soon
         self.refresh_runs()
 
     def refresh_runs(self, restyle: bool = False) -> None:
         """Re-read the runs and redraw what changed (everything when ``restyle``)."""
+        if restyle:
+            self._rows = {}
+        if not self._in_worker:
+            runs = self.densexp.store.list_runs()
+            self._all = runs
+            self._running_ids = [r.run_id for r in runs if r.status == "running"]
+            self._show(build_view(runs, self._filter_text(), self.fold_groups, self.sort),
+                       restyle)
+            if len(runs) > SYNC_LIMIT:
+                self._in_worker = True  # grew past the limit: workers from now on
+            return
+        if self._listing:
+            return
+        self._listing = True
+        if time.monotonic() - self._last_full >= max(
+                REFRESH_SECONDS, FULL_LIST_SPACING * self._last_full_seconds):
+            self._list_in_worker(self._filter_text(), self.fold_groups, self.sort)
+        else:
+            self._reread_in_worker(list(self._running_ids))
+
+    def _filter_text(self) -> str:
+        return self.query_one("#filter", Input).value
+
+    @work(thread=True, group="runs-list", exit_on_error=False)
+    def _list_in_worker(self, filter_text: str, fold: bool, sort: SortSpec) -> None:
+        started = time.monotonic()
         runs = self.densexp.store.list_runs()
-        self._runs = {run.run_id: run for run in runs}
-        self.marked &= self._runs.keys()
-        words = self.query_one("#filter", Input).value.lower().split()
+        view = build_view(runs, filter_text, fold, sort)
+        view.listed_in = time.monotonic() - started
+        view.extra["all"] = runs
+        view.extra["running"] = [r.run_id for r in runs if r.status == "running"]
+        self.post_message(RunsListed(view, self._generation))
+
+    @work(thread=True, group="runs-list", exit_on_error=False)
+    def _reread_in_worker(self, run_ids: list[str]) -> None:
+        store = self.densexp.store
+        self.post_message(RunsChanged([store.read_summary(run_id) for run_id in run_ids]))
+
+    @work(thread=True, exclusive=True, group="runs-filter", exit_on_error=False)
+    def _filter_in_worker(self, runs: list[RunSummary], by_id: dict[str, RunSummary],
+                          filter_text: str, fold: bool, sort: SortSpec, generation: int) -> None:
+        self.post_message(RunsListed(build_view(runs, filter_text, fold, sort, by_id),
+                                     generation))
+
+    @on(RunsListed)
+    def _runs_listed(self, message: RunsListed) -> None:
+        view = message.view
+        if view.listed_in:
+            self._listing = False
+            self._last_full = time.monotonic()
+            self._last_full_seconds = view.listed_in
+            self._all = view.extra["all"]  # type: ignore[assignment]
+            self._running_ids = view.extra["running"]  # type: ignore[assignment]
+        current = (self._filter_text(), self.fold_groups, self.sort)
+        if (view.filter_text, view.fold, view.sort) != current:
+            if view.listed_in:  # fresh runs, but for an older filter: filter them again
+                self._runs = view.runs
+                self._refilter()
+            return
+        if not view.listed_in and message.generation != self._generation:
+            return  # a filter result overtaken by newer typing
+        self._show(view)
+
+    @on(RunsChanged)
+    def _runs_changed(self, message: RunsChanged) -> None:
+        self._listing = False
+        for summary in message.summaries:
+            if summary.run_id not in self._runs:
+                continue
+            self._runs[summary.run_id] = summary
+            if self._view is not None and summary.run_id in self._view.positions:
+                self._view.rows[self._view.positions[summary.run_id]] = summary
+            if summary.run_id in self._rows:
+                self._update_changed({summary.run_id: self._cells(summary)})
+        if message.summaries:
+            self._update_footer_for_selection()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A listing that failed must not stop the next one (and the user hears why)."""
+        if event.worker.group == "runs-list" and event.state == WorkerState.ERROR:
+            self._listing = False
+            self.notify(f"Cannot list the runs: {event.worker.error}", severity="error")
+
+    def _refilter(self) -> None:
+        """The filter, folding or order changed: rows again, off the UI thread if big."""
+        if not self._in_worker:
+            self._show(build_view(self._all, self._filter_text(), self.fold_groups, self.sort,
+                                  self._runs))
+            return
+        self._generation += 1
+        self._filter_in_worker(self._all, self._runs, self._filter_text(), self.fold_groups,
+                               self.sort, self._generation)
+
+    def _show(self, view: RunsView, restyle: bool = False) -> None:
+        """Make the table show ``view``'s first rows (only those: the window)."""
+        self._view = view
+        self._runs = view.runs
+        self.marked &= self._member_ids(self.marked)
+        if restyle:
+            self._rows = {}
+            self._window_rows = []
+        self._draw_window()
+        self._update_side_lines(len(view.runs), len(view.rows))
+        self._update_footer_for_selection()
+
+    def _member_ids(self, ids: set[str]) -> set[str]:
+        return {run_id for run_id in ids if run_id in self._runs}
+
+    def _draw_window(self) -> None:
+        view = self._view
+        if view is None:
+            return
+        shown = view.rows[:self._window]
+        if self._rows and len(shown) == len(self._window_rows) and all(
+                a is b for a, b in zip(shown, self._window_rows, strict=True)) and not any(
+                row.status == "running" for row in shown):
+            return  # the same summaries as drawn, none live: nothing can differ
+        self._window_rows = list(shown)
         now = time.time()
-        rows = {r.run_id: run_cells(r, r.run_id in self.marked, now)
-                for r in runs if run_matches(r, words)}
-        if restyle or list(rows) != self._order:
+        rows = {row_key(row): self._cells(row, now) for row in view.rows[:self._window]}
+        if list(rows) != self._order or not self._rows:
             self._rebuild(rows)
         else:
             self._update_changed(rows)
         self._rows, self._order = rows, list(rows)
-        self._update_side_lines(len(runs), len(rows))
-        self._update_footer_for_selection()
+
+    def _cells(self, row: Row, now: float | None = None) -> tuple[str, ...]:
+        now = time.time() if now is None else now
+        if isinstance(row, GroupSummary):
+            return group_cells(row, bool(row.run_ids) and set(row.run_ids) <= self.marked, now)
+        return run_cells(row, row.run_id in self.marked, now)
 
     def _rebuild(self, rows: dict[str, tuple[str, ...]]) -> None:
         table = self.query_one("#runs-table", DataTable)
         selected = self.selected_run_id()
         table.clear()
-        for run_id, cells in rows.items():
-            table.add_row(*self._styled(run_id, cells), key=run_id)
+        for key, cells in rows.items():
+            table.add_row(*self._styled(key, cells), key=key)
         if selected in rows:
             table.move_cursor(row=list(rows).index(selected), animate=False)
 
     def _update_changed(self, rows: dict[str, tuple[str, ...]]) -> None:
         table = self.query_one("#runs-table", DataTable)
-        for run_id, cells in rows.items():
-            old = self._rows.get(run_id)
+        for key, cells in rows.items():
+            old = self._rows.get(key)
             if old == cells:
                 continue
-            styled = self._styled(run_id, cells)
-            for index, (key, _label) in enumerate(COLUMNS):
+            styled = self._styled(key, cells)
+            for index, (column, _label) in enumerate(COLUMNS):
                 if old is None or old[index] != cells[index]:
-                    table.update_cell(run_id, key, styled[index], update_width=True)
+                    table.update_cell(key, column, styled[index], update_width=True)
+            self._rows[key] = cells
 
-    def _styled(self, run_id: str, cells: tuple[str, ...]) -> list[Text]:
+    def _styled(self, key: str, cells: tuple[str, ...]) -> list[Text]:
         """Cells as rich Text: status and marks in theme colours, numbers right-aligned."""
         variables = self.app.theme_variables or self.app.get_css_variables()
-        status = self._runs[run_id].status
+        status = cells[2].split(" ", 1)[-1]
         styled = []
-        for (key, _label), value in zip(COLUMNS, cells, strict=True):
+        for (column, _label), value in zip(COLUMNS, cells, strict=True):
             style = ""
-            if key == "status":
+            if column == "status":
                 style = f"bold {variables.get(f'status-{status}', '')}"
-            elif key == "mark":
+            elif column == "mark":
                 style = f"bold {variables.get('mark', '')}"
-            justify: JustifyMethod = "right" if key in RIGHT_ALIGNED else "left"
+            justify: JustifyMethod = "right" if column in RIGHT_ALIGNED else "left"
             styled.append(Text(value, style=style.strip(), justify=justify))
         return styled
 
     def _update_side_lines(self, n_runs: int, n_shown: int) -> None:
         hint = self.query_one("#empty-hint", Static)
+        problems = self._view.problems if self._view is not None else ()
         if n_runs == 0 and self.densexp.training_busy:
             hint.update(f"No runs yet in {display_path(self.densexp.store.root)}; "
                         "the first one is starting (loading data, building the model).")
@@ -261,9 +512,30 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         queue = self.densexp.describe_queue()
         noun = "run" if n_runs == 1 else "runs"
         count = f"{n_shown} of {n_runs} {noun}" if n_shown != n_runs else f"{n_runs} {noun}"
+        if self.fold_groups:
+            count += " · groups folded"
         marks = f" · {len(self.marked)} marked" if self.marked else ""
+        problem = f" · {problems[0]}" if problems else ""
         self.query_one("#queue-line", Static).update(
-            " · ".join(p for p in (queue, count + marks) if p))
+            " · ".join(p for p in (queue, count + marks + problem) if p))
+
+    def _extend_window(self) -> None:
+        """The cursor nears the last row held: add the next rows (appending is cheap)."""
+        view = self._view
+        table = self.query_one("#runs-table", DataTable)
+        if view is None or self._window >= len(view.rows):
+            return
+        if table.cursor_row < len(self._order) - WINDOW_MARGIN:
+            return
+        start = len(self._order)
+        self._window += WINDOW_ROWS
+        now = time.time()
+        for row in view.rows[start:self._window]:
+            key = row_key(row)
+            cells = self._cells(row, now)
+            table.add_row(*self._styled(key, cells), key=key)
+            self._rows[key] = cells
+            self._order.append(key)
 
     # -- footer -------------------------------------------------------------------------------
     @property
@@ -292,6 +564,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     @on(DataTable.RowHighlighted, "#runs-table")
     def _row_highlighted(self) -> None:
         self._update_footer_for_selection()
+        self._extend_window()
 
     # -- the selected run -------------------------------------------------------------------
     def selected_run_id(self) -> str | None:
@@ -305,8 +578,19 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         return key.value
 
     def selected_run(self) -> RunSummary | None:
+        """The selected run (a folded group: its newest member)."""
         run_id = self.selected_run_id()
+        if run_id and run_id.startswith(GROUP_KEY_PREFIX):
+            members = self._group_members(run_id)
+            return self._runs.get(members[0]) if members else None
         return self._runs.get(run_id) if run_id else None
+
+    def _group_members(self, key: str) -> list[str]:
+        view = self._view
+        if view is None or key not in view.positions:
+            return []
+        row = view.rows[view.positions[key]]
+        return list(row.run_ids) if isinstance(row, GroupSummary) else []
 
     def _need_run(self) -> RunSummary | None:
         run = self.selected_run()
@@ -317,7 +601,18 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     # -- filter -----------------------------------------------------------------------------
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
-        self.refresh_runs()
+        self._window = WINDOW_ROWS
+        self._refilter()
+
+    def action_toggle_groups(self) -> None:
+        self.fold_groups = not self.fold_groups
+        self._refilter()
+
+    def action_cycle_sort(self) -> None:
+        index = SORT_CYCLE.index(self.sort) if self.sort in SORT_CYCLE else -1
+        self.sort = SORT_CYCLE[(index + 1) % len(SORT_CYCLE)]
+        self.notify(f"Sorted by {self.sort.key}", timeout=2)
+        self._refilter()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -336,6 +631,12 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self.action_open_run()
 
     def action_open_run(self) -> None:
+        selected = self.selected_run_id()
+        if selected and selected.startswith(GROUP_KEY_PREFIX):
+            members = self._group_members(selected)
+            if len(members) >= 2:  # a group opens as the comparison of its seeds
+                self.densexp.open_compare(members)
+                return
         run = self._need_run()
         if run is not None:
             self.densexp.open_run(run.run_id, live=run.status == "running")
@@ -355,19 +656,42 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self.densexp.open_new_experiment(cfg, parent=run.run_id)
 
     def action_toggle_mark(self) -> None:
-        run_id = self.selected_run_id()
-        if run_id is None:
+        key = self.selected_run_id()
+        if key is None:
             return
-        self.marked ^= {run_id}
-        self.refresh_runs()
+        members = set(self._group_members(key)) if key.startswith(GROUP_KEY_PREFIX) else {key}
+        if members <= self.marked:
+            self.marked -= members
+        else:
+            self.marked |= members
+        self._redraw_marks(key)
         table = self.query_one("#runs-table", DataTable)
         if table.cursor_row < table.row_count - 1:
             table.move_cursor(row=table.cursor_row + 1)  # mark several in a row quickly
 
+    def _redraw_marks(self, key: str) -> None:
+        """Only the selected row's cells and the count line change: no re-listing."""
+        view = self._view
+        if view is not None and key in view.positions:
+            self._update_changed({key: self._cells(view.rows[view.positions[key]])})
+            self._update_side_lines(len(view.runs), len(view.rows))
+
+    def _row_position(self, run_id: str) -> tuple[int, str]:
+        """Where the run shows (in its group's row when folded); ties newest first."""
+        positions = self._view.positions if self._view is not None else {}
+        run = self._runs.get(run_id)
+        position = positions.get(run_id)
+        if position is None and run is not None and run.group:
+            position = positions.get(GROUP_KEY_PREFIX + run.group)
+        inverted = "".join(chr(0x10FFFF - ord(c)) for c in run_id)
+        return (len(positions) if position is None else position, inverted)
+
     def compare_ids(self) -> list[str]:
         """Marked runs in table order, plus the selected one when only one is marked."""
-        ids = [run_id for run_id in self._order if run_id in self.marked]
+        ids = sorted(self.marked, key=self._row_position)
         selected = self.selected_run_id()
+        if selected and selected.startswith(GROUP_KEY_PREFIX):
+            selected = None
         if len(ids) == 1 and selected and selected not in ids:
             ids.append(selected)
         return ids
@@ -425,6 +749,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             return
         self.marked.discard(run.run_id)
         self.notify(f"Deleted {run.run_id}")
+        self._last_full = 0.0
         self.refresh_runs()
 
     def action_resume_run(self) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +50,12 @@ from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
 from densexp_tui.tui.widgets.palette import fg, status_color
 
 if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
-    from densexp_tui.sweep.study import StudyInfo, TrialRow
+    from densexp_tui.sweep.reader import Snapshot, StudyReader, StudyView
 
 REFRESH_SECONDS = 1.0
+NEWEST_RUNS_FOR_BASE = 200
+# The trials table's columns before any study is read (sweep.reader.trial_header([])).
+EMPTY_TRIALS_HEADER = ("#", "state", "value", "epochs", "duration", "pruned at", "run")
 SPACE_ROWS = 3
 # Keys a sweep can search: numbers and choices (strings like data.path make no sense).
 SEARCHABLE_KEYS = tuple(
@@ -66,119 +68,12 @@ STATE_STATUS = {"running": "running", "complete": "completed", "pruned": "cancel
                 "failed": "failed", "waiting": "waiting"}
 
 
-@dataclass
-class StudyView:
-    """One study as the screen shows it (built in the worker thread)."""
-
-    info: StudyInfo
-    rows: list[TrialRow] = field(default_factory=list)
-    space_keys: list[str] = field(default_factory=list)
-    importances: dict[str, float] | None = None
-    source: str = ""  # the sweep TOML this study was started from (for "continue")
-
-
-@dataclass
-class Snapshot:
-    studies: list[Any]
-    selected: StudyView | None
-    problem: str = ""
-
-
 class SweepsLoaded(Message):
     """The worker read the studies; the handler redraws."""
 
     def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
-
-
-class StudyReader:
-    """Reads studies for the screen; keeps storages open so journal files replay
-    incrementally. Only used from worker threads, one at a time (the lock)."""
-
-    def __init__(self, store: RunStore) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._storages: dict[str, Any] = {}
-        self._checked: dict[str, str] = {}  # storage URL -> problem ("" = reachable)
-        self._importances: dict[tuple[str, int], dict[str, float] | None] = {}
-
-    def snapshot(self, storage_url: str, selected: str | None) -> Snapshot:
-        with self._lock:
-            try:
-                return self._snapshot(storage_url.strip(), selected)
-            except BadInput as err:
-                return Snapshot([], None, str(err))
-            except Exception as err:  # noqa: BLE001 - a broken study must not kill the screen
-                return Snapshot([], None, f"cannot read studies: {type(err).__name__}: {err}")
-
-    def _snapshot(self, url: str, selected: str | None) -> Snapshot:
-        from densexp_tui.sweep import study as study_mod
-
-        infos = self._list(url)
-        chosen = next((i for i in infos if i.name == selected), infos[0] if infos else None)
-        view = None
-        for info in infos:
-            study = self._study(url, info.name)
-            if study is None:
-                continue
-            study_mod.describe_study(study, info)
-            if info is chosen:
-                view = self._view(study, info)
-        return Snapshot(infos, view)
-
-    def _list(self, url: str) -> list[Any]:
-        from densexp_tui.sweep import study as study_mod
-
-        if not url:
-            return study_mod.list_local_studies(self.store)
-        storage = self._storage(url, "")
-        import optuna
-
-        return [study_mod.StudyInfo(name=name, storage=url)
-                for name in sorted(optuna.get_all_study_names(storage))]
-
-    def _storage(self, url: str, name: str) -> Any:
-        from densexp_tui.sweep import storage as storage_mod
-
-        spec = storage_mod.parse_storage(url or None, self.store.root, name)
-        key = str(spec.path) if spec.kind == "journal" else spec.url
-        if key not in self._storages:
-            if url and url not in self._checked:
-                storage_mod.check_reachable(spec)
-                self._checked[url] = ""
-            self._storages[key] = storage_mod.open_storage(spec)
-        return self._storages[key]
-
-    def open_study(self, url: str, name: str) -> Any:
-        """The study ``name`` (None when it does not exist), for actions like stop."""
-        with self._lock:
-            return self._study(url, name)
-
-    def _study(self, url: str, name: str) -> Any:
-        import optuna
-
-        from densexp_tui.sweep import storage as storage_mod
-
-        if not url and not storage_mod.journal_path(self.store.root, name).is_file():
-            return None  # known only from run summaries (its journal was removed)
-        try:
-            return optuna.load_study(study_name=name, storage=self._storage(url, name))
-        except KeyError:
-            return None
-
-    def _view(self, study: Any, info: Any) -> StudyView:
-        from densexp_tui.sweep import study as study_mod
-
-        rows = study_mod.trial_rows(study)
-        settings = study.user_attrs.get(study_mod.STUDY_ATTR, {})
-        keys = list(dict.fromkeys(k for r in rows for k in r.params))
-        complete = sum(1 for r in rows if r.state == "complete")
-        cache_key = (info.name, complete)
-        if cache_key not in self._importances:
-            self._importances[cache_key] = study_mod.importances(study)
-        return StudyView(info, rows, keys, self._importances[cache_key],
-                         str(settings.get("source", "")))
 
 
 class SweepsScreen(UsesWorkbench, Screen[None]):
@@ -232,7 +127,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     def __init__(self, store: RunStore) -> None:
         super().__init__(id="sweeps")
         self.store = store
-        self.reader = StudyReader(store)
+        self._reader: StudyReader | None = None  # made in a worker: it imports optuna
+        self._reader_lock = threading.Lock()
         self.selected: str | None = None
         self.snapshot: Snapshot | None = None
         self._drawn: dict[str, Any] = {}
@@ -302,6 +198,15 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                 yield Button("Start sweep", id="new-start", variant="primary")
             yield Static("", id="new-problem")
 
+    def reader(self) -> StudyReader:
+        """The study reader (workers only: creating it imports optuna)."""
+        with self._reader_lock:
+            if self._reader is None:
+                from densexp_tui.sweep.reader import StudyReader
+
+                self._reader = StudyReader(self.store)
+            return self._reader
+
     def on_mount(self) -> None:
         studies = self.query_one("#studies-table", DataTable)
         studies.add_columns("Study", "Trials", "Best")
@@ -318,7 +223,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     @work(thread=True, exclusive=True, group="sweeps-load", exit_on_error=False,
           name="reading the studies")
     def _load(self, url: str, selected: str | None) -> None:
-        self.post_message(SweepsLoaded(self.reader.snapshot(url, selected)))
+        self.post_message(SweepsLoaded(self.reader().snapshot(url, selected)))
 
     @on(SweepsLoaded)
     def _loaded(self, message: SweepsLoaded) -> None:
@@ -356,8 +261,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         title.update(self._title(view))
         self._draw_trials(view)
         self._draw_best(view)
-        self.query_one("#importances", Static).update(importance_text(view.importances,
-                                                                      view.info.finished))
+        self.query_one("#importances", Static).update(importance_text(
+            view.importances, view.info.finished, view.importances_pending))
 
     def _title(self, view: StudyView) -> Text:
         info = view.info
@@ -369,38 +274,50 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         return text
 
     def _draw_trials(self, view: StudyView | None) -> None:
-        from densexp_tui.core.formatting import format_duration
-        from densexp_tui.sweep.study import format_value, short_key
-
         table = self.query_one("#trials-table", DataTable)
         keys = view.space_keys if view else []
-        header = ("#", *[short_key(k) for k in keys], "state", "value", "epochs", "duration",
-                  "pruned at", "run")
-        rows = []
-        for row in (view.rows if view else []):
-            params = [format_value(row.params[k]) if k in row.params else "" for k in keys]
-            run = f"reused {row.reused_from}" if row.reused_from else row.run_id
-            rows.append((str(row.number), *params, row.state + (f" ({row.note})" if row.note
-                                                                 and not row.reused_from else ""),
-                         _number(row.value), str(row.epochs or ""),
-                         format_duration(row.duration), str(row.pruned_at or ""), run))
+        header, rows = (view.header, view.cells) if view else (EMPTY_TRIALS_HEADER, [])
         if self._drawn.get("trials") == (header, rows):
             return
+        previous = self._drawn.get("trials")
         self._drawn["trials"] = (header, rows)
+        state_column = 1 + len(keys)
+        if previous is not None and previous[0] == header and \
+                self._drawn.get("trial_header") == header and \
+                [r[0] for r in previous[1]] == [r[0] for r in rows[:len(previous[1])]]:
+            # A running study changes a few cells and appends trials: no rebuild of 1,000 rows.
+            self._update_trial_rows(table, previous[1], rows, state_column)
+            return
         cursor = table.cursor_row
         table.clear(columns=self._drawn.get("trial_header") != header)
         if self._drawn.get("trial_header") != header:
             table.add_columns(*header)
             self._drawn["trial_header"] = header
-        state_column = 1 + len(keys)
         for cells in rows:
-            styled: list[str | Text] = list(cells)
-            state = cells[state_column].split(" ")[0]
-            styled[state_column] = Text(cells[state_column], style=fg(
-                status_color(self.app, STATE_STATUS.get(state, state))))
-            table.add_row(*styled, key=cells[0])
+            table.add_row(*self._trial_cells(cells, state_column), key=cells[0])
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
+
+    def _trial_cells(self, cells: tuple[str, ...], state_column: int) -> list[str | Text]:
+        styled: list[str | Text] = list(cells)
+        state = cells[state_column].split(" ")[0]
+        styled[state_column] = Text(cells[state_column], style=fg(
+            status_color(self.app, STATE_STATUS.get(state, state))))
+        return styled
+
+    def _update_trial_rows(self, table: DataTable[Any], old: list[tuple[str, ...]],
+                           new: list[tuple[str, ...]], state_column: int) -> None:
+        column_keys = list(table.columns)
+        for index, cells in enumerate(new):
+            if index >= len(old):
+                table.add_row(*self._trial_cells(cells, state_column), key=cells[0])
+                continue
+            if old[index] == cells:
+                continue
+            styled = self._trial_cells(cells, state_column)
+            for column, (before, after) in enumerate(zip(old[index], cells, strict=True)):
+                if before != after:
+                    table.update_cell(cells[0], column_keys[column], styled[column])
 
     def _draw_best(self, view: StudyView) -> None:
         from densexp_tui.sweep.study import best_so_far
@@ -467,7 +384,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     def _stop(self, name: str, url: str) -> None:
         from densexp_tui.sweep.runner import request_stop
 
-        study = self.reader.open_study(url, name) if url else None
+        study = self.reader().open_study(url, name) if url else None
         request_stop(self.store.root, name, study)
         self.app.call_from_thread(
             self.notify, f"Stopping {name}: the running trial is cancelled and runs again "
@@ -533,7 +450,9 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         if current is not None:
             return current, "the New experiment settings"
         # Trials of other sweeps are not "settings": take the newest run of its own.
-        for summary in [r for r in self.store.list_runs() if not r.sweep][:1]:
+        # Among the newest few only: reading every run here would stall the UI at scale.
+        newest, _count = self.store.newest_runs(NEWEST_RUNS_FOR_BASE)
+        for summary in [r for r in newest if not r.sweep][:1]:
             try:
                 return (load_config(self.store.run_dir(summary.run_id) / "config.toml"),
                         f"the settings of the newest run, {summary.name}")
@@ -614,6 +533,10 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         self._drawn.clear()
         self.request_load()
 
+    def on_unmount(self) -> None:
+        if self._reader is not None:
+            self._reader.close()  # the importance process ends with the screen
+
     def action_back(self) -> None:
         self.dismiss(None)
 
@@ -622,11 +545,16 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-def importance_text(importances: dict[str, float] | None, finished: int) -> Text:
+def importance_text(importances: dict[str, float] | None, finished: int,
+                    pending: bool = False) -> Text:
     """Bars of Optuna's parameter importances, or why there are none yet."""
     from densexp_tui.sweep.study import MIN_TRIALS_FOR_IMPORTANCE, short_key
 
-    text = Text("parameter importance\n", style="bold")
+    text = Text("parameter importance" + (" (updating…)" if pending else "") + "\n",
+                style="bold")
+    if not importances and pending:
+        text.append(f"computing over {finished} finished trials…")
+        return text
     if not importances:
         text.append(f"after {MIN_TRIALS_FOR_IMPORTANCE} complete trials "
                     f"({finished} finished so far)")

@@ -1,0 +1,128 @@
+"""`densexp runs`: the newest runs (or all), filtered and sorted like the runs screen.
+
+Without a filter, a sort key or ``--all`` only the newest ``--limit`` summaries are read
+(run ids sort by creation time), so the answer takes the same time at 10 or 100,000 runs.
+Anything else goes through the runs index (core/runindex.py). ``--json --all`` streams one
+run per line of a JSON array instead of building the whole text first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TextIO
+
+from densexp_tui.core.errors import BadInput
+from densexp_tui.core.rungroups import GroupSummary, fold_groups
+from densexp_tui.core.runquery import SORT_KEYS, parse_filter, parse_sort, sort_runs
+from densexp_tui.core.runstore import RunStore, RunSummary
+
+DEFAULT_LIMIT = 50
+
+
+def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `densexp runs` (besides --json and --runs-dir)."""
+    amount = parser.add_mutually_exclusive_group()
+    amount.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
+                        help=f"show the newest N runs (default {DEFAULT_LIMIT})")
+    amount.add_argument("--all", action="store_true", help="show every run")
+    parser.add_argument("--filter", default="", metavar="WORDS",
+                        help='the runs screen\'s filter: words, field:value, acc>0.8, '
+                             '-word; e.g. "status:completed model:tiny-bert"')
+    parser.add_argument("--sort", default="started", metavar="KEY",
+                        help=f"order (best first; KEY:asc or KEY:desc): {', '.join(SORT_KEYS)}")
+    parser.add_argument("--groups", action="store_true",
+                        help="fold each seed group into one row: mean ± std over its seeds")
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    store = RunStore(args.runs_dir)
+    if args.limit is not None and args.limit < 1 and not args.all:
+        raise BadInput(f"--limit {args.limit}: allowed: a whole number >= 1, or --all")
+    run_filter = parse_filter(args.filter)
+    sort = parse_sort(args.sort)
+    limit = None if args.all else args.limit
+    if run_filter.empty and sort.key == "started" and sort.descending and limit is not None \
+            and not args.groups:
+        runs, total = store.newest_runs(limit)
+    else:
+        every = store.list_runs()
+        total = len(every)
+        runs = sort_runs(run_filter.apply(every), sort)
+    rows: Sequence[RunSummary | GroupSummary] = fold_groups(runs) if args.groups else runs
+    shown = rows if limit is None else rows[:limit]
+    if args.json:
+        write_json_rows(shown, sys.stdout)
+        return 0
+    if not shown:
+        _say_none(store, total, args.filter)
+        return 0
+    _print_table(shown)
+    if len(shown) < total:
+        print(f"{len(shown)} of {total} runs shown (--all for every run, --filter to narrow)",
+              file=sys.stderr)
+    return 0
+
+
+def write_json_rows(rows: Iterable[RunSummary | GroupSummary], out: TextIO) -> None:
+    """A JSON array, one run (or group) per line, written as it goes."""
+    out.write("[")
+    first = True
+    for row in rows:
+        out.write("\n" if first else ",\n")
+        out.write(json.dumps(row.to_dict(), separators=(",", ":")))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+    out.flush()
+
+
+def _say_none(store: RunStore, total: int, filter_text: str) -> None:
+    if total and filter_text:
+        print(f"no run of {total} matches the filter {filter_text!r}", file=sys.stderr)
+    else:
+        print(f"no runs in {store.root}; start one with `densexp run examples/quickstart.toml`",
+              file=sys.stderr)
+
+
+def _print_table(rows: Sequence[RunSummary | GroupSummary]) -> None:
+    from densexp_tui import report
+    from densexp_tui.cli import _console
+
+    console = _console()
+    runs = [row for row in rows if isinstance(row, RunSummary)]
+    if len(runs) == len(rows):
+        console.print(report.runs_table(runs, width=console.width))
+        return
+    console.print(_mixed_table(rows))
+
+
+def _mixed_table(rows: Sequence[RunSummary | GroupSummary]) -> object:
+    """Runs and folded groups: groups show n seeds and mean ± std."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from densexp_tui.report import fmt_metric, status_text
+
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for name in ("id / group", "name", "status", "seeds", "val acc", "val F1", "test acc",
+                 "dataset", "model"):
+        table.add_column(name, no_wrap=True)
+    for row in rows:
+        cells: list[str | Text]
+        if isinstance(row, GroupSummary):
+            cells = [row.group, row.name, status_text(row.status), str(row.size),
+                     *(_stats(row, m) for m in ("best.accuracy", "best.f1", "test.accuracy")),
+                     row.dataset, row.model]
+        else:
+            cells = [row.run_id, row.name, status_text(row.status), "",
+                     fmt_metric(row.best.get("accuracy")), fmt_metric(row.best.get("f1")),
+                     fmt_metric(row.test.get("accuracy")), row.dataset, row.model]
+        table.add_row(*cells)
+    return table
+
+
+def _stats(group: GroupSummary, metric: str) -> str:
+    stats = group.metrics.get(metric)
+    return stats.format() if stats else "-"

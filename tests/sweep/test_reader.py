@@ -1,0 +1,64 @@
+"""The study reader the Sweeps screen uses lives in sweep/, Textual-free."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from densexp_tui.core.runstore import RunStore
+from densexp_tui.sweep.reader import StudyReader, trial_header
+from tests.sweep.study_factory import write_study
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_snapshot_lists_studies_and_reads_the_selected_one(tmp_path: Path) -> None:
+    write_study(tmp_path, "alpha", 12, running=1)
+    write_study(tmp_path, "beta", 3)
+    reader = StudyReader(RunStore(tmp_path))
+    snap = reader.snapshot("", "beta")
+    assert [s.name for s in snap.studies] == ["alpha", "beta"] and not snap.problem
+    assert snap.selected is not None and snap.selected.info.name == "beta"
+    assert snap.selected.importances is None  # fewer than 4 complete trials
+    alpha = reader.snapshot("", "alpha").selected
+    assert alpha is not None and alpha.info.finished == 12 and alpha.info.running == 1
+    assert not alpha.importances_pending
+    assert alpha.header == trial_header(alpha.space_keys) and len(alpha.cells) == 13
+    assert alpha.cells[0][0] == "0" and alpha.cells[-1][len(alpha.space_keys) + 1] == "running"
+    assert alpha.importances and set(alpha.importances) == {"train.learning_rate",
+                                                            "train.batch_size"}
+
+
+def test_new_trials_show_on_the_next_snapshot_and_a_bad_url_is_a_problem(
+        tmp_path: Path) -> None:
+    study = write_study(tmp_path, "grow", 5)
+    reader = StudyReader(RunStore(tmp_path))
+    assert len(reader.snapshot("", None).selected.cells) == 5  # type: ignore[union-attr]
+    study.enqueue_trial({"train.learning_rate": 1e-3, "train.batch_size": 16})
+    selected = reader.snapshot("", None).selected
+    assert selected is not None and len(selected.cells) == 6
+    assert reader.snapshot("nosuch://db", None).problem
+
+
+def test_a_thousand_trial_study_reads_quickly_enough_for_a_live_view(tmp_path: Path) -> None:
+    write_study(tmp_path, "big", 1000)
+    reader = StudyReader(RunStore(tmp_path))
+    started = time.perf_counter()
+    first = reader.snapshot("", "big")
+    first_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    again = reader.snapshot("", "big")
+    again_seconds = time.perf_counter() - started
+    assert first.selected is not None and len(first.selected.cells) == 1000
+    assert again.selected is not None and len(again.selected.cells) == 1000
+    print(f"1,000 trials: first snapshot {first_seconds:.2f}s, next {again_seconds:.2f}s")
+    assert first.selected.importances_pending  # fANOVA on 1,000 trials runs aside
+    assert first_seconds < 30 and again_seconds < 30  # generous: a loaded CI machine
+
+
+def test_the_screens_empty_header_is_the_readers() -> None:
+    from densexp_tui.tui.screens.sweeps import EMPTY_TRIALS_HEADER
+
+    assert trial_header([]) == EMPTY_TRIALS_HEADER
