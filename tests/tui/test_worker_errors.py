@@ -62,10 +62,10 @@ async def test_a_compare_load_error_shows_the_error_instead_of_loading_for_ever(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from densexp_tui.tui.screens import compare
 
-    def broken_load(store: RunStore, run_id: str) -> compare.LoadedRun:
-        raise ValueError(f"events of {run_id} are not JSON")
+    def broken_load(store: RunStore, run_ids: list[str]) -> list[compare.LoadedRun]:
+        raise ValueError(f"events of {run_ids[0]} are not JSON")
 
-    monkeypatch.setattr(compare, "load_run", broken_load)
+    monkeypatch.setattr(compare, "load_runs", broken_load)  # the name the screen calls
     ids = [run.run_id for run in RunStore(fixture_runs).list_runs()[:2]]
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
