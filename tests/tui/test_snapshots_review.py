@@ -45,8 +45,11 @@ def test_review_of_a_rerun_shows_what_changed(snap_compare: Any,
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, NewExperimentScreen), timeout=10)
         screen: Any = app.screen
-        screen.config_field("train.learning_rate").editor.focus()
-        await pilot.press("ctrl+u", *"0.001")
+        await settle(pilot)  # the form's preview and catalog workers, as a person would wait
+        # Set the value the way the field's own edit does (Input.value posts Changed): typing
+        # into a field on a hidden tab raced with the keys that followed it.
+        screen.config_field("train.learning_rate").editor.value = "0.001"
+        await settle(pilot)
         await review(pilot)
 
     app = make_app(runs_dir=runs_here())
