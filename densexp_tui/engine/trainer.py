@@ -354,7 +354,7 @@ def _inputs(prepared: Prepared, part: str,
             return data.make_text_pipeline(ids, split.labels, pad_id=pad, **{**shape, **epochs})
 
         if training and cfg.data.augment:  # fresh augmented texts each epoch, train only
-            from densexp_tui.engine.data.augment import augmented_train_pipeline
+            from densexp_tui.engine.data.pipelines import augmented_train_pipeline
 
             pipeline = augmented_train_pipeline(cfg, built, split.texts, text_pipeline,
                                                 epoch=start, num_epochs=shape["num_epochs"])

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import psutil
+from textual.widgets import TabbedContent
 
 from densexp_tui.core.events import Event
 from densexp_tui.tui.dialogs.confirm import ConfirmDialog
@@ -227,7 +228,9 @@ async def test_system_metrics_sample_only_while_their_tab_is_open() -> None:
         metrics = dashboard(app).query_one(SystemMetrics)
         await pilot.pause(0.3)
         assert metrics.samples_taken == 0
-        await pilot.press("t", "t", "t", "t")  # Overview -> ... -> System
+        # t steps Overview -> Accuracy -> Classes -> Calibration -> Errors -> Log -> System.
+        await pilot.press(*["t"] * 6)
+        assert dashboard(app).query_one("#tabs", TabbedContent).active == "system"
         await wait_until(pilot, lambda: metrics.samples_taken > 0, tries=300)
         text = metrics.render().plain
         assert "CPU" in text and "RAM" in text

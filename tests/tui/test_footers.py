@@ -145,6 +145,11 @@ async def test_a_checkbox_says_whether_it_is_on(make_app: Callable[..., Any]) ->
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n")
         screen: Any = app.screen
+        # The run keys are on the Training step: go there as a person would (Next twice), so
+        # the key goes to a checkbox that is on screen.
+        await pilot.press("ctrl+n", "ctrl+n")
+        await wait_for(pilot, lambda: screen.query_one("#steps").active == "tab-training",
+                       timeout=10)
         checkbox = screen.config_field("run.deterministic").editor
         assert checkbox.value is False and str(checkbox.label) == "off"
         checkbox.focus()

@@ -185,8 +185,8 @@ async def test_a_failing_stop_shows_the_error_and_the_app_keeps_running(
 @pytest.mark.timeout(300)
 async def test_a_failing_study_read_shows_one_dialog_not_one_a_second(
         tmp_path: Path, tui_environment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from densexp_tui.sweep.reader import StudyReader
     from densexp_tui.tui.app import DensexpApp
-    from densexp_tui.tui.screens.sweeps import StudyReader
     from tests.tui.conftest import shown_error_dialog
 
     calls: list[int] = []
