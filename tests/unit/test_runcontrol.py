@@ -16,10 +16,12 @@ from densexp_tui.core.runstore import RunSummary
 
 pytestmark = pytest.mark.timeout(60)
 
-# A stand-in for `densexp run`: says it is ready (its SIGINT handler is in place once Python
-# runs code), exits 0 on SIGINT (KeyboardInterrupt), 3 if nobody signals it.
+# A stand-in for `densexp run`: installs its SIGINT handler (as densexp run does; a child of
+# a background CI shell may inherit another disposition), says it is ready, exits 0 on
+# SIGINT (KeyboardInterrupt), 3 if nobody signals it.
 TRAINER = (
-    "import sys, time\n"
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
     "print('ready', flush=True)\n"
     "try:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    sys.exit(0)\nsys.exit(3)\n"
 )
