@@ -12,8 +12,6 @@ wrong without anyone noticing, so any bad line is a ``BadInput`` naming the file
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from densexp_tui.core.config import write_text_atomic
 from densexp_tui.core.errors import BadInput
 
 PREDICTIONS_FILE = Path("predictions") / "test.jsonl"
@@ -91,19 +90,9 @@ def write_predictions(path: str | Path,
                       rows: Predictions | Iterable[Mapping[str, Any]]) -> Path:
     """Write the file atomically (temp file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = rows.to_rows() if isinstance(rows, Predictions) else rows
-    fd, tmp = tempfile.mkstemp(prefix=".test-", suffix=".jsonl.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-            out.writelines(encode(dict(row)) + "\n" for row in lines)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    write_text_atomic(path, "".join(encode(dict(row)) + "\n" for row in lines))
     return path
 
 
