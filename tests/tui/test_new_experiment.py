@@ -216,6 +216,39 @@ async def test_builtin_dataset_preview_and_catalog(make_app: Callable[..., Dense
         assert not screen.config_field("model.finetune").display
 
 
+async def test_setting_a_data_field_to_its_own_value_keeps_the_preview(
+        make_app: Callable[..., DensexpApp], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Select re-posting its value (or a field typed back) must not reload the preview:
+    on a slow machine the reload blanked the shown preview to "loading…"."""
+    import densexp_tui.engine.data as data_package
+
+    loads: list[str] = []
+    real_preview = data_package.preview_dataset
+
+    def counting_preview(data, base_dir):  # type: ignore[no-untyped-def]
+        loads.append(data.name)
+        return real_preview(data, base_dir)
+
+    monkeypatch.setattr(data_package, "preview_dataset", counting_preview)
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        screen = form(app)
+        summary = screen.query_one("#preview-summary", Static)
+        await wait_for(pilot, lambda: "rows" in str(summary.content), timeout=30)
+        await app.workers.wait_for_complete()
+        shown = loads.copy()
+        screen.config_field("data.name").set_value("reviews")
+        screen._schedule_preview(0.0)  # what the debounce timer does when it fires
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert loads == shown
+        assert "4,000 rows" in str(summary.content)
+        await type_into(pilot, screen.config_field("data.max_samples"), "100")
+        await wait_for(pilot, lambda: "100 rows" in str(summary.content), timeout=30)
+        assert len(loads) == len(shown) + 1
+
+
 async def test_rerun_review_shows_the_diff_against_the_parent(
         make_app: Callable[..., DensexpApp]) -> None:
     from densexp_tui.core.config import RunConfig

@@ -159,6 +159,9 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         self.base = self._starting_config(config)
         self._initial_values = self._mapping_of(self.base)
         self._preview_timer: Timer | None = None
+        # The data the preview shows or is loading (None after a problem): the same
+        # settings are not loaded twice, so the preview does not flicker.
+        self._preview_asked: DataSection | None = None
         self._preview_texts: list[str] = []  # the preview's texts, for the augment preview
         self._problems: list[tuple[str, str]] = []
         self._catalog: dict[str, CatalogModel] = {}
@@ -398,6 +401,9 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         if data is None:
             self._show_preview_problem("fix the data fields above to see a preview")
             return
+        if data == self._preview_asked:  # a field re-set to its value (a Select's Changed)
+            return
+        self._preview_asked = data
         self.query_one("#preview-summary", Static).update(Text("loading the preview…"))
         self._load_preview(data, self.base_dir)
 
@@ -476,6 +482,7 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
             widget.update(Text("\n".join(augment_preview_lines(texts, ops, prob, seed))))
 
     def _show_preview_problem(self, problem: str) -> None:
+        self._preview_asked = None  # the same settings may load once the cause is fixed
         summary = self.query_one("#preview-summary", Static)
         summary.add_class("-invalid")
         summary.update(Text(f"✗ {problem}"))
