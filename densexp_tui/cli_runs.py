@@ -2,8 +2,9 @@
 
 Without a filter, a sort key or ``--all`` only the newest ``--limit`` summaries are read
 (run ids sort by creation time), so the answer takes the same time at 10 or 100,000 runs.
-Anything else goes through the runs index (core/runindex.py). ``--json --all`` streams one
-run per line of a JSON array instead of building the whole text first.
+Anything else checks every summary against its folder through the runs index
+(core/runindex.py), then filters and sorts in SQL; ``--json`` streams the index's stored JSON
+text of each run, one per line of a JSON array, without building the runs as objects.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TextIO
 
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.rungroups import GroupSummary, fold_groups
-from densexp_tui.core.runquery import SORT_KEYS, parse_filter, parse_sort, sort_runs
+from densexp_tui.core.runquery import SORT_KEYS, parse_filter, parse_sort
 from densexp_tui.core.runstore import RunStore, RunSummary
 
 DEFAULT_LIMIT = 50
@@ -48,9 +49,12 @@ def runs_command(args: argparse.Namespace) -> int:
             and not args.groups:
         runs, total = store.newest_runs(limit)
     else:
-        every = store.list_runs()
-        total = len(every)
-        runs = sort_runs(run_filter.apply(every), sort)
+        store.index.update(full=True)  # every summary checked against its folder first
+        total = store.index.count()
+        if args.json and not args.groups:
+            write_json_texts(store.index.iter_json(run_filter, sort, limit), sys.stdout)
+            return 0
+        runs = store.index.query(run_filter, sort, None if args.groups else limit)
     rows: Sequence[RunSummary | GroupSummary] = fold_groups(runs) if args.groups else runs
     shown = rows if limit is None else rows[:limit]
     if args.json:
@@ -73,6 +77,18 @@ def write_json_rows(rows: Iterable[RunSummary | GroupSummary], out: TextIO) -> N
     for row in rows:
         out.write("\n" if first else ",\n")
         out.write(json.dumps(row.to_dict(), separators=(",", ":")))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+    out.flush()
+
+
+def write_json_texts(texts: Iterable[str], out: TextIO) -> None:
+    """A JSON array of runs already encoded (the index's stored rows), written as it goes."""
+    out.write("[")
+    first = True
+    for text in texts:
+        out.write("\n" if first else ",\n")
+        out.write(text)
         first = False
     out.write("\n]\n" if not first else "]\n")
     out.flush()

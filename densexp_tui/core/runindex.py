@@ -1,25 +1,37 @@
-"""The runs index: every run's summary, cached by the stat of its summary.json.
+"""The runs index: one SQLite row per run folder, the listed fields as real columns.
 
-The run directories are the only source of truth. The index never decides whether a run
-exists or what it says: each refresh lists the runs directory (``os.scandir``: a run folder
-copied in or ``rm -rf``'d is seen at once) and stats every ``summary.json``; a cached record
-is used only while that stat key (inode, mtime_ns, size) is unchanged, otherwise the file is
-read again. Runs whose summary says ``running`` are re-read on every refresh whatever their
-stat says, so a live run's status and metrics are never older than one refresh. Deleting,
-truncating or corrupting the cache file costs one rebuild, nothing else; a read-only runs
-directory is listed without writing anything.
+The run directories are the only source of truth; ``<runs>/.densexp-index.sqlite`` is a
+cache of them that may be deleted, truncated or corrupted at any time (it is rebuilt), and a
+read-only runs directory is never written (the index then lives in memory for the process).
 
-Why SQLite (stdlib ``sqlite3``, WAL mode, busy timeout) holds the persisted cache rather
-than one JSON file of all records (both are built here and measured by
-``bench/many_runs.py``, "index" rows): loading is the one thing the JSON file does better
-(about 1.5x faster for a new process: 33 s against 49 s for 100,000 runs on a 2-core box
-loaded 4x over; decoding records is the bulk either way), and it is smaller on disk. But
-the app refreshes once a second while runs train and sweeps add runs, and SQLite writes
-only the rows that changed, in one transaction, safely from several processes at once
-(4 sweep workers each listing the same directory); the JSON file has to rewrite every
-record (67 MB at 100,000 runs) on each change, with the last writer silently winning. The
-in-memory copy of the index lives as long as its ``RunStore``, so the app reads the
-database once, at start, and the newest-50 listing never reads it at all.
+Freshness. Every answer starts from the folder names (``os.scandir``, names only: a folder
+copied in or ``rm -rf``'d is seen at once). A row is used only while the stat key of its
+summary.json (inode, mtime_ns, size) is unchanged, otherwise the file is read again; runs
+whose file says ``running`` are re-read every time (their live status, a dead process reading
+as interrupted, is stored with them). How much is checked depends on the question:
+
+- ``newest(limit, offset)``: the newest folder names, and a stat of just those (the runs
+  screen's first rows, ``densexp runs``): the cost does not grow with the number of runs
+  beyond one scandir;
+- ``resolve_name``: the ``name`` column (indexed) after adding new folders and dropping gone
+  ones, then the candidate's own file is read to confirm;
+- ``update(full=True)`` stats every summary (the CLI before a filter or ``--all``; the runs
+  screen in a background worker, never before its first frame), and ``query``/``count``/
+  ``iter_json`` then answer filters and orders in SQL (core/runsql.py compiles the same
+  filter syntax), streaming rows instead of building every run as a Python object.
+
+Why this design won (measured with ``bench/many_runs.py`` and /tmp profiles on the same
+shared 2-core box, see issue 11's note): the previous index kept each summary as a JSON blob
+and decoded all of them into Python objects for every listing; at 100,000 runs that was
+49 s to load a new process's index, 121 s for ``--json --all``, 5-8 s to resolve a name and
+a first page of rows after 254 s, because the cost is per-run Python work (a JSON decode
+~50 us and a RunSummary ~50 us under load) multiplied by 100,000. Here a listing decodes only
+the rows it shows, filters and sorts run inside SQLite (C, without the GIL, so the UI thread
+keeps answering keys), ``--json --all`` writes the stored JSON text of each row without
+decoding it, and resolving a name is one indexed lookup. A one-file JSON cache was measured
+too (it loads ~1.5x faster than the blob table) but must be loaded whole and rewritten
+whole on every change by one of several writers; SQLite (stdlib, WAL, busy timeout) writes
+only changed rows, in one transaction, safely from 4 sweep workers at once.
 """
 
 from __future__ import annotations
@@ -29,32 +41,48 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from densexp_tui.core.runquery import RunFilter, SortSpec
+from densexp_tui.core.runsql import (
+    NUMERIC_COLUMNS,
+    TEXT_COLUMNS,
+    column_values,
+    order_sql,
+    where_sql,
+)
+
+if TYPE_CHECKING:
+    from densexp_tui.core.runstore import RunSummary
 
 INDEX_NAME = ".densexp-index.sqlite"
-JSON_INDEX_NAME = ".densexp-index.json"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 BUSY_TIMEOUT_MS = 5000
-# After writing this many rows at once, fold the write-ahead log back into the database
-# (otherwise a first indexing of 100,000 runs leaves a WAL as big as the table).
+# Rows written per transaction: a long first indexing never holds the write lock for long.
+BATCH_ROWS = 500
+# After writing this many rows at once, fold the write-ahead log back into the database.
 CHECKPOINT_ROWS = 1000
 SUMMARY_NAME = "summary.json"
 
 StatKey = tuple[int, int, int]  # inode, mtime_ns, size
 Record = dict[str, Any]
-CachedRecords = dict[str, tuple[StatKey, Record]]
+LiveCheck = Callable[["RunSummary", Path], "RunSummary"]
+ToSummary = Callable[[Record, str], "RunSummary"]
 
-
-class SummaryCache(Protocol):
-    """Where the index keeps records between processes (always optional)."""
-
-    def load(self) -> CachedRecords: ...
-
-    def save(self, changed: CachedRecords, removed: Iterable[str]) -> None: ...
-
-    def disk_bytes(self) -> int: ...
+_ROW_COLUMNS = ("dirname", "ino", "mtime_ns", "size", "running", "name", "config_hash",
+                "hay", *TEXT_COLUMNS, *NUMERIC_COLUMNS, "summary")
+_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS runs (dirname TEXT PRIMARY KEY, ino INTEGER, "
+    f"mtime_ns INTEGER, size INTEGER, running INTEGER, name TEXT, config_hash TEXT, "
+    f"hay TEXT, {', '.join(f'{c} TEXT' for c in TEXT_COLUMNS)}, "
+    f"{', '.join(f'{c} REAL' for c in NUMERIC_COLUMNS)}, summary TEXT)",
+    "CREATE INDEX IF NOT EXISTS runs_name ON runs (name)",
+    "CREATE INDEX IF NOT EXISTS runs_hash ON runs (config_hash)",
+)
+_INSERT = (f"INSERT OR REPLACE INTO runs ({', '.join(_ROW_COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)})")
 
 
 def stat_key(path: str) -> StatKey | None:
@@ -76,11 +104,10 @@ def read_record(path: str) -> Record | None:
     return record if isinstance(record, dict) else None
 
 
-def slim_record(record: Record, fields: frozenset[str] | None = None) -> Record:
-    """What listing needs: only ``fields`` (all when None), and nested metric dicts keep
-    their scalars only (no confusion matrices or per-class tables): the index stays small
-    and a record becomes a summary object without filtering again."""
-    slim = dict(record) if fields is None else {k: v for k, v in record.items() if k in fields}
+def slim_record(record: Record) -> Record:
+    """Nested metric dicts keep their scalars only (no confusion matrices or per-class
+    tables): the index stays small; ``read_summary`` gives the whole file."""
+    slim = dict(record)
     for key in ("best", "test", "params"):
         nested = slim.get(key)
         if isinstance(nested, dict):
@@ -93,222 +120,6 @@ def root_is_writable(root: Path) -> bool:
     return os.access(root, os.W_OK)
 
 
-class SqliteCache:
-    """Records in ``<runs>/.densexp-index.sqlite``: one row per run, WAL, busy timeout."""
-
-    def __init__(self, root: Path, writable: bool) -> None:
-        self.path = root / INDEX_NAME
-        self.writable = writable
-        self._conn: sqlite3.Connection | None = None
-        self._opened_inode: int | None = None
-
-    def load(self) -> CachedRecords:
-        try:
-            conn = self._connect()
-            if conn is None:
-                return {}
-            rows = conn.execute("SELECT dirname, ino, mtime_ns, size, record FROM runs")
-            return {name: ((ino, mtime, size), json.loads(text))
-                    for name, ino, mtime, size, text in rows}
-        except (sqlite3.Error, ValueError):
-            self._discard()
-            return {}
-
-    def save(self, changed: CachedRecords, removed: Iterable[str]) -> None:
-        removed = list(removed)
-        if not self.writable or not (changed or removed):
-            return
-        try:
-            conn = self._connect()
-            if conn is None:
-                return
-            with conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
-                    [(name, *key, json.dumps(record, separators=(",", ":")))
-                     for name, (key, record) in changed.items()])
-                conn.executemany("DELETE FROM runs WHERE dirname = ?",
-                                 [(name,) for name in removed])
-            if len(changed) + len(removed) >= CHECKPOINT_ROWS:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            self._discard()  # a cache that cannot be written is rebuilt next time
-
-    def disk_bytes(self) -> int:
-        return sum(p.stat().st_size for p in (self.path, _sibling(self.path, "-wal"),
-                                               _sibling(self.path, "-shm")) if p.exists())
-
-    def _connect(self) -> sqlite3.Connection | None:
-        if self._conn is not None and not self._file_replaced():
-            return self._conn
-        self._close()
-        if not self.writable and not self.path.exists():
-            return None
-        if self.writable:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False, isolation_level=None)
-        else:  # never create -wal/-shm files in a read-only runs dir
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True,
-                                   check_same_thread=False, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if self.writable:
-                self._prepare(conn)
-            self._check_version(conn)
-        except sqlite3.Error:
-            conn.close()
-            raise
-        self._conn = conn
-        self._opened_inode = _inode(self.path)
-        return conn
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last write is fine
-        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        conn.execute("CREATE TABLE IF NOT EXISTS runs (dirname TEXT PRIMARY KEY, "
-                     "ino INTEGER, mtime_ns INTEGER, size INTEGER, record TEXT) WITHOUT ROWID")
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        elif row[0] != SCHEMA_VERSION:
-            with conn:
-                conn.execute("DELETE FROM runs")
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
-                             (SCHEMA_VERSION,))
-
-    def _check_version(self, conn: sqlite3.Connection) -> None:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None or row[0] != SCHEMA_VERSION:
-            raise sqlite3.DatabaseError("index schema differs")
-
-    def _file_replaced(self) -> bool:
-        """Someone deleted or replaced the file under an open connection: reopen."""
-        return _inode(self.path) != self._opened_inode
-
-    def _discard(self) -> None:
-        """Drop a cache that cannot be read (truncated, corrupt, other schema)."""
-        self._close()
-        if self.writable:
-            for path in (self.path, _sibling(self.path, "-wal"), _sibling(self.path, "-shm")):
-                with contextlib.suppress(OSError):
-                    path.unlink()
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-        self._conn = None
-        self._opened_inode = None
-
-
-class JsonFileCache:
-    """The simpler option, kept for the benchmark: every record in one JSON file, rewritten
-    whole (temp file + rename) whenever anything changed."""
-
-    def __init__(self, root: Path, writable: bool) -> None:
-        self.path = root / JSON_INDEX_NAME
-        self.writable = writable
-        self._records: CachedRecords = {}
-
-    def load(self) -> CachedRecords:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            self._records = {name: ((key[0], key[1], key[2]), record)
-                             for name, (key, record) in data.items()}
-        except (OSError, ValueError, TypeError):
-            self._records = {}
-        return dict(self._records)
-
-    def save(self, changed: CachedRecords, removed: Iterable[str]) -> None:
-        removed = list(removed)
-        if not self.writable or not (changed or removed):
-            return
-        self._records.update(changed)
-        for name in removed:
-            self._records.pop(name, None)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(self._records, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-
-    def disk_bytes(self) -> int:
-        return self.path.stat().st_size if self.path.exists() else 0
-
-
-class RunIndex:
-    """Stat-keyed records of every run folder of ``root``; ``refresh`` brings it up to date.
-
-    Thread-safe (one refresh at a time). Records are the raw summary.json objects (slimmed);
-    the live status (a dead process reads as interrupted) is the store's business.
-    """
-
-    def __init__(self, root: Path, cache: SummaryCache | None = None,
-                 fields: frozenset[str] | None = None) -> None:
-        self.root = root
-        self._cache = cache
-        self._fields = fields
-        self._loaded = False
-        self._records: CachedRecords = {}
-        self._lock = threading.Lock()
-
-    def _cache_for_root(self) -> SummaryCache | None:
-        if self._cache is None and self.root.is_dir():
-            self._cache = SqliteCache(self.root, root_is_writable(self.root))
-        return self._cache
-
-    def refresh(self) -> list[tuple[str, Record]]:
-        """(run folder name, record) for every run, newest first (ids sort by time)."""
-        with self._lock:
-            names = run_folder_names(self.root)
-            cache = self._cache_for_root()
-            if not self._loaded and cache is not None:
-                self._records = cache.load()
-                self._loaded = True
-            changed, removed = self._update(names)
-            removed += [name for name in self._records if name not in names]
-            for name in removed:
-                self._records.pop(name, None)
-            if cache is not None:
-                cache.save(changed, removed)
-            ordered = sorted(self._records, reverse=True)
-            return [(name, self._records[name][1]) for name in ordered]
-
-    def _update(self, names: set[str]) -> tuple[CachedRecords, list[str]]:
-        """Re-read the summaries whose stat changed (and every running one); also returns
-        the folders whose summary.json vanished (they are no longer runs)."""
-        changed: CachedRecords = {}
-        vanished: list[str] = []
-        root = str(self.root)
-        for name in names:
-            path = f"{root}/{name}/{SUMMARY_NAME}"
-            key = stat_key(path)
-            cached = self._records.get(name)
-            if key is None:
-                if cached is not None:
-                    vanished.append(name)
-                continue
-            if cached is not None and cached[0] == key and cached[1].get("status") != "running":
-                continue
-            record = read_record(path)
-            if record is None:
-                record = {"run_id": name, "status": "interrupted",
-                          "message": "summary.json unreadable"}
-            else:
-                record = slim_record(record, self._fields)
-            if cached is None or cached != (key, record):
-                changed[name] = (key, record)
-                self._records[name] = (key, record)
-        return changed, vanished
-
-    def disk_bytes(self) -> int:
-        cache = self._cache_for_root()
-        return cache.disk_bytes() if cache is not None else 0
-
-
 def run_folder_names(root: Path) -> set[str]:
     """Names of the folders directly under ``root`` that may be runs (hidden ones are not:
     runs being created are staged as ``.<id>.creating``)."""
@@ -318,6 +129,329 @@ def run_folder_names(root: Path) -> set[str]:
                     if not entry.name.startswith(".") and entry.is_dir()}
     except OSError:
         return set()
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _retry_once(method: _Method) -> _Method:
+    """A cache found damaged mid-call was just thrown away: answer again from the folders."""
+    def wrapper(self: RunIndex, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as err:
+            if _is_busy(err):
+                raise
+            return method(self, *args, **kwargs)
+    wrapper.__doc__ = method.__doc__
+    return cast(_Method, wrapper)
+
+
+def _is_busy(err: sqlite3.DatabaseError) -> bool:
+    return isinstance(err, sqlite3.OperationalError) and (
+        "locked" in str(err) or "busy" in str(err))
+
+
+class RunIndex:
+    """The runs of ``root`` as SQLite rows (see the module docstring for when each is
+    checked against its folder). Thread-safe: each thread has its own connection (WAL lets
+    readers go on while one writes); a read-only runs dir's in-memory index is shared
+    behind a lock."""
+
+    def __init__(self, root: Path, to_summary: ToSummary, live: LiveCheck) -> None:
+        self.root = root
+        self.path = root / INDEX_NAME
+        self._to_summary = to_summary
+        self._live = live
+        self._local = threading.local()
+        self._generation = 0
+        self._opened_inode: int | None = None
+        self._memory: sqlite3.Connection | None = None  # read-only runs dir
+        self._memory_lock = threading.RLock()
+        self._write_lock = threading.Lock()
+
+    # -- answers ------------------------------------------------------------------------------
+    @_retry_once
+    def newest(self, limit: int, offset: int = 0) -> tuple[list[RunSummary], int]:
+        """The runs of the newest folders ``offset`` .. ``offset + limit``, each checked
+        against its own summary.json, and how many run folders there are."""
+        names = sorted(run_folder_names(self.root), reverse=True)
+        chosen: list[RunSummary] = []
+        position = offset
+        while len(chosen) < limit and position < len(names):
+            wanted = names[position:position + limit - len(chosen)]
+            position += len(wanted)
+            chosen.extend(self._fresh(wanted))
+        return chosen, len(names)
+
+    @_retry_once
+    def update(self, full: bool = True) -> int:
+        """Bring the rows in line with the folders: add new ones, drop gone ones, re-read
+        running ones and (``full``) every summary whose stat changed. Returns how many
+        summaries were read."""
+        names = run_folder_names(self.root)
+        with self._session() as conn:
+            if conn is None:
+                return 0
+            rows = conn.execute("SELECT dirname, ino, mtime_ns, size, running FROM runs"
+                                ).fetchall()
+        known = {row[0] for row in rows}
+        removed = [name for name in known if name not in names]
+        stale = [name for name in names if name not in known]
+        root = str(self.root)
+        for dirname, ino, mtime, size, running in rows:
+            if dirname not in names:
+                continue
+            if running or (full and stat_key(f"{root}/{dirname}/{SUMMARY_NAME}")
+                           != (ino, mtime, size)):
+                stale.append(dirname)
+        self._delete(removed)
+        stale.sort(reverse=True)  # newest first: the rows people look at are right soonest
+        for start in range(0, len(stale), BATCH_ROWS):
+            self._reindex(stale[start:start + BATCH_ROWS])
+        return len(stale)
+
+    def query(self, run_filter: RunFilter, sort: SortSpec, limit: int | None = None,
+              offset: int = 0) -> list[RunSummary]:
+        """The runs ``run_filter`` keeps in ``sort`` order (rows as they are: call
+        ``update`` first for an answer checked against every folder)."""
+        return [self._decode(text) for text in self.iter_json(run_filter, sort, limit, offset)]
+
+    def iter_json(self, run_filter: RunFilter, sort: SortSpec, limit: int | None = None,
+                  offset: int = 0) -> Iterator[str]:
+        """Each run's summary as stored (compact JSON of ``RunSummary.to_dict()``), in order,
+        fetched in pages so nothing builds every run at once."""
+        where, params = where_sql(run_filter)
+        sql = (f"SELECT summary FROM runs WHERE {where} ORDER BY {order_sql(sort)} "
+               f"LIMIT ? OFFSET ?")
+        remaining = -1 if limit is None else limit
+        with self._session() as conn:
+            if conn is None:
+                return
+            cursor = conn.execute(sql, [*params, remaining, offset])
+            while True:
+                page = cursor.fetchmany(1000)
+                if not page:
+                    return
+                for (text,) in page:
+                    yield text
+
+    @_retry_once
+    def count(self, run_filter: RunFilter | None = None) -> int:
+        where, params = where_sql(run_filter or RunFilter())
+        with self._session() as conn:
+            if conn is None:
+                return 0
+            return int(conn.execute(f"SELECT count(*) FROM runs WHERE {where}",
+                                    params).fetchone()[0])
+
+    @_retry_once
+    def dirnames_where(self, sql: str, params: Sequence[str]) -> list[str]:
+        """Folder names of the rows matching ``sql`` (a WHERE clause), newest first."""
+        with self._session() as conn:
+            if conn is None:
+                return []
+            return [row[0] for row in conn.execute(
+                f"SELECT dirname FROM runs WHERE {sql} ORDER BY dirname DESC", list(params))]
+
+    def running_names(self) -> list[str]:
+        return self.dirnames_where("running = 1", [])
+
+    def disk_bytes(self) -> int:
+        return sum(p.stat().st_size for p in (self.path, _sibling(self.path, "-wal"),
+                                               _sibling(self.path, "-shm")) if p.exists())
+
+    # -- rows ---------------------------------------------------------------------------------
+    def _fresh(self, names: list[str]) -> list[RunSummary]:
+        """The runs of ``names`` (folders without a summary are skipped), each checked by
+        the stat of its summary and re-read (and re-stored) when it changed or runs."""
+        root = str(self.root)
+        keys = {name: stat_key(f"{root}/{name}/{SUMMARY_NAME}") for name in names}
+        stored: dict[str, tuple[StatKey, int, str]] = {}
+        with self._session() as conn:
+            if conn is not None:
+                marks = ", ".join("?" for _ in names)
+                for dirname, ino, mtime, size, running, text in conn.execute(
+                        f"SELECT dirname, ino, mtime_ns, size, running, summary FROM runs "
+                        f"WHERE dirname IN ({marks})", names):
+                    stored[dirname] = ((ino, mtime, size), running, text)
+        stale = [name for name in names if keys[name] is not None and (
+            name not in stored or stored[name][1] or stored[name][0] != keys[name])]
+        fresh = {summary.run_id: summary for summary in self._reindex(stale)}
+        out = []
+        for name in names:
+            if name in fresh:
+                out.append(fresh[name])
+            elif keys[name] is not None and name in stored:
+                out.append(self._decode(stored[name][2]))
+        return out
+
+    def _reindex(self, names: list[str]) -> list[RunSummary]:
+        """Read these summaries again and store them; returns the runs read."""
+        root = str(self.root)
+        rows: list[tuple[object, ...]] = []
+        summaries: list[RunSummary] = []
+        gone: list[str] = []
+        for name in names:
+            path = f"{root}/{name}/{SUMMARY_NAME}"
+            key = stat_key(path)
+            if key is None:
+                gone.append(name)
+                continue
+            record = read_record(path)
+            running = record is not None and record.get("status") == "running"
+            if record is None:
+                record = {"run_id": name, "status": "interrupted",
+                          "message": "summary.json unreadable"}
+            summary = self._to_summary(slim_record(record), name)
+            if running:
+                summary = self._live(summary, self.root / name)
+            summaries.append(summary)
+            rows.append(_row(name, key, running, summary))
+        self._write(rows, gone)
+        return summaries
+
+    def _delete(self, names: list[str]) -> None:
+        for start in range(0, len(names), BATCH_ROWS):
+            self._write([], names[start:start + BATCH_ROWS])
+
+    def _write(self, rows: list[tuple[object, ...]], removed: list[str]) -> None:
+        if not rows and not removed:
+            return
+        with self._write_lock, self._session() as conn:
+            if conn is None:
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(_INSERT, rows)
+                conn.executemany("DELETE FROM runs WHERE dirname = ?",
+                                 [(name,) for name in removed])
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            self._written = getattr(self, "_written", 0) + len(rows) + len(removed)
+            if self._written >= CHECKPOINT_ROWS and self._memory is None:
+                self._written = 0
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _decode(self, text: str) -> RunSummary:
+        from densexp_tui.core.runstore import RunSummary
+
+        return RunSummary(**json.loads(text))
+
+    # -- the database -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection | None]:
+        """This thread's connection (None when the runs dir does not exist). A database
+        that turns out unreadable is thrown away and the next call builds a new one."""
+        if not self.root.is_dir():
+            yield None
+            return
+        if not root_is_writable(self.root):
+            with self._memory_lock:
+                yield self._memory_connection()
+            return
+        try:
+            yield self._file_connection()
+        except sqlite3.DatabaseError as err:
+            if not _is_busy(err):  # busy beyond the timeout is not a damaged cache
+                self._discard()
+            raise
+
+    def _file_connection(self) -> sqlite3.Connection:
+        if _inode(self.path) != self._opened_inode and self._opened_inode is not None:
+            self._generation += 1  # deleted or replaced under us: everyone reopens
+            self._opened_inode = None
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "generation", -1) == self._generation:
+            return conn
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        conn = self._open_file()
+        self._local.conn, self._local.generation = conn, self._generation
+        return conn
+
+    def _open_file(self) -> sqlite3.Connection:
+        for attempt in (1, 2):
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   check_same_thread=False, isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")  # a cache: losing a write is fine
+                _prepare(conn)
+                self._opened_inode = _inode(self.path)
+                return conn
+            except sqlite3.DatabaseError as err:
+                conn.close()
+                if attempt == 2 or _is_busy(err):
+                    raise
+                self._discard()  # truncated, garbage: start again from the folders
+        raise AssertionError("unreachable")
+
+    def _memory_connection(self) -> sqlite3.Connection:
+        """A read-only runs dir: an in-memory index, seeded from the file when one is there
+        and readable (opened immutable: no -wal or -shm file is made)."""
+        if self._memory is None:
+            conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            if self.path.exists():
+                with contextlib.suppress(sqlite3.Error):
+                    source = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1",
+                                             uri=True)
+                    source.backup(conn)
+                    source.close()
+            try:
+                _prepare(conn)
+            except sqlite3.DatabaseError:
+                conn.close()
+                conn = sqlite3.connect(":memory:", check_same_thread=False,
+                                       isolation_level=None)
+                _prepare(conn)
+            self._memory = conn
+        return self._memory
+
+    def _discard(self) -> None:
+        """Drop a cache that cannot be read (truncated, corrupt): it is rebuilt."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+            self._local.conn = None
+        self._generation += 1
+        self._opened_inode = None
+        if root_is_writable(self.root):
+            for path in (self.path, _sibling(self.path, "-wal"), _sibling(self.path, "-shm")):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """The tables, once; an index of another schema version is emptied and rebuilt."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is not None and row[0] != SCHEMA_VERSION:
+            conn.execute("DROP TABLE IF EXISTS runs")
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _row(name: str, key: StatKey, running: bool, summary: RunSummary) -> tuple[object, ...]:
+    values = column_values(summary)
+    return (name, *key, int(running), summary.name, summary.config_hash, values["hay"],
+            *(values[c] for c in TEXT_COLUMNS), *(values[c] for c in NUMERIC_COLUMNS),
+            json.dumps(summary.to_dict(), separators=(",", ":")))
 
 
 def _sibling(path: Path, suffix: str) -> Path:

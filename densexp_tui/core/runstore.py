@@ -20,7 +20,8 @@ import psutil
 from densexp_tui.core.config import RunConfig, config_hash, dumps_config, write_text_atomic
 from densexp_tui.core.errors import RunStoreError
 from densexp_tui.core.events import EventWriter
-from densexp_tui.core.runindex import SUMMARY_NAME, RunIndex, read_record, run_folder_names
+from densexp_tui.core.runindex import SUMMARY_NAME, RunIndex, run_folder_names
+from densexp_tui.core.runquery import RunFilter, SortSpec
 
 RUNS_DIR_ENV = "DENSEXP_RUNS_DIR"
 STATUSES = ("running", "completed", "failed", "cancelled", "diverged", "interrupted")
@@ -144,8 +145,7 @@ class RunStore:
 
     def __init__(self, root: str | Path | None = None):
         self.root = resolve_runs_dir(root)
-        self.index = RunIndex(self.root, fields=_SUMMARY_FIELDS)
-        self._parsed: dict[str, tuple[dict[str, Any], RunSummary]] = {}
+        self.index = RunIndex(self.root, _summary_from_record, with_live_status)
 
     # -- creating ---------------------------------------------------------------------------
     def ensure_writable(self) -> None:
@@ -233,43 +233,26 @@ class RunStore:
         return with_live_status(summary, self.root / run_id)
 
     def list_runs(self) -> list[RunSummary]:
-        """Every run, newest first, from the index (a stat-keyed cache of the run folders:
-        see core/runindex.py). Metric dicts hold their scalars only."""
+        """Every run, newest first, each checked against its folder through the runs index
+        (core/runindex.py). Metric dicts hold their scalars only. At 100,000 runs this
+        builds 100,000 objects: big listings use ``self.index`` (``update`` then ``query``,
+        ``count``, ``iter_json``) instead."""
         if not self.root.is_dir():
             return []
-        runs: list[RunSummary] = []
-        parsed: dict[str, tuple[dict[str, Any], RunSummary]] = {}
-        for name, record in self.index.refresh():
-            known = self._parsed.get(name)
-            if known is not None and known[0] is record:
-                summary = known[1]
-            else:
-                summary = _summary_from_record(record, name)
-            parsed[name] = (record, summary)
-            runs.append(with_live_status(summary, self.root / name)
-                        if summary.status == "running" else summary)
-        self._parsed = parsed
-        return runs
+        self.index.update(full=True)
+        return self.index.query(RunFilter(), SortSpec())
 
     def newest_runs(self, limit: int) -> tuple[list[RunSummary], int]:
         """The newest ``limit`` runs without reading the others, and how many run folders
         there are: run ids start with their creation time, so folder names sort by age."""
-        names = sorted(run_folder_names(self.root), reverse=True)
-        runs: list[RunSummary] = []
-        for name in names:
-            if len(runs) >= limit:
-                break
-            record = read_record(f"{self.root}/{name}/{SUMMARY_NAME}")
-            if record is not None:
-                summary = RunSummary.from_dict({**record, "run_id": name})
-                runs.append(with_live_status(summary, self.root / name))
-        return runs, len(names)
+        return self.index.newest(limit)
 
     def get(self, ref: str) -> RunSummary:
         """A run by id, unique id prefix, or name (the newest of that name).
 
         Fast at any scale: the id and prefix are matched on folder names; a name is looked
-        for first in the folders whose id embeds it, and only then in every summary."""
+        for first in the folders whose id embeds it, then in the index's name column (after
+        adding new folders), each candidate confirmed by reading its own summary."""
         ref = ref.rstrip("/").split("/")[-1]
         if ref and (self.root / ref / SUMMARY_NAME).is_file():
             return self.read_summary(ref)
@@ -285,9 +268,12 @@ class RunStore:
             summary = self.read_summary(run_id)
             if summary.name == ref:
                 return summary
-        named = [r for r in self.list_runs() if r.name == ref][:1] if ref else []
-        if named:
-            return named[0]
+        if ref:
+            self.index.update(full=False)
+            for run_id in self.index.dirnames_where("name = ?", [ref]):
+                summary = self.read_summary(run_id)
+                if summary.name == ref:
+                    return summary
         raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
                             file=self.root)
 
@@ -300,7 +286,10 @@ class RunStore:
 
     def find_completed_by_hash(self, digest: str) -> RunSummary | None:
         """A finished run with the same canonical config (sweeps reuse its result)."""
-        for summary in self.list_runs():
+        self.index.update(full=True)
+        for run_id in self.index.dirnames_where("config_hash = ? AND t_status = 'completed'",
+                                                [digest]):
+            summary = self.read_summary(run_id)
             if summary.config_hash == digest and summary.status == "completed":
                 return summary
         return None
