@@ -6,16 +6,19 @@ one filter syntax (core/runquery.py: words, ``status:completed``, ``acc>0.8``, `
 marks (space) pick runs to compare; ``g`` folds seed groups into one row (mean ± std).
 
 Scale: up to SYNC_LIMIT runs, listing and filtering happen right on the UI thread (a few
-milliseconds). Beyond that, listing and filtering run in thread workers that post the
-finished rows, and the table only ever holds the rows near the cursor (WINDOW_ROWS, more as
-the cursor nears the end), so nothing on the UI thread grows with the number of runs.
+milliseconds). Beyond that the screen never holds every run: thread workers ask the runs
+index for the window of rows the table shows (core/runwindow.py: filters, orders and counts
+run in SQLite), the first rows come from the newest folders before the index has checked
+every run (that full check runs in a worker, spaced by its own duration), and the table only
+ever holds the rows near the cursor (WINDOW_ROWS, more as the cursor nears the end), so
+nothing on the UI thread grows with the number of runs.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import JustifyMethod
@@ -36,6 +39,7 @@ from densexp_tui.core.errors import BadInput
 from densexp_tui.core.rungroups import GroupSummary, fold_groups
 from densexp_tui.core.runquery import SortSpec, parse_filter, sort_runs
 from densexp_tui.core.runstore import RunSummary
+from densexp_tui.core.runwindow import Window, WindowRequest, fetch_window
 from densexp_tui.core.statuses import RESUMABLE_STATUSES, STATUS_MARKS
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
@@ -48,8 +52,8 @@ SYNC_LIMIT = 500
 # Rows the table holds past the cursor; more are added as the cursor gets near the end.
 WINDOW_ROWS = 80
 WINDOW_MARGIN = 20
-# A full re-list waits at least this many times its own last duration (at 100,000 runs a
-# re-list stats every summary); in between only the running runs are re-read.
+# A full check of every summary waits at least this many times its own last duration (at
+# 100,000 runs it stats every summary); in between new and gone folders and running runs.
 FULL_LIST_SPACING = 3.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
@@ -166,8 +170,16 @@ class RunsView:
     fold: bool
     sort: SortSpec
     problems: tuple[str, ...] = ()
-    listed_in: float = 0.0  # seconds the listing took (0: not re-listed)
-    extra: dict[str, object] = field(default_factory=dict)
+    total: int = -1  # runs in the directory, when ``runs`` holds only the window's
+    matched: int = -1  # rows the filter leaves, when ``rows`` holds only the window's
+
+    @property
+    def n_runs(self) -> int:
+        return self.total if self.total >= 0 else len(self.runs)
+
+    @property
+    def n_shown(self) -> int:
+        return self.matched if self.matched >= 0 else len(self.rows)
 
 
 def build_view(runs: list[RunSummary], filter_text: str, fold: bool, sort: SortSpec,
@@ -185,21 +197,26 @@ def build_view(runs: list[RunSummary], filter_text: str, fold: bool, sort: SortS
     return RunsView(runs_by_id, rows, positions, filter_text, fold, sort, query.problems)
 
 
+def window_view(window: Window) -> RunsView:
+    """A worker's window as what the table shows (only those rows' runs)."""
+    request = window.request
+    runs = {row.run_id: row for row in window.rows if isinstance(row, RunSummary)}
+    runs.update(window.members)
+    positions = {row_key(row): index for index, row in enumerate(window.rows)}
+    return RunsView(runs, list(window.rows), positions, request.filter_text, request.fold,
+                    request.sort, window.problems, window.total, window.matched)
+
+
 class RunsListed(Message):
-    """A worker listed or filtered the runs; the handler redraws the visible rows."""
+    """A worker fetched the window of rows; the handler redraws the visible rows."""
 
-    def __init__(self, view: RunsView, generation: int) -> None:
+    def __init__(self, window: Window, generation: int, ticked: bool = False,
+                 checked_in: float | None = None) -> None:
         super().__init__()
-        self.view = view
+        self.window = window
         self.generation = generation
-
-
-class RunsChanged(Message):
-    """A quick refresh re-read the running runs: these summaries are newer."""
-
-    def __init__(self, summaries: list[RunSummary]) -> None:
-        super().__init__()
-        self.summaries = summaries
+        self.ticked = ticked  # from the periodic refresh (the next one may start)
+        self.checked_in = checked_in  # seconds a full check of every summary took
 
 
 def few_runs(root: Path, limit: int = SYNC_LIMIT) -> bool:
@@ -272,7 +289,6 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self.sort = SortSpec()
         self._runs: dict[str, RunSummary] = {}
         self._all: list[RunSummary] = []
-        self._running_ids: list[str] = []
         self._window_rows: list[Row] = []
         self._view: RunsView | None = None
         self._rows: dict[str, tuple[str, ...]] = {}
@@ -280,7 +296,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._window = WINDOW_ROWS
         self._footer_offers_resume: bool | None = None
         self._in_worker = False  # big runs dir: listing and filtering run in workers
-        self._listing = False
+        self._ticking = False
+        self._checked = False  # the index has checked every run once
         self._generation = 0
         self._last_full = 0.0
         self._last_full_seconds = 0.0
@@ -305,7 +322,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         if self._in_worker:
             self.query_one("#queue-line", Static).update("Reading the runs…")
             # After the first frame: a listing worker competes for the GIL with painting.
-            self.call_after_refresh(self.refresh_runs)
+            self.call_after_refresh(self._first_rows)
         else:
             self.refresh_runs()
         self.set_interval(REFRESH_SECONDS, self._tick)
@@ -333,82 +350,62 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         if not self._in_worker:
             runs = self.densexp.store.list_runs()
             self._all = runs
-            self._running_ids = [r.run_id for r in runs if r.status == "running"]
             self._show(build_view(runs, self._filter_text(), self.fold_groups, self.sort),
                        restyle)
             if len(runs) > SYNC_LIMIT:
                 self._in_worker = True  # grew past the limit: workers from now on
             return
-        if self._listing:
+        if self._ticking:
             return
-        self._listing = True
-        if time.monotonic() - self._last_full >= max(
-                REFRESH_SECONDS, FULL_LIST_SPACING * self._last_full_seconds):
-            self._list_in_worker(self._filter_text(), self.fold_groups, self.sort)
-        else:
-            self._reread_in_worker(list(self._running_ids))
+        self._ticking = True
+        full = time.monotonic() - self._last_full >= max(
+            REFRESH_SECONDS, FULL_LIST_SPACING * self._last_full_seconds)
+        self._tick_in_worker(self._request(), full, self._generation)
 
     def _filter_text(self) -> str:
         return self.query_one("#filter", Input).value
 
+    def _request(self) -> WindowRequest:
+        return WindowRequest(self._filter_text(), self.fold_groups, self.sort,
+                             self._window + WINDOW_ROWS)
+
+    def _first_rows(self) -> None:
+        """The newest rows straight from their folders (the index may not know them yet)."""
+        self._generation += 1
+        self._query_in_worker(self._request(), self._generation, from_folders=True)
+
     @work(thread=True, group="runs-list", exit_on_error=False)
-    def _list_in_worker(self, filter_text: str, fold: bool, sort: SortSpec) -> None:
+    def _tick_in_worker(self, request: WindowRequest, full: bool, generation: int) -> None:
+        index = self.densexp.store.index
         started = time.monotonic()
-        runs = self.densexp.store.list_runs()
-        view = build_view(runs, filter_text, fold, sort)
-        view.listed_in = time.monotonic() - started
-        view.extra["all"] = runs
-        view.extra["running"] = [r.run_id for r in runs if r.status == "running"]
-        self.post_message(RunsListed(view, self._generation))
+        index.update(full=full)
+        checked_in = time.monotonic() - started if full else None
+        self.post_message(RunsListed(fetch_window(index, request), generation, ticked=True,
+                                     checked_in=checked_in))
 
-    @work(thread=True, group="runs-list", exit_on_error=False)
-    def _reread_in_worker(self, run_ids: list[str]) -> None:
-        store = self.densexp.store
-        self.post_message(RunsChanged([store.read_summary(run_id) for run_id in run_ids]))
-
-    @work(thread=True, exclusive=True, group="runs-filter", exit_on_error=False)
-    def _filter_in_worker(self, runs: list[RunSummary], by_id: dict[str, RunSummary],
-                          filter_text: str, fold: bool, sort: SortSpec, generation: int) -> None:
-        self.post_message(RunsListed(build_view(runs, filter_text, fold, sort, by_id),
-                                     generation))
+    @work(thread=True, exclusive=True, group="runs-query", exit_on_error=False)
+    def _query_in_worker(self, request: WindowRequest, generation: int,
+                         from_folders: bool = False) -> None:
+        window = fetch_window(self.densexp.store.index, request, from_folders)
+        self.post_message(RunsListed(window, generation))
 
     @on(RunsListed)
     def _runs_listed(self, message: RunsListed) -> None:
-        view = message.view
-        if view.listed_in:
-            self._listing = False
+        if message.ticked:
+            self._ticking = False
+        if message.checked_in is not None:
+            self._checked = True
             self._last_full = time.monotonic()
-            self._last_full_seconds = view.listed_in
-            self._all = view.extra["all"]  # type: ignore[assignment]
-            self._running_ids = view.extra["running"]  # type: ignore[assignment]
-        current = (self._filter_text(), self.fold_groups, self.sort)
-        if (view.filter_text, view.fold, view.sort) != current:
-            if view.listed_in:  # fresh runs, but for an older filter: filter them again
-                self._runs = view.runs
-                self._refilter()
-            return
-        if not view.listed_in and message.generation != self._generation:
-            return  # a filter result overtaken by newer typing
-        self._show(view)
-
-    @on(RunsChanged)
-    def _runs_changed(self, message: RunsChanged) -> None:
-        self._listing = False
-        for summary in message.summaries:
-            if summary.run_id not in self._runs:
-                continue
-            self._runs[summary.run_id] = summary
-            if self._view is not None and summary.run_id in self._view.positions:
-                self._view.rows[self._view.positions[summary.run_id]] = summary
-            if summary.run_id in self._rows:
-                self._update_changed({summary.run_id: self._cells(summary)})
-        if message.summaries:
-            self._update_footer_for_selection()
+            self._last_full_seconds = message.checked_in
+        if message.generation != self._generation:
+            return  # overtaken by newer typing, folding or sorting: its own answer follows
+        self._show(window_view(message.window))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A listing that failed must not stop the next one (and the user hears why)."""
-        if event.worker.group == "runs-list" and event.state == WorkerState.ERROR:
-            self._listing = False
+        if event.worker.group in ("runs-list", "runs-query") and \
+                event.state == WorkerState.ERROR:
+            self._ticking = False
             self.notify(f"Cannot list the runs: {event.worker.error}", severity="error")
 
     def _refilter(self) -> None:
@@ -418,22 +415,26 @@ class HomeScreen(UsesWorkbench, Screen[None]):
                                   self._runs))
             return
         self._generation += 1
-        self._filter_in_worker(self._all, self._runs, self._filter_text(), self.fold_groups,
-                               self.sort, self._generation)
+        self._query_in_worker(self._request(), self._generation)
 
     def _show(self, view: RunsView, restyle: bool = False) -> None:
         """Make the table show ``view``'s first rows (only those: the window)."""
         self._view = view
         self._runs = view.runs
-        self.marked &= self._member_ids(self.marked)
+        self.marked = self._member_ids(self.marked)
         if restyle:
             self._rows = {}
             self._window_rows = []
         self._draw_window()
-        self._update_side_lines(len(view.runs), len(view.rows))
+        self._update_side_lines(view.n_runs, view.n_shown)
         self._update_footer_for_selection()
 
     def _member_ids(self, ids: set[str]) -> set[str]:
+        """The marked runs that still exist (past SYNC_LIMIT the screen holds only the
+        window's runs: ask the folders, marks are few)."""
+        if self._view is not None and self._view.total >= 0:
+            root = self.densexp.store.root
+            return {run_id for run_id in ids if (root / run_id).is_dir()}
         return {run_id for run_id in ids if run_id in self._runs}
 
     def _draw_window(self) -> None:
@@ -448,7 +449,11 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._window_rows = list(shown)
         now = time.time()
         rows = {row_key(row): self._cells(row, now) for row in view.rows[:self._window]}
-        if list(rows) != self._order or not self._rows:
+        order = list(rows)
+        if self._rows and len(order) > len(self._order) and order[:len(self._order)] == \
+                self._order:
+            self._update_changed(rows)  # more rows after the same ones: append them
+        elif order != self._order or not self._rows:
             self._rebuild(rows)
         else:
             self._update_changed(rows)
@@ -476,6 +481,10 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             if old == cells:
                 continue
             styled = self._styled(key, cells)
+            if old is None and key not in table.rows:
+                table.add_row(*styled, key=key)
+                self._rows[key] = cells
+                continue
             for index, (column, _label) in enumerate(COLUMNS):
                 if old is None or old[index] != cells[index]:
                     table.update_cell(key, column, styled[index], update_width=True)
@@ -514,6 +523,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         count = f"{n_shown} of {n_runs} {noun}" if n_shown != n_runs else f"{n_runs} {noun}"
         if self.fold_groups:
             count += " · groups folded"
+        if self._in_worker and not self._checked:
+            count += " · checking every run…"
         marks = f" · {len(self.marked)} marked" if self.marked else ""
         problem = f" · {problems[0]}" if problems else ""
         self.query_one("#queue-line", Static).update(
@@ -536,6 +547,10 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             table.add_row(*self._styled(key, cells), key=key)
             self._rows[key] = cells
             self._order.append(key)
+        self._window_rows = list(view.rows[:self._window])
+        if self._in_worker:  # fetch the rows after these before the cursor gets there
+            self._generation += 1
+            self._query_in_worker(self._request(), self._generation)
 
     # -- footer -------------------------------------------------------------------------------
     @property
@@ -674,7 +689,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         view = self._view
         if view is not None and key in view.positions:
             self._update_changed({key: self._cells(view.rows[view.positions[key]])})
-            self._update_side_lines(len(view.runs), len(view.rows))
+            self._update_side_lines(view.n_runs, view.n_shown)
 
     def _row_position(self, run_id: str) -> tuple[int, str]:
         """Where the run shows (in its group's row when folded); ties newest first."""
