@@ -41,6 +41,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -57,8 +58,14 @@ from densexp_tui.core.runsql import (
 if TYPE_CHECKING:
     from densexp_tui.core.runstore import RunSummary
 
-INDEX_NAME = ".densexp-index.sqlite"
+# In a folder of its own: SQLite's -wal/-shm files come and go with connections, and in the
+# runs directory itself they would change its mtime, which says whether runs came or went.
+INDEX_DIR = ".densexp-index"
+INDEX_NAME = f"{INDEX_DIR}/runs.sqlite"
 SCHEMA_VERSION = "3"
+# A directory mtime this recent may not yet reflect a change made in the same clock tick
+# (coarse filesystems): it is not trusted to say "no run came or went".
+MTIME_TRUST_SECONDS = 2.0
 BUSY_TIMEOUT_MS = 5000
 # Rows written per transaction: a long first indexing never holds the write lock for long.
 BATCH_ROWS = 500
@@ -80,6 +87,7 @@ _SCHEMA = (
     f"{', '.join(f'{c} REAL' for c in NUMERIC_COLUMNS)}, summary TEXT)",
     "CREATE INDEX IF NOT EXISTS runs_name ON runs (name)",
     "CREATE INDEX IF NOT EXISTS runs_hash ON runs (config_hash)",
+    "CREATE INDEX IF NOT EXISTS runs_running ON runs (running) WHERE running = 1",
 )
 _INSERT = (f"INSERT OR REPLACE INTO runs ({', '.join(_ROW_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)})")
@@ -175,7 +183,10 @@ class RunIndex:
     def newest(self, limit: int, offset: int = 0) -> tuple[list[RunSummary], int]:
         """The runs of the newest folders ``offset`` .. ``offset + limit``, each checked
         against its own summary.json, and how many run folders there are."""
-        names = sorted(run_folder_names(self.root), reverse=True)
+        if self._names_unchanged():  # every folder has its row: the rows' order will do
+            names = self.dirnames_where("1", [])
+        else:
+            names = sorted(run_folder_names(self.root), reverse=True)
         chosen: list[RunSummary] = []
         position = offset
         while len(chosen) < limit and position < len(names):
@@ -188,28 +199,64 @@ class RunIndex:
     def update(self, full: bool = True) -> int:
         """Bring the rows in line with the folders: add new ones, drop gone ones, re-read
         running ones and (``full``) every summary whose stat changed. Returns how many
-        summaries were read."""
-        names = run_folder_names(self.root)
-        with self._session() as conn:
-            if conn is None:
-                return 0
-            rows = conn.execute("SELECT dirname, ino, mtime_ns, size, running FROM runs"
-                                ).fetchall()
-        known = {row[0] for row in rows}
-        removed = [name for name in known if name not in names]
-        stale = [name for name in names if name not in known]
-        root = str(self.root)
-        for dirname, ino, mtime, size, running in rows:
-            if dirname not in names:
-                continue
-            if running or (full and stat_key(f"{root}/{dirname}/{SUMMARY_NAME}")
-                           != (ino, mtime, size)):
-                stale.append(dirname)
-        self._delete(removed)
+        summaries were read. Without ``full``, a runs directory whose mtime is the one
+        recorded at the last such update (nothing was added, removed or renamed in it
+        since) is not listed again."""
+        if not full and self._names_unchanged():
+            stale = self.running_names()
+        else:
+            stale = self._sync_folders(full)
         stale.sort(reverse=True)  # newest first: the rows people look at are right soonest
         for start in range(0, len(stale), BATCH_ROWS):
             self._reindex(stale[start:start + BATCH_ROWS])
         return len(stale)
+
+    def _sync_folders(self, full: bool) -> list[str]:
+        """Drop the rows of gone folders; returns the folders to read (new ones, running
+        ones and, with ``full``, those whose summary's stat changed)."""
+        root_mtime = _mtime_ns(self.root)
+        names = run_folder_names(self.root)
+        with self._session() as conn:
+            if conn is None:
+                return []
+            rows = conn.execute("SELECT dirname, ino, mtime_ns, size, running FROM runs"
+                                ).fetchall()
+        known = {row[0] for row in rows}
+        self._delete([name for name in known if name not in names])
+        stale = [name for name in names if name not in known]
+        keys = _stat_keys(str(self.root), [row[0] for row in rows if row[0] in names]) \
+            if full else {}
+        for dirname, ino, mtime, size, running in rows:
+            if dirname in names and (running or (full and keys.get(dirname)
+                                                 != (ino, mtime, size))):
+                stale.append(dirname)
+        self._remember_names(root_mtime)
+        return stale
+
+    def _names_unchanged(self) -> bool:
+        mtime = _mtime_ns(self.root)
+        return mtime is not None and mtime == self._meta_int("root_mtime_ns")
+
+    def _remember_names(self, mtime: int | None) -> None:
+        """The folder names are now all in the rows, as of this root mtime."""
+        if mtime is None or time.time() - mtime / 1e9 < MTIME_TRUST_SECONDS:
+            mtime = -1
+        self._set_meta("root_mtime_ns", str(mtime))
+
+    def _meta_int(self, key: str) -> int | None:
+        with self._session() as conn:
+            if conn is None:
+                return None
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        try:
+            return int(row[0]) if row is not None else None
+        except ValueError:
+            return None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._write_lock, self._session() as conn:
+            if conn is not None:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def query(self, run_filter: RunFilter, sort: SortSpec, limit: int | None = None,
               offset: int = 0) -> list[RunSummary]:
@@ -255,6 +302,7 @@ class RunIndex:
                 f"SELECT dirname FROM runs WHERE {sql} ORDER BY dirname DESC", list(params))]
 
     def running_names(self) -> list[str]:
+        """Runs whose summary.json says running (their live status is re-checked)."""
         return self.dirnames_where("running = 1", [])
 
     def disk_bytes(self) -> int:
@@ -371,6 +419,7 @@ class RunIndex:
         if conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
+        self.path.parent.mkdir(exist_ok=True)
         conn = self._open_file()
         self._local.conn, self._local.generation = conn, self._generation
         return conn
@@ -452,6 +501,19 @@ def _row(name: str, key: StatKey, running: bool, summary: RunSummary) -> tuple[o
     return (name, *key, int(running), summary.name, summary.config_hash, values["hay"],
             *(values[c] for c in TEXT_COLUMNS), *(values[c] for c in NUMERIC_COLUMNS),
             json.dumps(summary.to_dict(), separators=(",", ":")))
+
+
+def _stat_keys(root: str, names: list[str]) -> dict[str, StatKey | None]:
+    """Each folder's summary stat key (threads were measured: no faster on a warm inode
+    cache, the loop is CPU-bound)."""
+    return {name: stat_key(f"{root}/{name}/{SUMMARY_NAME}") for name in names}
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _sibling(path: Path, suffix: str) -> Path:
