@@ -177,6 +177,8 @@ class RunIndex:
         self._memory: sqlite3.Connection | None = None  # read-only runs dir
         self._memory_lock = threading.RLock()
         self._write_lock = threading.Lock()
+        # The folder names of the last update and the database generation they go with.
+        self._known: tuple[int, set[str] | None] = (-1, None)
 
     # -- answers ------------------------------------------------------------------------------
     @_retry_once
@@ -215,6 +217,8 @@ class RunIndex:
         """Drop the rows of gone folders; returns the folders to read (new ones, running
         ones and, with ``full``, those whose summary's stat changed)."""
         root_mtime = _mtime_ns(self.root)
+        if not full:
+            return self._sync_names(root_mtime)
         names = run_folder_names(self.root)
         with self._session() as conn:
             if conn is None:
@@ -231,6 +235,26 @@ class RunIndex:
                                                  != (ino, mtime, size))):
                 stale.append(dirname)
         self._remember_names(root_mtime)
+        self._known = (self._generation, names)
+        return stale
+
+    def _sync_names(self, root_mtime: int | None) -> list[str]:
+        """Folders came or went: the new ones and the running ones to read, the gone ones
+        dropped. Names only (``os.listdir``: 2.5x faster than scandir at 100,000; an entry
+        that is not a run folder has no summary and is skipped when read), compared with
+        the names this process last saw (the rows' names the first time)."""
+        try:
+            names = {name for name in os.listdir(self.root) if not name.startswith(".")}
+        except OSError:
+            return []
+        generation, known = self._known
+        if generation != self._generation or known is None:
+            known = set(self.dirnames_where("1", []))
+        self._delete([name for name in known if name not in names])
+        stale = [name for name in names if name not in known]
+        stale += [name for name in self.running_names() if name in names]
+        self._remember_names(root_mtime)
+        self._known = (self._generation, names)
         return stale
 
     def _names_unchanged(self) -> bool:

@@ -36,6 +36,7 @@ from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import load_config
 from densexp_tui.core.errors import BadInput
+from densexp_tui.core.runcheck import check_every_run
 from densexp_tui.core.rungroups import GroupSummary, fold_groups
 from densexp_tui.core.runquery import SortSpec, parse_filter, sort_runs
 from densexp_tui.core.runstore import RunSummary
@@ -54,7 +55,7 @@ WINDOW_ROWS = 80
 WINDOW_MARGIN = 20
 # A full check of every summary waits at least this many times its own last duration (at
 # 100,000 runs it stats every summary); in between new and gone folders and running runs.
-FULL_LIST_SPACING = 3.0
+FULL_LIST_SPACING = 5.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
               SortSpec("duration", False), SortSpec("name", False))
@@ -376,9 +377,13 @@ class HomeScreen(UsesWorkbench, Screen[None]):
 
     @work(thread=True, group="runs-list", exit_on_error=False)
     def _tick_in_worker(self, request: WindowRequest, full: bool, generation: int) -> None:
-        index = self.densexp.store.index
+        store = self.densexp.store
+        index = store.index
         started = time.monotonic()
-        index.update(full=full)
+        if full:
+            check_every_run(store)  # in a child process: it must not hold the GIL here
+        else:
+            index.update(full=False)
         checked_in = time.monotonic() - started if full else None
         self.post_message(RunsListed(fetch_window(index, request), generation, ticked=True,
                                      checked_in=checked_in))
@@ -487,7 +492,9 @@ class HomeScreen(UsesWorkbench, Screen[None]):
                 continue
             for index, (column, _label) in enumerate(COLUMNS):
                 if old is None or old[index] != cells[index]:
-                    table.update_cell(key, column, styled[index], update_width=True)
+                    # The mark is one cell wide either way: no width pass for it.
+                    table.update_cell(key, column, styled[index],
+                                      update_width=column != "mark")
             self._rows[key] = cells
 
     def _styled(self, key: str, cells: tuple[str, ...]) -> list[Text]:
