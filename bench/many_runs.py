@@ -181,8 +181,10 @@ async def key_latency(root: Path, keys: int) -> dict[str, list[float]]:
     app = TimedApp(runs_dir=root)
     app.latencies = []
     out: dict[str, list[float]] = {}
+    from textual.widgets import DataTable, Input
+
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.screen.query_one("#runs-table")
+        table = app.screen.query_one("#runs-table", DataTable)
         while table.row_count == 0:
             await pilot.pause(0.05)
         for name, key in (("move", "down"), ("mark", "space")):
@@ -198,7 +200,7 @@ async def key_latency(root: Path, keys: int) -> dict[str, list[float]]:
                 await press(app, key, shown)
             out[name] = list(app.latencies)
         await pilot.press("slash")
-        box = app.screen.query_one("#filter")
+        box = app.screen.query_one("#filter", Input)
         app.latencies = []
         for index in range(keys):
             char = "tiny-bert"[index % 9] if index % 10 != 9 else "backspace"
@@ -268,7 +270,9 @@ async def sweeps_1000(tmp: Path) -> dict[str, float]:
         table.focus()
         for _ in range(20):
             row = table.cursor_row
-            await press(app, "down", lambda row=row: table.cursor_row == row + 1)
+            def moved(row: int = row) -> bool:
+                return table.cursor_row == row + 1
+            await press(app, "down", moved)
         return {"sweeps screen open, 1,000 trials (s)": opened,
                 "sweeps key p50 (ms)": percentile(app.latencies, .5) * 1000,
                 "sweeps key p95 (ms)": percentile(app.latencies, .95) * 1000}

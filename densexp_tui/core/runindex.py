@@ -216,15 +216,15 @@ class RunIndex:
     def _sync_folders(self, full: bool) -> list[str]:
         """Drop the rows of gone folders; returns the folders to read (new ones, running
         ones and, with ``full``, those whose summary's stat changed)."""
-        root_mtime = _mtime_ns(self.root)
-        if not full:
-            return self._sync_names(root_mtime)
-        names = run_folder_names(self.root)
-        with self._session() as conn:
+        with self._session() as conn:  # first: opening may create the index's folder
             if conn is None:
                 return []
+            if not full:
+                return self._sync_names(_mtime_ns(self.root))
             rows = conn.execute("SELECT dirname, ino, mtime_ns, size, running FROM runs"
                                 ).fetchall()
+        root_mtime = _mtime_ns(self.root)  # before listing: a later change shows as newer
+        names = run_folder_names(self.root)
         known = {row[0] for row in rows}
         self._delete([name for name in known if name not in names])
         stale = [name for name in names if name not in known]

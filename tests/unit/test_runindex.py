@@ -178,3 +178,57 @@ def test_get_resolves_id_prefix_and_name_and_names_what_is_ambiguous(tmp_path: P
         store.get("2025")
     with pytest.raises(Exception, match="no run matches"):
         store.get("nothing-like-it")
+
+
+def test_a_names_only_update_skips_the_listing_until_a_run_comes_or_goes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runindex, "MTIME_TRUST_SECONDS", 0.0)
+    ids = generate_runs(tmp_path / "runs", 10)
+    root = tmp_path / "runs"
+    RunStore(root).index.update(full=True)
+    listings: list[str] = []
+    real = os.listdir
+    monkeypatch.setattr(runindex.os, "listdir",
+                        lambda path: listings.append(str(path)) or real(path))
+    store = RunStore(root)
+    assert store.index.update(full=False) == 0 and listings == []  # nothing came or went
+    assert [r.run_id for r in store.newest_runs(3)[0]] == sorted(ids, reverse=True)[:3]
+    other = generate_runs(tmp_path / "elsewhere", 1, start_index=500)[0]
+    shutil.copytree(tmp_path / "elsewhere" / other, root / other)
+    shutil.rmtree(root / ids[-1])
+    assert store.index.update(full=False) == 1 and listings  # the copied-in one was read
+    assert store.newest_runs(1)[0][0].run_id == other
+    assert [r.run_id for r in store.list_runs()] == sorted([*ids[:-1], other], reverse=True)
+
+
+def test_the_full_check_in_a_child_process_sees_a_rewritten_summary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from densexp_tui.core.runcheck import check_every_run
+    from densexp_tui.core.runquery import parse_filter
+
+    ids = generate_runs(tmp_path, 8)
+    store = RunStore(tmp_path)
+    store.index.update(full=True)
+    path = tmp_path / ids[2] / "summary.json"
+    summary = json.loads(path.read_text())
+    path.write_text(json.dumps({**summary, "status": "cancelled", "name": "renamed"}))
+    calls: list[bool] = []
+    real = store.index.update
+    monkeypatch.setattr(store.index, "update",
+                        lambda full=True: calls.append(full) or real(full))
+    check_every_run(store)
+    assert calls == [False]  # the stat of every summary happened in the child
+    assert [r.run_id for r in store.index.query(parse_filter("name:renamed"),
+                                                runindex.SortSpec())] == [ids[2]]
+
+
+def test_a_name_not_in_the_folder_name_resolves_through_the_index(tmp_path: Path) -> None:
+    ids = generate_runs(tmp_path, 6)
+    path = tmp_path / ids[1] / "summary.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "name": "special run"}))
+    store = RunStore(tmp_path)
+    store.list_runs()
+    assert RunStore(tmp_path).get("special run").run_id == ids[1]
+    shutil.rmtree(tmp_path / ids[1])
+    with pytest.raises(Exception, match="no run matches"):
+        RunStore(tmp_path).get("special run")
