@@ -38,7 +38,10 @@ def test_listing_matches_the_folders_and_uses_the_cache(
     assert (tmp_path / INDEX_NAME).stat().st_size > 0
     reads: list[str] = []
     real = runindex.read_record
-    monkeypatch.setattr(runindex, "read_record", lambda path: reads.append(path) or real(path))
+    def counted(path: str) -> runindex.Record | None:
+        reads.append(path)
+        return real(path)
+    monkeypatch.setattr(runindex, "read_record", counted)
     assert listed(tmp_path) == sorted(ids, reverse=True)
     assert reads == []  # a new process answered from the cache: no summary was read
     summary = tmp_path / ids[5] / "summary.json"
@@ -188,8 +191,11 @@ def test_a_names_only_update_skips_the_listing_until_a_run_comes_or_goes(
     RunStore(root).index.update(full=True)
     listings: list[str] = []
     real = os.listdir
-    monkeypatch.setattr(runindex.os, "listdir",
-                        lambda path: listings.append(str(path)) or real(path))
+
+    def listdir(path: Path) -> list[str]:
+        listings.append(str(path))
+        return real(path)
+    monkeypatch.setattr(os, "listdir", listdir)
     store = RunStore(root)
     assert store.index.update(full=False) == 0 and listings == []  # nothing came or went
     assert [r.run_id for r in store.newest_runs(3)[0]] == sorted(ids, reverse=True)[:3]
@@ -204,7 +210,7 @@ def test_a_names_only_update_skips_the_listing_until_a_run_comes_or_goes(
 def test_the_full_check_in_a_child_process_sees_a_rewritten_summary(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from densexp_tui.core.runcheck import check_every_run
-    from densexp_tui.core.runquery import parse_filter
+    from densexp_tui.core.runquery import SortSpec, parse_filter
 
     ids = generate_runs(tmp_path, 8)
     store = RunStore(tmp_path)
@@ -214,12 +220,15 @@ def test_the_full_check_in_a_child_process_sees_a_rewritten_summary(
     path.write_text(json.dumps({**summary, "status": "cancelled", "name": "renamed"}))
     calls: list[bool] = []
     real = store.index.update
-    monkeypatch.setattr(store.index, "update",
-                        lambda full=True: calls.append(full) or real(full))
+
+    def update(full: bool = True) -> int:
+        calls.append(full)
+        return real(full)
+    monkeypatch.setattr(store.index, "update", update)
     check_every_run(store)
     assert calls == [False]  # the stat of every summary happened in the child
     assert [r.run_id for r in store.index.query(parse_filter("name:renamed"),
-                                                runindex.SortSpec())] == [ids[2]]
+                                                SortSpec())] == [ids[2]]
 
 
 def test_a_name_not_in_the_folder_name_resolves_through_the_index(tmp_path: Path) -> None:
