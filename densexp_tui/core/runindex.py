@@ -20,18 +20,22 @@ as interrupted, is stored with them). How much is checked depends on the questio
   ``iter_json`` then answer filters and orders in SQL (core/runsql.py compiles the same
   filter syntax), streaming rows instead of building every run as a Python object.
 
-Why this design won (measured with ``bench/many_runs.py`` and /tmp profiles on the same
-shared 2-core box, see issue 11's note): the previous index kept each summary as a JSON blob
-and decoded all of them into Python objects for every listing; at 100,000 runs that was
-49 s to load a new process's index, 121 s for ``--json --all``, 5-8 s to resolve a name and
-a first page of rows after 254 s, because the cost is per-run Python work (a JSON decode
-~50 us and a RunSummary ~50 us under load) multiplied by 100,000. Here a listing decodes only
-the rows it shows, filters and sorts run inside SQLite (C, without the GIL, so the UI thread
-keeps answering keys), ``--json --all`` writes the stored JSON text of each row without
-decoding it, and resolving a name is one indexed lookup. A one-file JSON cache was measured
-too (it loads ~1.5x faster than the blob table) but must be loaded whole and rewritten
-whole on every change by one of several writers; SQLite (stdlib, WAL, busy timeout) writes
-only changed rows, in one transaction, safely from 4 sweep workers at once.
+Why this design won (``bench/many_runs.py`` at 100,000 generated runs on the shared 2-core
+box, load average 11-13 both times): the previous index kept each summary as a JSON blob and
+decoded all of them into Python objects for every listing (per run ~50 us of JSON and ~50 us
+of RunSummary under load, times 100,000): 49 s to load a new process's index, 121 s for
+``--json --all``, 52 s for a warm ``--filter``, 5.6-7.8 s to resolve a prefix or name, first
+rows after 254 s. Here a listing decodes only the rows it shows, filters, sorts and counts
+run inside SQLite (C, the GIL released, so the UI thread keeps answering keys),
+``--json --all`` writes each row's stored JSON text without decoding it, and a name is one
+indexed lookup: ``--json --all`` 3.8 s, warm ``--filter`` 4.2 s, show by name / prefix
+1.8 / 1.2 s (1.3-3.6 s at 1,000 runs in the same minutes: interpreter start under load),
+a full check of every summary 2.6 s, a names-only update 0.01 s, 136 MB on disk (224 MB
+before), first rows ~2 s after the first frame. The cold first build (every summary read
+once) is ~110 s under that load; the newest rows do not wait for it. A one-file JSON cache
+was measured last time too (it loads ~1.5x faster than the blob table) but must be loaded
+whole and rewritten whole by each of several writers; SQLite (stdlib, WAL, busy timeout)
+writes only changed rows, in short transactions, safely from 4 sweep workers at once.
 """
 
 from __future__ import annotations
