@@ -145,6 +145,42 @@ def index_figures(root: Path) -> dict[str, float]:
     return out
 
 
+def in_process_figures(root: Path) -> dict[str, float]:
+    """The same answers without the interpreter's start (which, on a loaded box, is most of
+    a CLI figure): a fresh store each time, the index warm."""
+    import io
+
+    from densexp_tui.cli_runs import write_json_texts
+    from densexp_tui.core.runquery import SortSpec, parse_filter
+
+    oldest = sorted(p.name for p in os.scandir(root) if not p.name.startswith("."))[10]
+    name = json.loads((root / oldest / "summary.json").read_text())["name"]
+    run_filter = parse_filter("status:completed model:tiny-bert")
+
+    def newest() -> None:
+        RunStore(root).newest_runs(50)
+
+    def json_all() -> None:
+        store = RunStore(root)
+        store.index.update(full=True)
+        write_json_texts(store.index.iter_json(parse_filter(""), SortSpec()), io.StringIO())
+
+    def filtered() -> None:
+        store = RunStore(root)
+        store.index.update(full=True)
+        store.index.query(run_filter, SortSpec(), 50)
+
+    out = {}
+    for label, call in (("newest 50", newest), ("--json --all", json_all),
+                        ("--filter (newest 50 of it)", filtered),
+                        ("resolve name", lambda: RunStore(root).get(name)),
+                        ("resolve id prefix", lambda: RunStore(root).get(oldest[:-4]))):
+        started = time.perf_counter()
+        call()
+        out[f"in-process {label}"] = time.perf_counter() - started
+    return out
+
+
 def first_frame(root: Path) -> dict[str, float]:
     result = subprocess.run([sys.executable, "-c", FIRST_FRAME_CHILD, repr(time.time()),
                              str(root)], capture_output=True, text=True, check=True,
@@ -306,6 +342,8 @@ def main() -> None:
             print(f"  {name:<30} {value:7.2f} s", flush=True)
         for name, value in index_figures(root).items():
             print(f"  {name:<36} {value:7.2f}", flush=True)
+        for name, value in in_process_figures(root).items():
+            print(f"  {name:<36} {value:7.2f} s", flush=True)
         for name, value in first_frame(root).items():
             print(f"  {name:<30} {value:7.2f} s", flush=True)
         report_keys("idle", asyncio.run(key_latency(root, args.keys)))

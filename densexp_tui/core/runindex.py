@@ -261,6 +261,11 @@ class RunIndex:
         self._known = (self._generation, names)
         return stale
 
+    def names_current(self) -> bool:
+        """Whether every run folder has its row (no folder came or went since the rows were
+        last compared with the folder names)."""
+        return self._names_unchanged()
+
     def _names_unchanged(self) -> bool:
         mtime = _mtime_ns(self.root)
         return mtime is not None and mtime == self._meta_int("root_mtime_ns")

@@ -250,30 +250,33 @@ class RunStore:
     def get(self, ref: str) -> RunSummary:
         """A run by id, unique id prefix, or name (the newest of that name).
 
-        Fast at any scale: the id and prefix are matched on folder names; a name is looked
-        for first in the folders whose id embeds it, then in the index's name column (after
-        adding new folders), each candidate confirmed by reading its own summary."""
+        Fast at any scale: an id is its folder; a prefix is a range of the index's rows
+        when no folder came or went since the index last listed them (else the folder
+        names); a name is the index's name column after adding new folders, each candidate
+        confirmed by reading its own summary."""
         ref = ref.rstrip("/").split("/")[-1]
         if ref and (self.root / ref / SUMMARY_NAME).is_file():
             return self.read_summary(ref)
-        names = sorted(run_folder_names(self.root), reverse=True)
-        prefixed = [n for n in names if n.startswith(ref)] if ref else []
+        if not ref:
+            raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
+                                file=self.root)
+        if self.index.names_current():  # every folder has its row: ask the index only
+            prefixed = self.index.dirnames_where("dirname >= ? AND dirname < ?",
+                                                 [ref, ref + "\U0010ffff"])
+        else:
+            prefixed = sorted((n for n in run_folder_names(self.root) if n.startswith(ref)),
+                              reverse=True)
         if len(prefixed) == 1 and (self.root / prefixed[0] / SUMMARY_NAME).is_file():
             return self.read_summary(prefixed[0])
         if len(prefixed) > 1:
             ids = ", ".join(prefixed[:3])
             raise RunStoreError(f"{ref!r} matches several runs ({ids}); give more of the id",
                                 file=self.root)
-        for run_id in (n for n in names if _id_names(n, ref)):
+        self.index.update(full=False)  # new folders get their rows (cheap when none came)
+        for run_id in self.index.dirnames_where("name = ?", [ref]):
             summary = self.read_summary(run_id)
-            if summary.name == ref:
+            if summary.name == ref:  # the row is a cache: the file has the last word
                 return summary
-        if ref:
-            self.index.update(full=False)
-            for run_id in self.index.dirnames_where("name = ?", [ref]):
-                summary = self.read_summary(run_id)
-                if summary.name == ref:
-                    return summary
         raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
                             file=self.root)
 
@@ -304,11 +307,6 @@ def _summary_from_record(record: dict[str, Any], run_id: str) -> RunSummary:
     if summary.run_id != run_id:  # a folder copied under another name: the folder wins
         summary = dataclasses.replace(summary, run_id=run_id)
     return summary
-
-
-def _id_names(run_id: str, name: str) -> bool:
-    """Whether ``run_id`` (time-name-suffix, see new_run_id) was made for run name ``name``."""
-    return run_id[16:-7] == _safe_name(name)
 
 
 def _safe_name(name: str) -> str:
