@@ -190,9 +190,8 @@ class RunIndex:
         """The runs of the newest folders ``offset`` .. ``offset + limit``, each checked
         against its own summary.json, and how many run folders there are."""
         if self._names_unchanged():  # every folder has its row: the rows' order will do
-            names = self.dirnames_where("1", [])
-        else:
-            names = sorted(run_folder_names(self.root), reverse=True)
+            return self._newest_rows(limit, offset)
+        names = sorted(run_folder_names(self.root), reverse=True)
         chosen: list[RunSummary] = []
         position = offset
         while len(chosen) < limit and position < len(names):
@@ -200,6 +199,23 @@ class RunIndex:
             position += len(wanted)
             chosen.extend(self._fresh(wanted))
         return chosen, len(names)
+
+    def _newest_rows(self, limit: int, offset: int) -> tuple[list[RunSummary], int]:
+        total = self.count()
+        chosen: list[RunSummary] = []
+        position = offset
+        while len(chosen) < limit and position < total:
+            with self._session() as conn:
+                if conn is None:
+                    break
+                wanted = [row[0] for row in conn.execute(
+                    "SELECT dirname FROM runs ORDER BY dirname DESC LIMIT ? OFFSET ?",
+                    (limit - len(chosen), position))]
+            if not wanted:
+                break
+            position += len(wanted)
+            chosen.extend(self._fresh(wanted))
+        return chosen, total
 
     @_retry_once
     def update(self, full: bool = True) -> int:
