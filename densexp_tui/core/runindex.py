@@ -342,6 +342,16 @@ class RunIndex:
                                     params).fetchone()[0])
 
     @_retry_once
+    def sweep_counts(self) -> dict[str, int]:
+        """How many runs each sweep has (run.sweep as written), counted in SQL."""
+        with self._session() as conn:
+            if conn is None:
+                return {}
+            return {str(sweep): int(n) for sweep, n in conn.execute(
+                "SELECT json_extract(summary, '$.sweep') AS sweep, count(*) FROM runs "
+                "WHERE t_sweep != '' GROUP BY sweep")}
+
+    @_retry_once
     def dirnames_where(self, sql: str, params: Sequence[str]) -> list[str]:
         """Folder names of the rows matching ``sql`` (a WHERE clause), newest first."""
         with self._session() as conn:

@@ -280,6 +280,13 @@ class RunStore:
         raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
                             file=self.root)
 
+    def sweep_counts(self) -> dict[str, int]:
+        """Runs per sweep name (run.sweep), every summary checked first; no run objects."""
+        if not self.root.is_dir():
+            return {}
+        self.index.update(full=True)
+        return self.index.sweep_counts()
+
     def delete(self, run_id: str) -> None:
         summary = self.read_summary(run_id)
         if summary.status == "running":

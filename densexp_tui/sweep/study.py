@@ -179,10 +179,7 @@ def list_local_studies(store: RunStore) -> list[StudyInfo]:
     for path in sorted(folder.glob(f"*{storage_mod.JOURNAL_SUFFIX}")) if folder.is_dir() else []:
         name = path.name[: -len(storage_mod.JOURNAL_SUFFIX)]
         found[name] = StudyInfo(name=name, storage="")
-    counts: dict[str, int] = {}
-    for summary in store.list_runs():
-        if summary.sweep:
-            counts[summary.sweep] = counts.get(summary.sweep, 0) + 1
+    counts = store.sweep_counts()  # counted in the runs index: no 100,000 run objects
     for name, count in counts.items():
         found.setdefault(name, StudyInfo(name=name, storage="?")).runs = count
     return sorted(found.values(), key=lambda s: s.name)

@@ -241,3 +241,15 @@ def test_a_name_not_in_the_folder_name_resolves_through_the_index(tmp_path: Path
     shutil.rmtree(tmp_path / ids[1])
     with pytest.raises(Exception, match="no run matches"):
         RunStore(tmp_path).get("special run")
+
+
+def test_sweep_counts_come_from_the_index_and_follow_the_folders(tmp_path: Path) -> None:
+    ids = generate_runs(tmp_path, 9)
+    for index, run_id in enumerate(ids[:5]):
+        path = tmp_path / run_id / "summary.json"
+        sweep = "Big-Sweep" if index < 3 else "other"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "sweep": sweep}))
+    store = RunStore(tmp_path)
+    assert store.sweep_counts() == {"Big-Sweep": 3, "other": 2}
+    shutil.rmtree(tmp_path / ids[0])
+    assert store.sweep_counts() == {"Big-Sweep": 2, "other": 2}
