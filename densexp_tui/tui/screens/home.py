@@ -39,6 +39,7 @@ from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.statuses import RESUMABLE_STATUSES, STATUS_MARKS
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
+from densexp_tui.tui.run_watch import RunStatusesChanged, ended_since
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.formatting import format_duration, format_metric
 
@@ -315,6 +316,10 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def _tick(self) -> None:
         if self.app.screen is self:  # nobody sees it under another screen: skip the work
             self.refresh_runs()
+        elif self._running_ids and not self._listing:
+            # ...but the running runs (a handful) are re-read, so one ending is announced.
+            self._listing = True
+            self._reread_in_worker(list(self._running_ids))
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
@@ -333,6 +338,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         if not self._in_worker:
             runs = self.densexp.store.list_runs()
             self._all = runs
+            self._report_ended(ended_since(self._running_ids, runs))
             self._running_ids = [r.run_id for r in runs if r.status == "running"]
             self._show(build_view(runs, self._filter_text(), self.fold_groups, self.sort),
                        restyle)
@@ -359,6 +365,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         view.listed_in = time.monotonic() - started
         view.extra["all"] = runs
         view.extra["running"] = [r.run_id for r in runs if r.status == "running"]
+        view.extra["ended"] = ended_since(self._running_ids, runs)
         self.post_message(RunsListed(view, self._generation))
 
     @work(thread=True, group="runs-list", exit_on_error=False)
@@ -381,6 +388,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             self._last_full_seconds = view.listed_in
             self._all = view.extra["all"]  # type: ignore[assignment]
             self._running_ids = view.extra["running"]  # type: ignore[assignment]
+            self._report_ended(view.extra["ended"])  # type: ignore[arg-type]
         current = (self._filter_text(), self.fold_groups, self.sort)
         if (view.filter_text, view.fold, view.sort) != current:
             if view.listed_in:  # fresh runs, but for an older filter: filter them again
@@ -394,6 +402,11 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     @on(RunsChanged)
     def _runs_changed(self, message: RunsChanged) -> None:
         self._listing = False
+        ended = ended_since(self._running_ids, message.summaries)
+        if ended:
+            gone = {summary.run_id for summary in ended}
+            self._running_ids = [run_id for run_id in self._running_ids if run_id not in gone]
+            self._report_ended(ended)
         for summary in message.summaries:
             if summary.run_id not in self._runs:
                 continue
@@ -404,6 +417,11 @@ class HomeScreen(UsesWorkbench, Screen[None]):
                 self._update_changed({summary.run_id: self._cells(summary)})
         if message.summaries:
             self._update_footer_for_selection()
+
+    def _report_ended(self, ended: list[RunSummary]) -> None:
+        """The app announces the ends of runs it did not launch (tui/run_watch.py)."""
+        if ended:
+            self.post_message(RunStatusesChanged(ended))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A listing that failed must not stop the next one (and the user hears why)."""
