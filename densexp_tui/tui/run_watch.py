@@ -7,8 +7,9 @@ as ``RunStatusesChanged``. The app announces those as it does its own runs: a to
 bell and desktop escape unless notifications are off or the user watches that run. Its own
 runs are left out (the trainer thread writes them with this process's pid and the app
 announces them when its worker ends), and so are trials of sweeps it launched (the sweep's
-end is announced instead). A run that started and ended while the runs screen never saw it
-running (both while another screen was on top) is not announced; it is in the list.
+end is announced instead). Under another screen the runs screen lists everything only every
+10 s or so, so a run from elsewhere that starts and ends in between is never seen running
+and not announced (it is in the list).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import psutil
 import pytest
+from textual.widgets import DataTable
 
 from densexp_tui.core.runstore import RunSummary
 from densexp_tui.tui.app import DensexpApp
@@ -151,6 +152,25 @@ async def test_notifications_off_keeps_the_toast_only(
         _finish(path, "diverged", message="loss became NaN")
         await wait_for(pilot, lambda: any("quiet diverged" in m for m in _messages(app)), 20)
         assert not [w for w in written if "\x1b]" in w or w.startswith("\a")], written
+
+
+async def test_a_run_started_elsewhere_under_another_screen_is_announced(
+        make_app: Callable[..., DensexpApp], runs_dir: Path, other_process: psutil.Process,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under another screen the runs screen still lists now and then: it finds new runs."""
+    monkeypatch.setattr(home, "HIDDEN_LIST_SECONDS", 1.0)
+    app = make_app()
+    async with app.run_test() as pilot:
+        runs_screen = app.screen
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=10)
+        path = _write_running(runs_dir, 1, "late-start", other_process)
+        table = runs_screen.query_one("#runs-table", DataTable)
+        await wait_for(pilot, lambda: any("late-start" in str(row) for row in (
+            table.get_row_at(i) for i in range(table.row_count))), timeout=20)
+        _finish(path, "completed")
+        await wait_for(pilot, lambda: "late-start completed" in _messages(app), timeout=20)
+        assert isinstance(app.screen, HelpScreen)
 
 
 def test_ended_since_keeps_the_runs_that_left_running() -> None:

@@ -52,6 +52,8 @@ WINDOW_MARGIN = 20
 # A full re-list waits at least this many times its own last duration (at 100,000 runs a
 # re-list stats every summary); in between only the running runs are re-read.
 FULL_LIST_SPACING = 3.0
+# Under another screen the whole list is read at most this often (to find new runs).
+HIDDEN_LIST_SECONDS = 10.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
               SortSpec("duration", False), SortSpec("name", False))
@@ -316,8 +318,18 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def _tick(self) -> None:
         if self.app.screen is self:  # nobody sees it under another screen: skip the work
             self.refresh_runs()
-        elif self._running_ids and not self._listing:
-            # ...but the running runs (a handful) are re-read, so one ending is announced.
+        elif not self._listing:
+            self._watch_while_hidden()
+
+    def _watch_while_hidden(self) -> None:
+        """Under another screen, in workers: the running runs (a handful) each tick and the
+        whole list now and then (runs started in another terminal), so that their ends are
+        announced (tui/run_watch.py) on whatever screen the user looks at."""
+        if time.monotonic() - self._last_full >= max(
+                HIDDEN_LIST_SECONDS, FULL_LIST_SPACING * self._last_full_seconds):
+            self._listing = True
+            self._list_in_worker(self._filter_text(), self.fold_groups, self.sort)
+        elif self._running_ids:
             self._listing = True
             self._reread_in_worker(list(self._running_ids))
 
