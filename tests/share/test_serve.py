@@ -10,6 +10,7 @@ screenshot; it types a key in the page and sees the next screen arrive.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 
 from densexp_tui.cli import main
-from tests.share.fake_sweep import copy_runs
+from tests.share.fake_sweep import copy_runs, make_sweep
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -194,6 +195,38 @@ def test_a_run_launched_in_the_browser_is_watched_live_to_its_end(
     browser_page.screenshot(path=str(shots / "serve-live-run.png"))
     (run_dir,) = (tmp_path / "runs").glob("*-browser-iris-*")
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "completed"
+
+
+def _arrived(received: list[str], start: int, text: str) -> bool:
+    return text in ANSI.sub("", "".join(received[start:]))
+
+
+def test_the_other_screens_work_in_the_browser(served: tuple[int, Any], tmp_path: Path,
+                                               browser_page: Any) -> None:
+    """A run's dashboard (replay), Compare on two marked runs, and the Sweeps screen."""
+    port, _ = served
+    make_sweep(tmp_path / "runs", "lr-search", 4)
+    received: list[str] = []
+    browser_page.on("websocket", lambda websocket: websocket.on("framereceived", lambda data:
+                    received.append(data.decode("utf-8", "ignore")
+                                    if isinstance(data, bytes) else data)))
+    browser_page.goto(f"http://127.0.0.1:{port}/")
+    _wait(lambda: "copy-1" in ANSI.sub("", "".join(received)), 120, browser_page)
+    browser_page.locator(".textual-terminal").click()
+    shots = Path(os.environ.get("DENSEXP_SHOT_DIR") or tmp_path)
+    # Each screen's own text, drawn from the run's or the study's data.
+    for keys, shown, name in ((["Enter"], "Val confusion · epoch", "dashboard"),
+                              (["Escape"], "copy-0", "runs"),
+                              (["Space", "ArrowDown", "Space", "c"], "Comparing 2 runs",
+                               "compare"),
+                              (["Escape"], "copy-0", "runs"),
+                              (["w"], "val.accuracy (maximize)", "sweeps")):
+        start = len(received)
+        for key in keys:  # one at a time: ESC then a key at once would read as alt+key
+            browser_page.keyboard.press(key)
+            browser_page.wait_for_timeout(300)
+        _wait(functools.partial(_arrived, received, start, shown), 60, browser_page)
+        browser_page.screenshot(path=str(shots / f"serve-{name}.png"))
 
 
 def test_serve_banner_says_how_to_tunnel(served: tuple[int, Any]) -> None:
