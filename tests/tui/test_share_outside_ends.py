@@ -24,6 +24,7 @@ from densexp_tui.core.runstore import RunSummary
 from densexp_tui.tui.app import DensexpApp
 from densexp_tui.tui.run_watch import ended_since, launched_elsewhere
 from densexp_tui.tui.screens import home
+from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.screens.help import HelpScreen
 from tests.tui.conftest import FIXTURE_RUNS, cells, wait_for, write_fixture_run
 
@@ -69,6 +70,12 @@ def _capture_driver(app: DensexpApp, monkeypatch: pytest.MonkeyPatch) -> list[st
     written: list[str] = []
     monkeypatch.setattr(app._driver, "write", written.append)
     return written
+
+
+def _alerts(written: list[str]) -> list[str]:
+    """What the driver wrote that is a bell or a desktop notification escape."""
+    return [w for w in written if w.startswith("\a") or
+            any(osc in w for osc in ("\x1b]9;", "\x1b]99;", "\x1b]777;"))]
 
 
 def _messages(app: DensexpApp) -> list[str]:
@@ -151,7 +158,7 @@ async def test_notifications_off_keeps_the_toast_only(
         await wait_for(pilot, lambda: "running" in _row_status(app, "quiet"), timeout=20)
         _finish(path, "diverged", message="loss became NaN")
         await wait_for(pilot, lambda: any("quiet diverged" in m for m in _messages(app)), 20)
-        assert not [w for w in written if "\x1b]" in w or w.startswith("\a")], written
+        assert not _alerts(written), written
 
 
 async def test_a_run_started_elsewhere_under_another_screen_is_announced(
@@ -171,6 +178,21 @@ async def test_a_run_started_elsewhere_under_another_screen_is_announced(
         _finish(path, "completed")
         await wait_for(pilot, lambda: "late-start completed" in _messages(app), timeout=20)
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_watching_that_run_gives_the_toast_without_the_bell(
+        make_app: Callable[..., DensexpApp], runs_dir: Path, other_process: psutil.Process,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write_running(runs_dir, 1, "followed", other_process)
+    app = make_app()
+    async with app.run_test() as pilot:
+        written = _capture_driver(app, monkeypatch)
+        await wait_for(pilot, lambda: "running" in _row_status(app, "followed"), timeout=20)
+        app.open_run(path.parent.name, live=True)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), timeout=20)
+        _finish(path, "completed")
+        await wait_for(pilot, lambda: "followed completed" in _messages(app), timeout=20)
+        assert not _alerts(written), written
 
 
 def test_ended_since_keeps_the_runs_that_left_running() -> None:
