@@ -52,8 +52,10 @@ WINDOW_MARGIN = 20
 # A full re-list waits at least this many times its own last duration (at 100,000 runs a
 # re-list stats every summary); in between only the running runs are re-read.
 FULL_LIST_SPACING = 3.0
-# Under another screen the whole list is read at most this often (to find new runs).
+# Under another screen the whole list is read at most this often (to find new runs), and
+# at most a tenth of the time (a dashboard shares the GIL with the listing worker).
 HIDDEN_LIST_SECONDS = 10.0
+HIDDEN_LIST_SPACING = 10.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
               SortSpec("duration", False), SortSpec("name", False))
@@ -326,7 +328,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         whole list now and then (runs started in another terminal), so that their ends are
         announced (tui/run_watch.py) on whatever screen the user looks at."""
         if time.monotonic() - self._last_full >= max(
-                HIDDEN_LIST_SECONDS, FULL_LIST_SPACING * self._last_full_seconds):
+                HIDDEN_LIST_SECONDS, HIDDEN_LIST_SPACING * self._last_full_seconds):
             self._listing = True
             self._list_in_worker(self._filter_text(), self.fold_groups, self.sort)
         elif self._running_ids:
