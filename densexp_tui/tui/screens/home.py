@@ -401,8 +401,10 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             self._last_full = time.monotonic()
             self._last_full_seconds = view.listed_in
             self._all = view.extra["all"]  # type: ignore[assignment]
+            # Only runs still known as running: a listing on the UI thread meanwhile may
+            # have reported them already.
+            self._report_ended(ended_since(self._running_ids, view.extra["ended"]))  # type: ignore[arg-type]
             self._running_ids = view.extra["running"]  # type: ignore[assignment]
-            self._report_ended(view.extra["ended"])  # type: ignore[arg-type]
         current = (self._filter_text(), self.fold_groups, self.sort)
         if (view.filter_text, view.fold, view.sort) != current:
             if view.listed_in:  # fresh runs, but for an older filter: filter them again
