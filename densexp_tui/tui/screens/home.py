@@ -44,6 +44,7 @@ from densexp_tui.core.runwindow import Window, WindowRequest, fetch_window
 from densexp_tui.core.statuses import RESUMABLE_STATUSES, STATUS_MARKS
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
+from densexp_tui.tui.run_watch import RunStatusesChanged, ended_since
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.formatting import format_duration, format_metric
 
@@ -56,6 +57,9 @@ WINDOW_MARGIN = 20
 # A full check of every summary waits at least this many times its own last duration (at
 # 100,000 runs it stats every summary); in between new and gone folders and running runs.
 FULL_LIST_SPACING = 5.0
+# Under another screen the window of rows is fetched at most this often (new runs from
+# another terminal); each tick in between only re-reads the running runs (to announce ends).
+HIDDEN_LIST_SECONDS = 10.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
               SortSpec("duration", False), SortSpec("name", False))
@@ -211,13 +215,16 @@ def window_view(window: Window) -> RunsView:
 class RunsListed(Message):
     """A worker fetched the window of rows; the handler redraws the visible rows."""
 
-    def __init__(self, window: Window, generation: int, ticked: bool = False,
-                 checked_in: float | None = None) -> None:
+    def __init__(self, window: Window | None, generation: int, ticked: bool = False,
+                 checked_in: float | None = None, ended: list[RunSummary] | None = None,
+                 running: list[str] | None = None) -> None:
         super().__init__()
-        self.window = window
+        self.window = window  # None: a tick under another screen that only watched
         self.generation = generation
         self.ticked = ticked  # from the periodic refresh (the next one may start)
         self.checked_in = checked_in  # seconds a full check of every summary took
+        self.ended = ended or []  # runs that were running at the last tick and are not now
+        self.running = running or []  # runs running now
 
 
 def few_runs(root: Path, limit: int = SYNC_LIMIT) -> bool:
@@ -298,6 +305,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._footer_offers_resume: bool | None = None
         self._in_worker = False  # big runs dir: listing and filtering run in workers
         self._ticking = False
+        self._running_ids: list[str] = []
+        self._last_hidden = 0.0
         self._checked = False  # the index has checked every run once
         self._generation = 0
         self._last_full = 0.0
@@ -331,8 +340,24 @@ class HomeScreen(UsesWorkbench, Screen[None]):
 
     # -- keeping the table current ----------------------------------------------------------
     def _tick(self) -> None:
-        if self.app.screen is self:  # nobody sees it under another screen: skip the work
+        if self.app.screen is self:
             self.refresh_runs()
+        elif not self._ticking:
+            self._watch_while_hidden()
+
+    def _watch_while_hidden(self) -> None:
+        """Under another screen, in a worker: the running runs (a handful) each tick, and
+        now and then the new folders and the window of rows too (runs started in another
+        terminal), so that their ends are announced (tui/run_watch.py) on whatever screen
+        the user looks at."""
+        fetch = time.monotonic() - self._last_hidden >= HIDDEN_LIST_SECONDS
+        if not fetch and not self._running_ids:
+            return
+        if fetch:
+            self._last_hidden = time.monotonic()
+        self._ticking = True
+        self._tick_in_worker(self._request(), False, self._generation,
+                             list(self._running_ids), window=fetch)
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
@@ -351,6 +376,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         if not self._in_worker:
             runs = self.densexp.store.list_runs()
             self._all = runs
+            self._report_ended(ended_since(self._running_ids, runs))
+            self._running_ids = [r.run_id for r in runs if r.status == "running"]
             self._show(build_view(runs, self._filter_text(), self.fold_groups, self.sort),
                        restyle)
             if len(runs) > SYNC_LIMIT:
@@ -361,7 +388,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._ticking = True
         full = time.monotonic() - self._last_full >= max(
             REFRESH_SECONDS, FULL_LIST_SPACING * self._last_full_seconds)
-        self._tick_in_worker(self._request(), full, self._generation)
+        self._tick_in_worker(self._request(), full, self._generation, list(self._running_ids))
 
     def _filter_text(self) -> str:
         return self.query_one("#filter", Input).value
@@ -376,17 +403,25 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._query_in_worker(self._request(), self._generation, from_folders=True)
 
     @work(thread=True, group="runs-list", exit_on_error=False)
-    def _tick_in_worker(self, request: WindowRequest, full: bool, generation: int) -> None:
+    def _tick_in_worker(self, request: WindowRequest, full: bool, generation: int,
+                        previous: list[str], window: bool = True) -> None:
         store = self.densexp.store
         index = store.index
         started = time.monotonic()
         if full:
             check_every_run(store)  # in a child process: it must not hold the GIL here
         else:
-            index.update(full=False)
+            index.update(full=False)  # new and gone folders, running runs re-read
         checked_in = time.monotonic() - started if full else None
-        self.post_message(RunsListed(fetch_window(index, request), generation, ticked=True,
-                                     checked_in=checked_in))
+        # The runs known as running now, not when the tick began: the first rows may have
+        # shown one meanwhile (a plain list, read once; the UI thread replaces it whole).
+        previous = list(dict.fromkeys([*previous, *self._running_ids]))
+        were = [store.read_summary(run_id) for run_id in previous
+                if store.run_dir(run_id).is_dir()]
+        running = index.dirnames_where("running = 1 AND t_status = 'running'", [])
+        fetched = fetch_window(index, request) if window else None
+        self.post_message(RunsListed(fetched, generation, ticked=True, checked_in=checked_in,
+                                     ended=ended_since(previous, were), running=running))
 
     @work(thread=True, exclusive=True, group="runs-query", exit_on_error=False)
     def _query_in_worker(self, request: WindowRequest, generation: int,
@@ -398,13 +433,28 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def _runs_listed(self, message: RunsListed) -> None:
         if message.ticked:
             self._ticking = False
+            # Only runs still known as running: a listing on the UI thread meanwhile may
+            # have reported them already.
+            self._report_ended(ended_since(self._running_ids, message.ended))
+            self._running_ids = message.running
         if message.checked_in is not None:
             self._checked = True
             self._last_full = time.monotonic()
             self._last_full_seconds = message.checked_in
+        if message.window is None:
+            return
+        if not message.ticked:  # the first rows may show a run running before any tick
+            shown = [row.run_id for row in message.window.rows
+                     if isinstance(row, RunSummary) and row.status == "running"]
+            self._running_ids = list(dict.fromkeys([*self._running_ids, *shown]))
         if message.generation != self._generation:
             return  # overtaken by newer typing, folding or sorting: its own answer follows
         self._show(window_view(message.window))
+
+    def _report_ended(self, ended: list[RunSummary]) -> None:
+        """The app announces the ends of runs it did not launch (tui/run_watch.py)."""
+        if ended:
+            self.post_message(RunStatusesChanged(ended))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A listing that failed must not stop the next one (and the user hears why)."""
