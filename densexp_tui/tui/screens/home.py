@@ -57,6 +57,10 @@ WINDOW_MARGIN = 20
 # A full check of every summary waits at least this many times its own last duration (at
 # 100,000 runs it stats every summary); in between new and gone folders and running runs.
 FULL_LIST_SPACING = 5.0
+# ... and at least this long: it only catches summaries rewritten by other processes of
+# runs that do not run (new, gone and running runs are seen every tick), and at 100,000
+# runs it takes a core for seconds that the UI's repaints compete for.
+FULL_CHECK_SECONDS = 30.0
 # Under another screen the window of rows is fetched at most this often (new runs from
 # another terminal); each tick in between only re-reads the running runs (to announce ends).
 HIDDEN_LIST_SECONDS = 10.0
@@ -386,8 +390,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         if self._ticking:
             return
         self._ticking = True
-        full = time.monotonic() - self._last_full >= max(
-            REFRESH_SECONDS, FULL_LIST_SPACING * self._last_full_seconds)
+        full = not self._checked or time.monotonic() - self._last_full >= max(
+            FULL_CHECK_SECONDS, FULL_LIST_SPACING * self._last_full_seconds)
         self._tick_in_worker(self._request(), full, self._generation, list(self._running_ids))
 
     def _filter_text(self) -> str:
