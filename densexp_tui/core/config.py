@@ -301,7 +301,8 @@ FIELD_SPECS: dict[str, FieldSpec] = {
               **_FRACTION),
         _spec("train.adversarial", "str", "fgm: add the loss of embedding-perturbed inputs",
               choices=ADVERSARIAL_MODES),
-        _spec("train.adversarial_epsilon", "float", "Norm of the FGM embedding perturbation",
+        _spec("train.adversarial_epsilon", "float", "FGM perturbation norm per batch, in "
+              "embedding-coordinate units (RMS of the embedding entries)",
               minimum=0.0, min_exclusive=True),
         _spec("device.device", "str", "auto, cpu, gpu, gpu:N, gpu:all, gpu:0,1 or cpu:N",
               check=_check_device),
