@@ -28,6 +28,7 @@ from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.core.userconfig import load_user_config_or_defaults
+from densexp_tui.engine.gpu_queue import QueueMode, per_gpu_mode
 from densexp_tui.tui import navigation
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
@@ -38,7 +39,14 @@ from densexp_tui.tui.screens.home import HomeScreen
 from densexp_tui.tui.services import ShowsRun, Workbench
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
-from densexp_tui.tui.training import ActiveJob, TrainingJob, TrainingQueue, TrainingStarted, run_job
+from densexp_tui.tui.training import (
+    ActiveJob,
+    QueueModeFound,
+    TrainingJob,
+    TrainingQueue,
+    TrainingStarted,
+    run_job,
+)
 
 APP_LOG_NAME = ".densexp-tui.log"
 FALLBACK_THEME = "textual-dark"
@@ -120,6 +128,9 @@ class DensexpApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         for note in self._startup_notes:
             self.notify(note, severity="warning", timeout=8)
+        if self.user_config.queue_per_gpu:  # [queue] per_gpu: count the GPUs first
+            self.training.mode = QueueMode(per_gpu=True, finding=True)
+            self._count_gpus()
         if self.launch_path is not None:
             self._launch_file(self.launch_path)
         elif self.replay_ref:
@@ -145,7 +156,7 @@ class DensexpApp(App[int]):
     def launch_run(self, cfg: RunConfig, *, watch: bool = True) -> None:
         """Train ``cfg`` now, or after the runs ahead of it (first in, first out)."""
         self.training.enqueue(TrainingJob(cfg=cfg, watch=watch))
-        if self.training.active is not None:
+        if self.training.full and self.training.active is not None:
             ahead = self.training.active.job.name
             self.notify(f"{cfg.run.name} is queued; it starts when {ahead} ends",
                         title="Queued")
@@ -155,12 +166,20 @@ class DensexpApp(App[int]):
     def _start_next(self) -> None:
         if self._quitting:
             return
-        active = self.training.start_next()
-        if active is None:
-            return
-        self.notify(f"Starting {active.job.name}: loading data and building the model…",
-                    title="Training")
-        active.worker = self._train(active)
+        while (active := self.training.start_next()) is not None:  # per-GPU mode: several
+            self.notify(f"Starting {active.job.name}: loading data and building the model…",
+                        title="Training")
+            active.worker = self._train(active)
+
+    @work(thread=True, group="gpu-count", exit_on_error=False, name="counting the GPUs")
+    def _count_gpus(self) -> None:
+        self.post_message(QueueModeFound(per_gpu_mode()))
+
+    def on_queue_mode_found(self, message: QueueModeFound) -> None:
+        self.training.mode = message.mode
+        self.notify(message.mode.describe(), title="Run queue")
+        self._start_next()
+        self.broadcast(QueueChanged())
 
     @work(thread=True, exclusive=False, group=TRAINING_GROUP, exit_on_error=False,
           name="training")
@@ -169,8 +188,8 @@ class DensexpApp(App[int]):
 
     def on_training_started(self, message: TrainingStarted) -> None:
         """The trainer created the run: remember its id and, if asked, show its dashboard."""
-        active = self.training.active
-        if active is None:
+        active = message.active or self.training.active
+        if active is None or active not in self.training.running:
             return
         active.run_id = message.run_id
         self.broadcast(RunLaunched(message.run_id))
@@ -189,7 +208,7 @@ class DensexpApp(App[int]):
     def _training_worker_changed(self, worker: Worker[Any]) -> None:
         if not worker.is_finished:
             return
-        done = self.training.finish()
+        done = self.training.finish(worker)
         if done is None:
             return
         run_id = done.run_id or ""
@@ -293,11 +312,7 @@ class DensexpApp(App[int]):
 
     def cancel_run(self, run_id: str | None = None) -> bool:
         """Ask the training run (``run_id``, or whichever trains) to stop; True if one was."""
-        active = self.training.active
-        if active is None or (run_id is not None and active.run_id != run_id):
-            return False
-        active.cancel.set()  # the caller tells the user; the trainer stops at the next step
-        return True
+        return self.training.cancel(run_id)  # the caller tells the user; it stops soon
 
     @property
     def training_busy(self) -> bool:
@@ -381,12 +396,13 @@ class DensexpApp(App[int]):
             return
         if self._quitting:
             return
-        active = self.training.active
-        name = active.job.name if active else "a run"
+        names = [active.job.name for active in self.training.running]
+        training = f"{names[0]} is" if len(names) == 1 else f"{len(names)} runs are"
         waiting = len(self.training.pending)
         more = f" ({waiting} queued run{'s' * (waiting != 1)} will not start)" if waiting else ""
         self.push_screen(
-            ConfirmDialog(f"{name} is training{more}.\nCancel it and quit?",
+            ConfirmDialog(f"{training if names else 'a run is'} training{more}.\n"
+                          f"Cancel {'it' if len(names) < 2 else 'them'} and quit?",
                           title="Quit densexp?", yes="Cancel run and quit", no="Keep training"),
             self._quit_answered,
         )
@@ -397,12 +413,13 @@ class DensexpApp(App[int]):
 
     async def _cancel_and_exit(self) -> None:
         self._quitting = True
-        self.training.pending.clear()
-        active = self.training.active
-        if active is not None and active.worker is not None:
-            active.cancel.set()
+        running = list(self.training.running)
+        self.training.cancel_all()
+        for active in running:
             self.notify(f"Cancelling {active.job.name}; saving its state…", timeout=30)
-            await _wait_quietly(active.worker)
+        for active in running:
+            if active.worker is not None:
+                await _wait_quietly(active.worker)
         self.exit(0)
 
     def exit(self, result: int | None = None, return_code: int = 0,
@@ -417,18 +434,16 @@ class DensexpApp(App[int]):
 
     def _cancel_everything(self) -> None:
         self._quitting = True
-        self.training.pending.clear()
-        if self.training.active is not None:
-            self.training.active.cancel.set()
+        self.training.cancel_all()
 
     def stop_training_now(self) -> None:
         """Last resort after the app ended: cancel and wait for the training thread."""
         self._cancel_everything()
-        active = self.training.active
-        if active is not None and active.worker is not None:
-            # The event loop already waited for executor threads; this bounds a thread that
-            # never started, so the terminal is always given back.
-            active.done.wait(timeout=STOP_WAIT_SECONDS)
+        for active in list(self.training.running):
+            if active.worker is not None:
+                # The event loop already waited for executor threads; this bounds a thread
+                # that never started, so the terminal is always given back.
+                active.done.wait(timeout=STOP_WAIT_SECONDS)
 
 
 if TYPE_CHECKING:
