@@ -191,7 +191,7 @@ class CallbackSetup:
     validate: Callable[[], dict[str, Any] | None]
     checkpoints: Checkpointer
     scalars: ScalarLog
-    on_epoch: Callable[[Outcome], None]
+    on_epoch: Callable[[Outcome], object]  # its result is ignored
     sync: Callable[[], None]
     outcome: Outcome = field(default_factory=Outcome)
     seed: int = 0

@@ -195,7 +195,7 @@ def save_adapters(model: Any, path: str | Path) -> Path:
         "num_labels": int(getattr(getattr(model, "config", None), "num_labels", 0) or 0),
         "keys": sorted(arrays),
     }
-    _atomic_write(path, lambda f: np.savez(f, **arrays))
+    _atomic_write(path, lambda f: np.savez(f, allow_pickle=False, **arrays))
     _atomic_write(meta_path(path), lambda f: f.write(json.dumps(meta, indent=2).encode()))
     return path
 
@@ -274,7 +274,7 @@ def _check_meta_matches(model: Any, meta: dict[str, Any], path: Path) -> None:
         ("finetune", mode, meta.get("finetune")),
         ("arch", type(model).__name__, meta.get("arch")),
     ]
-    if mode == "lora":
+    if mode == "lora" and info is not None:
         checks += [
             ("rank", info.lora_rank, meta.get("rank")),
             ("targets", list(info.lora_targets), list(meta.get("targets", []))),

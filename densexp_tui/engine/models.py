@@ -336,12 +336,13 @@ def _get_tokenizer(source: ModelSource, texts: list[str] | None, max_length: int
             raise ModelError("tiny-bert trains its tokenizer on the training texts, and there "
                              "are none", key="data")
         return train_wordpiece_tokenizer(list(texts), max_length)
-    if source.kind == "local":
+    if source.kind == "local" and source.path is not None:
         return _load_tokenizer(source.path, max_length)
     return _load_hub_tokenizer(source.name, max_length)
 
 
-def _load_tokenizer(path: Path, max_length: int, **kwargs: Any) -> Any:
+def _load_tokenizer(path: Path | str, max_length: int, **kwargs: Any) -> Any:
+    """A tokenizer from a folder or a hub id (``from_pretrained`` takes either)."""
     from transformers import AutoTokenizer
 
     try:

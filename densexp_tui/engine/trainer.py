@@ -146,7 +146,7 @@ def _prepare(cfg: RunConfig, store: RunStore, handle: RunHandle | None,
     if staging is not None:
         scope.callback(shutil.rmtree, staging, ignore_errors=True)
     use_generator_dropout()  # before the layers exist: their dropout RNG must be re-seedable
-    built = build_model(cfg, splits, staging or handle.dir)
+    built = build_model(cfg, splits, handle.dir if handle else staging)
     if handle is None:
         handle = store.create_run(cfg, run_id=run_id)
         _move_into(staging, handle.dir)
@@ -348,6 +348,7 @@ def _inputs(prepared: Prepared, part: str,
         shape.update(batching=cfg.data.batching, pad_to_multiple_of=cfg.data.pad_to_multiple_of,
                      max_width=built.max_length, token_ledger=token_ledger)
     if split.kind == "text":
+        assert built.tokenizer is not None, "a text model is built with its tokenizer"
         pad = built.tokenizer.pad_token_id or 0
 
         def text_pipeline(ids: list[list[int]], **epochs: int) -> Any:

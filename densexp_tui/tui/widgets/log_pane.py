@@ -6,6 +6,8 @@ from pathlib import Path
 
 from textual.widgets import Log
 
+from densexp_tui.core.logtail import LogFollower
+
 # On open, show only the end of a long log; older lines stay in the file.
 INITIAL_TAIL_BYTES = 64 * 1024
 MAX_READ_BYTES = 256 * 1024
@@ -27,8 +29,8 @@ class LogPane(Log):
         super().__init__(max_lines=2000, auto_scroll=True, name=name, id=id, classes=classes)
         self.log_path = log_path
         self.follow = follow
-        self._offset: int | None = None
-        self._partial = ""
+        self._follower = LogFollower(log_path, INITIAL_TAIL_BYTES, MAX_READ_BYTES)
+        self._said_missing = False
 
     def on_mount(self) -> None:
         self.read_new_lines()
@@ -42,24 +44,12 @@ class LogPane(Log):
             self.call_after_refresh(self.scroll_end, animate=False)
 
     def read_new_lines(self) -> None:
-        """Append the complete lines written since the last read (small, local reads)."""
-        try:
-            size = self.log_path.stat().st_size
-            if self._offset is None or size < self._offset:  # first read, or rotated/truncated
-                self._offset = max(0, size - INITIAL_TAIL_BYTES)
-            if size == self._offset:
-                return
-            with open(self.log_path, "rb") as handle:
-                handle.seek(self._offset)
-                chunk = handle.read(MAX_READ_BYTES)
-        except OSError:
-            if self._offset is None:
-                self._offset = 0
+        """Append the complete lines written since the last read (small, bounded reads)."""
+        lines = self._follower.read_new_lines()
+        if lines is None:
+            if not self._said_missing:
+                self._said_missing = True
                 self.write_line(f"(no log yet: {self.log_path.name})")
             return
-        self._offset += len(chunk)
-        text = self._partial + chunk.decode("utf-8", errors="replace")
-        lines = text.split("\n")
-        self._partial = lines.pop()
         if lines:
             self.write_lines(lines)
