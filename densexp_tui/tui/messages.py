@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from densexp_tui.core.evaluation_view import EvaluationData
 from densexp_tui.core.events import Event
 
 
@@ -49,3 +50,11 @@ class RunEnded(Message):
 
 class QueueChanged(Message):
     """The app's queue of pending runs changed (a run was queued, started or removed)."""
+
+
+class EvaluationLoaded(Message):
+    """A worker read a run's test predictions (the dashboard's calibration and errors views)."""
+
+    def __init__(self, data: EvaluationData) -> None:
+        super().__init__()
+        self.data = data

@@ -27,13 +27,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from densexp_tui.core.evaluation_view import load_evaluation
 from densexp_tui.core.events import Event
 from densexp_tui.core.runcontrol import CannotCancel, SignalFailed, interrupt_run_process
 from densexp_tui.core.runstore import RunStore, RunSummary, read_live_summary
 from densexp_tui.core.runview import RunView
 from densexp_tui.core.sources import EventSource, FollowSource, ReplaySource
 from densexp_tui.tui.dialogs.confirm import ConfirmDialog
-from densexp_tui.tui.messages import RunEventsArrived
+from densexp_tui.tui.messages import EvaluationLoaded, RunEventsArrived
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.calibration_view import CalibrationView
 from densexp_tui.tui.widgets.class_table import PerClassTable
@@ -289,9 +290,17 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
         self.query_one(EarlyStoppingPanel).show(view)
         if view.test and not self._evaluation_loaded:  # predictions are written with it
             self._evaluation_loaded = True
-            self.query_one(CalibrationView).load(self.run_dir)
-            self.query_one(ErrorBrowser).load(self.run_dir)
+            self._load_evaluation(self.run_dir)
         self._refresh_bindings_if_state_changed()
+
+    @work(thread=True, exclusive=True, group="evaluation-load", exit_on_error=False,
+          name="reading the test predictions")
+    def _load_evaluation(self, run_dir: Path) -> None:
+        self.post_message(EvaluationLoaded(load_evaluation(run_dir)))
+
+    def on_evaluation_loaded(self, message: EvaluationLoaded) -> None:
+        self.query_one(CalibrationView).show(message.data)
+        self.query_one(ErrorBrowser).show(message.data)
 
     def _refresh_bindings_if_state_changed(self) -> None:
         """The footer depends on status (cancel) only; rebuilding it 10x a second is waste."""

@@ -4,33 +4,22 @@ of right vs wrong test predictions.
 One line per confidence bin that holds examples (15 equal-width bins of the top-label
 confidence): the bar is the bin's accuracy, ``│`` marks its mean confidence (a perfectly
 calibrated model has the bar end on the mark), then the bin's count as a histogram split
-into right (█) and wrong (░). Data comes from core.evaluation_view; the loading runs in a
-thread worker that posts the result back.
+into right (█) and wrong (░). The dashboard reads the predictions once, in a worker
+(core.evaluation_view), and gives the result to this view and the errors view.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from rich.style import Style
 from rich.text import Text
-from textual import work
-from textual.message import Message
 from textual.widget import Widget
 
-from densexp_tui.core.evaluation_view import CalibrationData, EvaluationData, load_evaluation
+from densexp_tui.core.evaluation_view import CalibrationData, EvaluationData
 from densexp_tui.tui.widgets.palette import fg, muted_color, series_color
 
 WAITING = "Calibration appears once the run has been tested."
-
-
-class EvaluationLoaded(Message):
-    """A thread worker read the run's predictions (posted to the widget that asked)."""
-
-    def __init__(self, data: EvaluationData) -> None:
-        super().__init__()
-        self.data = data
 
 
 class CalibrationView(Widget, can_focus=True):
@@ -42,18 +31,6 @@ class CalibrationView(Widget, can_focus=True):
         super().__init__(id=id, classes="evaluation-view")
         self.data: CalibrationData | None = None
         self.problem = WAITING
-
-    def load(self, run_dir: Path) -> None:
-        """Read ``run_dir``'s predictions off the UI thread; the view fills in after."""
-        self._load(run_dir)
-
-    @work(thread=True, exclusive=True, group="calibration-load", exit_on_error=False)
-    def _load(self, run_dir: Path) -> None:
-        self.post_message(EvaluationLoaded(load_evaluation(run_dir)))
-
-    def on_evaluation_loaded(self, message: EvaluationLoaded) -> None:
-        message.stop()
-        self.show(message.data)
 
     def show(self, data: EvaluationData) -> None:
         self.data = data.calibration

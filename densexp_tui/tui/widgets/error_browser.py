@@ -3,22 +3,19 @@
 A table of (confidence, true, predicted, text), a small test confusion matrix whose
 off-diagonal cells filter the table (select a cell; the diagonal or ``a`` shows all again),
 ``s`` to flip the sort, and a detail pane with the highlighted example's whole text.
-Predictions are read by a thread worker (core.evaluation_view) that posts them back.
+The dashboard reads the predictions once, in a worker (core.evaluation_view), and shows them here.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from densexp_tui.core.evaluation_view import EvaluationData, filter_errors, load_evaluation
+from densexp_tui.core.evaluation_view import EvaluationData, filter_errors
 from densexp_tui.core.misclassified import ErrorRow
-from densexp_tui.tui.widgets.calibration_view import EvaluationLoaded
 from densexp_tui.tui.widgets.formatting import shorten
 
 WAITING = "Errors appear once the run has been tested."
@@ -66,17 +63,6 @@ class ErrorBrowser(Vertical):
         table.add_columns("conf", "true", "predicted", "text")
 
     # -- data in --------------------------------------------------------------------------
-    def load(self, run_dir: Path) -> None:
-        self._load(run_dir)
-
-    @work(thread=True, exclusive=True, group="errors-load", exit_on_error=False)
-    def _load(self, run_dir: Path) -> None:
-        self.post_message(EvaluationLoaded(load_evaluation(run_dir)))
-
-    def on_evaluation_loaded(self, message: EvaluationLoaded) -> None:
-        message.stop()
-        self.show(message.data)
-
     def show(self, data: EvaluationData) -> None:
         self.data = data
         self._fill_cells()
