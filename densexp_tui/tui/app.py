@@ -396,13 +396,8 @@ class DensexpApp(App[int]):
             return
         if self._quitting:
             return
-        names = [active.job.name for active in self.training.running]
-        training = f"{names[0]} is" if len(names) == 1 else f"{len(names)} runs are"
-        waiting = len(self.training.pending)
-        more = f" ({waiting} queued run{'s' * (waiting != 1)} will not start)" if waiting else ""
         self.push_screen(
-            ConfirmDialog(f"{training if names else 'a run is'} training{more}.\n"
-                          f"Cancel {'it' if len(names) < 2 else 'them'} and quit?",
+            ConfirmDialog(self.training.quit_question(),
                           title="Quit densexp?", yes="Cancel run and quit", no="Keep training"),
             self._quit_answered,
         )

@@ -136,6 +136,18 @@ class TrainingQueue:
         for job in self.running:
             job.cancel.set()
 
+    def quit_question(self) -> str:
+        """What quitting would stop: "x is training (1 queued run will not start).\n..."."""
+        names = [job.job.name for job in self.running]
+        waiting = len(self.pending)
+        more = f" ({waiting} queued run{'s' * (waiting != 1)} will not start)" if waiting else ""
+        if not names:  # per-GPU mode, still counting the GPUs: nothing trains yet
+            return (f"{waiting} run{'s' * (waiting != 1)} waiting in the queue "
+                    "(the GPUs are being counted).\nQuit anyway?")
+        training = f"{names[0]} is" if len(names) == 1 else f"{len(names)} runs are"
+        them = "it" if len(names) == 1 else "them"
+        return f"{training} training{more}.\nCancel {them} and quit?"
+
     def describe(self) -> str:
         """One line for the runs screen: what trains, what waits, how many run at once."""
         parts = []

@@ -210,3 +210,20 @@ async def test_a_real_mlp_on_iris_trains_in_its_own_process_on_its_gpu(
     assert summary.visible_gpus == "0"  # its process saw only "its" GPU
     assert summary.pid != os.getpid() and summary.best.get("accuracy", 0) > 0
 
+
+
+def test_quitting_names_every_run_that_trains_and_what_waits() -> None:
+    from densexp_tui.tui.training import TrainingJob, TrainingQueue
+
+    queue = TrainingQueue(QueueMode(per_gpu=True, gpus=("0", "1")))
+    for name in ("a", "b", "c"):
+        queue.enqueue(TrainingJob(cfg=_config(name)))
+    assert [job.gpu for job in iter(queue.start_next, None)] == ["0", "1"]
+    assert queue.full and queue.quit_question() == (
+        "2 runs are training (1 queued run will not start).\nCancel them and quit?")
+    assert "▶ a: starting (loading data, building model) on GPU 0" in queue.describe()
+    counting = TrainingQueue(QueueMode(per_gpu=True, finding=True))
+    counting.enqueue(TrainingJob(cfg=_config("a")))
+    assert counting.start_next() is None  # nothing starts before the GPUs are counted
+    assert counting.quit_question() == ("1 run waiting in the queue (the GPUs are being "
+                                        "counted).\nQuit anyway?")
