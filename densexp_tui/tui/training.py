@@ -23,14 +23,14 @@ import gc
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from textual.message import Message
 from textual.worker import Worker
 
 from densexp_tui.core.config import RunConfig
 from densexp_tui.core.events import Event
-from densexp_tui.core.runstore import RunStore
+from densexp_tui.core.runstore import RunStore, RunSummary
 from densexp_tui.engine.gpu_queue import QueueMode
 
 Post = Callable[[Message], Any]
@@ -88,6 +88,9 @@ class TrainingQueue:
         self.pending: deque[TrainingJob] = deque()
         self.running: list[ActiveJob] = []
         self.mode = mode or QueueMode()
+        # Every run this queue started: per-GPU jobs are written by processes of their own,
+        # so the pid does not tell the app's runs from runs launched elsewhere.
+        self.own_run_ids: set[str] = set()
 
     @property
     def active(self) -> ActiveJob | None:
@@ -122,6 +125,14 @@ class TrainingQueue:
                 self.running.remove(job)
                 return job
         return None
+
+    def mark_started(self, job: ActiveJob, run_id: str) -> None:
+        job.run_id = run_id
+        self.own_run_ids.add(run_id)
+
+    def not_own(self, summaries: Iterable[RunSummary]) -> list[RunSummary]:
+        """The runs this queue did not start (the app announces its own runs' ends itself)."""
+        return [summary for summary in summaries if summary.run_id not in self.own_run_ids]
 
     def cancel(self, run_id: str | None = None) -> bool:
         """Ask the job training ``run_id`` (or the oldest) to stop; False if none trains it."""

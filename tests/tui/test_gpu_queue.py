@@ -21,6 +21,7 @@ from densexp_tui.core.runstore import RunStore, process_is_alive
 from densexp_tui.engine.gpu_queue import QueueMode, per_gpu_mode
 from densexp_tui.tui.app import DensexpApp
 from densexp_tui.tui.dialogs import ConfirmDialog
+from densexp_tui.tui.run_watch import RunStatusesChanged
 from tests.tui.conftest import shown_error_dialog, wait_for
 
 pytestmark = pytest.mark.timeout(240)
@@ -109,9 +110,14 @@ async def test_two_gpus_train_two_runs_at_once_each_seeing_only_its_gpu(
         assert [job.gpu for job in app.training.running] == ["0", "1"]
         assert "Queued: 1 (third)" in queue_line(app)
         await wait_for(pilot, lambda: not app.training.busy, timeout=180)
+        # The runs screen then sees them leave 'running': they are the app's own runs
+        # (though other processes wrote them), so each end is announced once, not twice.
+        store = RunStore(runs_dir)
+        app.post_message(RunStatusesChanged(store.list_runs()))
+        await pilot.pause()
         for name in ("first", "second", "third"):
-            assert f"{name} completed" in " ".join(_notes(app))
-    store = RunStore(runs_dir)
+            assert [n for n in _notes(app) if f"{name} completed" in n] == [
+                f"{name} completed: best val accuracy 0.562"]
     runs = {summary.name: summary for summary in store.list_runs()}
     assert {name: run.status for name, run in runs.items()} == {
         "first": "completed", "second": "completed", "third": "completed"}
