@@ -17,8 +17,12 @@ p50 26, p90 79, p99 134). Every figure is measured in this process, on this mach
    real trainer (tiny-bert on the same kind of texts, so it takes minutes, not hours).
 
 Run:  .venv/bin/python bench/input_pipeline.py [--rows 480] [--batch-size 32] [--no-xla]
-          [--accuracy]
-The machine may be shared: compare the ratios within one run, not absolute numbers.
+          [--steps K] [--max-length 128] [--accuracy [--accuracy-rows N]]
+``--steps K`` times only the first K batches of each setting's epoch (batches come in
+random order either way, so they are a fair sample of the epoch; token shares and FLOPs are
+counted on exactly those K batches): a MiniLM-shaped run then ends in minutes on 2 cores.
+The machine may be shared: compare the ratios within one run, not absolute numbers; the
+load average is printed next to the figures.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from densexp_tui.engine.data import (  # noqa: E402
     tokenize_texts,
 )
 
-MAX_LENGTH = 256
+MAX_LENGTH = 128  # a common max_length for short texts; p99 134 rows get truncated
 # Quantiles of the length in word pieces (with [CLS] and [SEP]); log-linear in between.
 LENGTH_QUANTILES = ([0.0, 0.1, 0.5, 0.9, 0.99, 1.0], [5, 13, 26, 79, 134, 200])
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -169,25 +173,41 @@ def matmul_peak_flops(size: int = 2048, calls: int = 20) -> float:
 def warm_up(model, ids: list[list[int]], labels: list[int], batch_size: int) -> None:
     """Trace the train step before timing: three batches of different widths make Keras'
     train function (reduce_retracing) settle on one graph for any batch shape."""
-    pipeline = make_text_pipeline(ids, labels, batch_size, True, 3)
+    # Bucketed: the three batches are of typical (short) widths, so tracing costs little.
+    pipeline = make_text_pipeline(ids, labels, batch_size, True, 3, batching="bucketed",
+                                  pad_to_multiple_of=1, max_width=MAX_LENGTH)
     model.fit(pipeline, epochs=1, steps_per_epoch=3, verbose=0)
 
 
 def timed_epoch(model, ids: list[list[int]], labels: list[int], batch_size: int,
-                batching: str, multiple: int) -> dict[str, float]:
-    """samples/s, real/padded and real tokens/s over one whole epoch of ``batching``."""
-    steps = -(-len(ids) // batch_size)
+                batching: str, multiple: int, max_steps: int = 0) -> dict[str, float]:
+    """samples/s, real/padded, real tokens/s and useful FLOPs over the first ``max_steps``
+    batches of one epoch of ``batching`` (0: the whole epoch)."""
+    lengths = np.asarray([len(row) for row in ids])
+    bucket_by = lengths if batching == "bucketed" else None
+    batches = epoch_batches(len(ids), batch_size, 7, 1, shuffle=True, bucket_by=bucket_by)
+    steps = min(max_steps, len(batches)) if max_steps > 0 else len(batches)
     pipeline = make_text_pipeline(ids, labels, batch_size, True, 7, epoch=1, batching=batching,
                                   pad_to_multiple_of=multiple, max_width=MAX_LENGTH)
     started = time.perf_counter()
     model.fit(pipeline, epochs=1, steps_per_epoch=steps, verbose=0)
     seconds = time.perf_counter() - started
-    lengths = np.asarray([len(row) for row in ids])
-    bucket_by = lengths if batching == "bucketed" else None
-    counts = token_counts(epoch_batches(len(ids), batch_size, 7, 1, shuffle=True,
-                                        bucket_by=bucket_by), lengths, multiple, MAX_LENGTH)
-    return {"samples_per_sec": len(ids) / seconds, "efficiency": counts.real / counts.padded,
-            "real_tokens_per_sec": counts.real / seconds, "seconds": seconds}
+    timed = batches[:steps]
+    counts = token_counts(timed, lengths, multiple, MAX_LENGTH)
+    rows = lengths[np.concatenate(timed)]
+    # K random batches of a long-tailed set can be longer or shorter than the epoch's
+    # average: the whole epoch's estimate scales the measured seconds per padded token.
+    epoch_padded = token_counts(batches, lengths, multiple, MAX_LENGTH).padded
+    epoch_seconds = seconds * epoch_padded / counts.padded
+    return {"samples_per_sec": len(rows) / seconds, "efficiency": counts.real / counts.padded,
+            "real_tokens_per_sec": counts.real / seconds, "seconds": seconds,
+            "useful_flops": useful_train_flops(model, rows), "steps": float(steps),
+            "epoch_samples_per_sec": len(ids) / epoch_seconds}
+
+
+def load_average() -> str:
+    """The 1-minute load average: other people's work on a shared machine."""
+    return f"load {os.getloadavg()[0]:.2f}"
 
 
 def xla_ratio(batch_size: int, width: int, steps: int,
@@ -213,7 +233,8 @@ def xla_ratio(batch_size: int, width: int, steps: int,
     return result
 
 
-def accuracy_over_seeds(texts: list[str], labels: list[int], seeds: tuple[int, ...]) -> None:
+def accuracy_over_seeds(texts: list[str], labels: list[int], seeds: tuple[int, ...],
+                        epochs: int = 4) -> None:
     """Final validation accuracy through the real trainer, random vs bucketed batching."""
     import csv
 
@@ -232,19 +253,21 @@ def accuracy_over_seeds(texts: list[str], labels: list[int], seeds: tuple[int, .
             cfg = parse_config({
                 "run": {"name": f"bench-{batching}", "seed": seed},
                 "data": {"source": "csv", "path": str(folder / "long_tailed.csv"),
-                         "max_length": 160, "batching": batching, "val_fraction": 0.2,
+                         "max_length": MAX_LENGTH, "batching": batching, "val_fraction": 0.2,
                          "test_fraction": 0.1},
                 "model": {"name": "tiny-bert"},
-                "train": {"epochs": 4, "batch_size": 32, "learning_rate": 2e-3},
+                "train": {"epochs": epochs, "batch_size": 32, "learning_rate": 2e-3},
             })
             result = train(cfg, RunStore(folder / "runs"))
             accuracies.append(result.best["accuracy"] if result.best else float("nan"))
         print(f"  {batching:8s} val accuracy over seeds {seeds}: "
               + ", ".join(f"{a:.3f}" for a in accuracies)
-              + f"  (mean {np.mean(accuracies):.3f}, sd {np.std(accuracies, ddof=1):.3f})")
+              + f"  (mean {np.mean(accuracies):.3f}, sd {np.std(accuracies, ddof=1):.3f}); "
+              + load_average())
 
 
 def main() -> None:
+    global MAX_LENGTH  # --max-length: every helper pads and truncates to it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=480,
                         help="rows of the text set (below 50 batches, one window sorts the "
@@ -255,20 +278,46 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=MINILM["num_hidden_layers"],
                         help="a smaller model for a slow or busy machine (default: MiniLM's)")
     parser.add_argument("--hidden", type=int, default=MINILM["hidden_size"])
+    parser.add_argument("--steps", type=int, default=0,
+                        help="time only the first K batches of each setting (0: whole epoch)")
+    parser.add_argument("--max-length", type=int, default=MAX_LENGTH,
+                        help="the tokenizer's max_length (rows longer are truncated)")
     parser.add_argument("--accuracy", action="store_true",
                         help="also train 3 seeds x {random, bucketed} (several minutes)")
+    parser.add_argument("--accuracy-rows", type=int, default=0,
+                        help="rows for --accuracy (default: --rows)")
+    parser.add_argument("--accuracy-epochs", type=int, default=4)
+    parser.add_argument("--skip-speed", action="store_true",
+                        help="only --accuracy (no MiniLM-shaped timing)")
     args = parser.parse_args()
 
+    MAX_LENGTH = args.max_length
+    print(f"start: {load_average()} (1/5/15 min: "
+          + " ".join(f"{v:.2f}" for v in os.getloadavg()) + f") on {os.cpu_count()} cores")
     texts, labels = long_tailed_texts(args.rows)
+    if not args.skip_speed:
+        speed_figures(args, texts, labels)
+    if args.accuracy:
+        n_rows = args.accuracy_rows or args.rows
+        texts, labels = long_tailed_texts(n_rows)
+        print(f"accuracy: tiny-bert through the real trainer, {n_rows} rows, max_length "
+              f"{MAX_LENGTH}, {args.accuracy_epochs} epochs, batch 32, seeds 1 2 3")
+        accuracy_over_seeds(texts, labels, seeds=(1, 2, 3), epochs=args.accuracy_epochs)
+    print(f"end: {load_average()}")
+
+
+def speed_figures(args: argparse.Namespace, texts: list[str], labels: list[int]) -> None:
     tokenizer = train_wordpiece(texts)
     ids = tokenize_texts(tokenizer, texts, MAX_LENGTH)
-    lengths = np.asarray([len(row) for row in ids])
-    p10, p50, p90, p99 = np.percentile(lengths, [10, 50, 90, 99])
-    print(f"long-tailed set: {len(ids)} rows, word pieces p10 {p10:.0f} p50 {p50:.0f} "
-          f"p90 {p90:.0f} p99 {p99:.0f} max {lengths.max()}; batch {args.batch_size}")
+    raw = np.asarray([len(row) for row in tokenize_texts(tokenizer, texts, 512)])
+    p10, p50, p90, p99 = np.percentile(raw, [10, 50, 90, 99])
+    print(f"long-tailed set: {len(ids)} rows, word pieces before truncation p10 {p10:.0f} "
+          f"p50 {p50:.0f} p90 {p90:.0f} p99 {p99:.0f} max {raw.max()}; max_length "
+          f"{MAX_LENGTH} ({(raw > MAX_LENGTH).mean():.1%} truncated); batch {args.batch_size}")
 
     peak = matmul_peak_flops()
-    print(f"matmul peak (tf.function 2048x2048 float32): {peak / 1e9:.1f} GFLOP/s")
+    print(f"matmul peak (tf.function 2048x2048 float32): {peak / 1e9:.1f} GFLOP/s; "
+          + load_average())
 
     shape = {"num_hidden_layers": args.layers, "hidden_size": args.hidden,
              "intermediate_size": 4 * args.hidden,
@@ -277,21 +326,33 @@ def main() -> None:
     print(f"BERT {args.layers} layers x {args.hidden} hidden: "
           f"{model.count_params() / 1e6:.1f}M parameters, "
           f"{non_embedding_params(model) / 1e6:.1f}M non-embedding")
-    flops_per_epoch = useful_train_flops(model, lengths)
     warm_up(model, ids, labels, args.batch_size)
     figures = {}
     for batching, multiple in (("random", 1), ("random", 8), ("bucketed", 1), ("bucketed", 8)):
-        figure = timed_epoch(model, ids, labels, args.batch_size, batching, multiple)
+        figure = timed_epoch(model, ids, labels, args.batch_size, batching, multiple,
+                             args.steps)
         figures[batching, multiple] = figure
-        mfu = flops_per_epoch / figure["seconds"] / peak
+        mfu = figure["useful_flops"] / figure["seconds"] / peak
         print(f"  {batching:8s} pad_to_multiple_of {multiple}: "
               f"{figure['samples_per_sec']:6.1f} samples/s, real/padded "
               f"{figure['efficiency']:.3f}, {figure['real_tokens_per_sec']:7.0f} real tokens/s, "
-              f"MFU {mfu:.0%}")
+              f"MFU {mfu:.0%} ({figure['steps']:.0f} steps, {figure['seconds']:.0f}s; "
+              f"{load_average()}); whole-epoch estimate "
+              f"{figure['epoch_samples_per_sec']:.1f} samples/s", flush=True)
     for multiple in (1, 8):
         ratio = (figures["bucketed", multiple]["samples_per_sec"]
                  / figures["random", multiple]["samples_per_sec"])
-        print(f"bucketed / random samples/s at pad_to_multiple_of {multiple}: {ratio:.2f}x")
+        estimate = (figures["bucketed", multiple]["epoch_samples_per_sec"]
+                    / figures["random", multiple]["epoch_samples_per_sec"])
+        print(f"bucketed / random samples/s at pad_to_multiple_of {multiple}: {ratio:.2f}x "
+              f"measured on the timed steps, {estimate:.2f}x whole-epoch estimate")
+    again = matmul_peak_flops()
+    print(f"matmul peak again: {again / 1e9:.1f} GFLOP/s; {load_average()}")
+    # Conservative: the load changes while the bench runs; the higher peak gives lower MFUs.
+    high = max(peak, again)
+    print(f"MFU against the higher peak ({high / 1e9:.1f} GFLOP/s): " + ", ".join(
+        f"{batching} pad {multiple} {figure['useful_flops'] / figure['seconds'] / high:.0%}"
+        for (batching, multiple), figure in figures.items()))
 
     if not args.no_xla:
         width = int(np.ceil(p50 / 8) * 8)
@@ -301,9 +362,6 @@ def main() -> None:
               f"(on/off {xla['steps_per_sec_on'] / xla['steps_per_sec_off']:.2f}x); first step "
               f"{xla['first_step_on']:.1f}s on vs {xla['first_step_off']:.1f}s off "
               "(each new batch shape compiles again under XLA)")
-
-    if args.accuracy:
-        accuracy_over_seeds(texts, labels, seeds=(1, 2, 3))
 
 
 if __name__ == "__main__":

@@ -123,13 +123,13 @@ class RunProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}  "
-                       "{task.fields[speed]} samples/s"),
+                       "{task.fields[speed]} samples/s{task.fields[tokens]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
         )
         self.task = self.progress.add_task("preparing", total=None, loss="-", acc="-",
-                                           speed="-", start=False)
+                                           speed="-", tokens="", start=False)
         self.header: RenderableType = Text("")
         self.epochs: list[dict[str, Any]] = []
         self.total_epochs = 0
@@ -197,7 +197,8 @@ class RunProgress:
         task = self.progress.tasks[0]
         per_epoch = (task.total or 0) / max(self.total_epochs, 1)
         self.progress.update(self.task, completed=int(per_epoch * data.get("epoch", 0)),
-                             description=f"epoch {data.get('epoch')}/{self.total_epochs}")
+                             description=f"epoch {data.get('epoch')}/{self.total_epochs}",
+                             tokens=tokens_suffix(data))
         if not self.live_mode:
             self.console.print(epoch_line(data, self.total_epochs))
 
@@ -217,6 +218,13 @@ def run_header(data: dict[str, Any]) -> Text:
     )
 
 
+def tokens_suffix(epoch_data: dict[str, Any]) -> str:
+    """" · 94% real tokens" from an epoch event's train token counts, as the dashboard
+    writes it next to samples/s; "" for runs without token counts (the MLP)."""
+    efficiency = padding_efficiency(epoch_data.get("tokens"))
+    return f" · {format_padding_efficiency(efficiency)}" if efficiency is not None else ""
+
+
 def epoch_line(data: dict[str, Any], total_epochs: int) -> Text:
     """One epoch as a log line, for output that is not a terminal."""
     train, val = data.get("train") or {}, data.get("val") or {}
@@ -224,7 +232,7 @@ def epoch_line(data: dict[str, Any], total_epochs: int) -> Text:
     return Text(f"epoch {data.get('epoch')}/{total_epochs}  train loss "
                 f"{fmt_metric(train.get('loss'), 4)} acc {fmt_metric(train.get('accuracy'))}  "
                 f"val loss {fmt_metric(val.get('loss'), 4)} acc {fmt_metric(val.get('accuracy'))}"
-                f" F1 {fmt_metric(val.get('f1'))}{best}")
+                f" F1 {fmt_metric(val.get('f1'))}{tokens_suffix(data)}{best}")
 
 
 def epochs_table(epochs: list[dict[str, Any]], title: str | None = None) -> Table:

@@ -74,6 +74,8 @@ class DataSection:
     pad_to_multiple_of: int = 8
     augment: list[str] = field(default_factory=list)
     augment_prob: float = 0.1
+    # -1: the split (and the max_samples subsample) follow run.seed, as before this key.
+    split_seed: int = -1
 
 
 @dataclass
@@ -135,6 +137,12 @@ class RunConfig:
     @property
     def base_dir(self) -> Path:
         return self.source_path.parent if self.source_path else Path.cwd()
+
+    @property
+    def effective_split_seed(self) -> int:
+        """The seed of the train/val/test split and the max_samples subsample: data.split_seed
+        when set, else run.seed. Runs that share it and the data config share a test split."""
+        return self.data.split_seed if self.data.split_seed >= 0 else self.run.seed
 
     def get(self, key_path: str) -> Any:
         section, key = key_path.split(".", 1)
@@ -234,7 +242,8 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     s.key_path: s
     for s in [
         _spec("run.name", "str", "Name shown in the runs table", check=_check_run_name),
-        _spec("run.seed", "int", "Seed for splits, init and shuffling", minimum=0),
+        _spec("run.seed", "int", "Seed for init, shuffling and (unless data.split_seed) splits",
+              minimum=0),
         _spec("run.deterministic", "bool", "Op determinism: same numbers on re-run (CPU)"),
         _spec("run.parent", "str", "Run this one was re-run from"),
         _spec("run.sweep", "str", "Sweep (study) this run is a trial of"),
@@ -257,6 +266,8 @@ FIELD_SPECS: dict[str, FieldSpec] = {
               check=_check_augment_ops),
         _spec("data.augment_prob", "float", "Share of words each augment op touches",
               minimum=0.0, min_exclusive=True, maximum=1.0),
+        _spec("data.split_seed", "int", "Seed of the train/val/test split (-1 = run.seed); "
+              "fix it to ensemble or pair runs of different seeds", minimum=-1),
         _spec("model.name", "str", "tiny-bert, mlp, a model directory or a hub id",
               check=_check_not_empty),
         _spec("model.finetune", "str", "Which weights train", choices=FINETUNE_MODES),
@@ -290,7 +301,8 @@ FIELD_SPECS: dict[str, FieldSpec] = {
               **_FRACTION),
         _spec("train.adversarial", "str", "fgm: add the loss of embedding-perturbed inputs",
               choices=ADVERSARIAL_MODES),
-        _spec("train.adversarial_epsilon", "float", "Norm of the FGM embedding perturbation",
+        _spec("train.adversarial_epsilon", "float", "FGM perturbation norm per batch, in "
+              "embedding-coordinate units (RMS of the embedding entries)",
               minimum=0.0, min_exclusive=True),
         _spec("device.device", "str", "auto, cpu, gpu, gpu:N, gpu:all, gpu:0,1 or cpu:N",
               check=_check_device),
@@ -552,7 +564,10 @@ def config_to_dict(cfg: RunConfig) -> dict[str, dict[str, Any]]:
 
 
 def dumps_config(cfg: RunConfig) -> str:
-    return tomli_w.dumps(config_to_dict(cfg))
+    mapping = config_to_dict(cfg)
+    if cfg.data.split_seed < 0:  # unset: a config.toml reads as it did before the key
+        mapping["data"].pop("split_seed", None)
+    return tomli_w.dumps(mapping)
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> None:
@@ -628,6 +643,8 @@ def config_hash(cfg: RunConfig) -> str:
     mapping = config_to_dict(cfg)
     for section, key in _HASH_EXCLUDED:
         mapping[section].pop(key, None)
+    if cfg.data.split_seed < 0:  # unset: configs from before the key keep their hashes
+        mapping["data"].pop("split_seed", None)
     canonical = json.dumps(mapping, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -6,9 +6,12 @@ metrics), an event log (``run_started`` with the labels and members, ``test``, `
 ``predictions/test.jsonl``; no checkpoints. So listing, show, compare (paired, on the
 predictions) and replay's test views work on it unchanged.
 
-Members must be finished runs with test predictions on the same test split (same rows,
-true labels and texts) and the same label set; anything else is one ``BadInput`` line,
-before anything is written. TensorFlow-free: averaging is NumPy on the prediction files.
+Members must be finished runs with test predictions on the same test split and the same
+label set: their configs must agree on the data keys that pick the test rows
+(``SPLIT_KEYS``) and on the effective split seed (``data.split_seed``, else ``run.seed``,
+so runs of different seeds ensemble when they fix ``data.split_seed``), and their
+prediction files on the rows, true labels and texts. Anything else is one ``BadInput``
+line, before anything is written. TensorFlow-free: averaging is NumPy on the prediction files.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from densexp_tui.core.comparing import load_run_predictions
-from densexp_tui.core.config import load_config
+from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.metrics import (
     classification_metrics,
@@ -47,6 +50,10 @@ from densexp_tui.core.significance import (
 )
 
 ENSEMBLE_KIND = "ensemble"
+# The data keys that decide which rows land in the test split (with the split seed); the
+# others (max_length, batching, augmentation) change training, not the test rows.
+SPLIT_KEYS = ("source", "name", "path", "text_column", "label_column", "val_fraction",
+              "test_fraction", "max_samples")
 RANK_METRIC = "f1"  # --top K ranks a sweep's completed trials by their best val F1
 
 
@@ -138,9 +145,34 @@ def top_trials(store: RunStore, sweep: str, k: int) -> list[str]:
 # Making the run
 
 
+def split_identity(cfg: RunConfig) -> dict[str, object]:
+    """What decides a run's test rows: the split data keys and the effective split seed."""
+    identity: dict[str, object] = {f"data.{key}": getattr(cfg.data, key) for key in SPLIT_KEYS}
+    identity["split seed"] = cfg.effective_split_seed
+    return identity
+
+
+def check_same_split_config(store: RunStore, members: Sequence[RunSummary]) -> None:
+    """BadInput naming the first difference when the members' configs give different test
+    splits (checked before any prediction file is read)."""
+    first = members[0]
+    reference = split_identity(load_config(store.run_dir(first.run_id) / "config.toml"))
+    for other in members[1:]:
+        identity = split_identity(load_config(store.run_dir(other.run_id) / "config.toml"))
+        for key, value in reference.items():
+            if identity[key] != value:
+                raise BadInput(
+                    f"{first.run_id} and {other.run_id} have different test splits ({key} "
+                    f"{value!r} vs {identity[key]!r}; the split seed is data.split_seed, or "
+                    "run.seed when that is -1); allowed: members with the same data settings "
+                    "and split seed: set data.split_seed to ensemble runs of different seeds",
+                    key="RUN")
+
+
 def make_ensemble(store: RunStore, refs: Sequence[str], name: str = "") -> EnsembleResult:
     """Check, average, then write the ensemble run (nothing is written when a check fails)."""
     members = resolve_members(store, refs)
+    check_same_split_config(store, members)
     preds = [load_run_predictions(store, run) for run in members]
     averaged = average_predictions(preds)
     test = metrics_of(averaged)

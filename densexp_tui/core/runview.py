@@ -199,6 +199,7 @@ class RunView:
         self.finished = False
         self.train_loss = DownsampledSeries(self.max_points)
         self.loss_includes_smoothing = False  # step events say whether the train loss does
+        self.loss_excludes_adversarial = False  # FGM: the shown train loss is the clean one
         self.train_accuracy = DownsampledSeries(self.max_points)
         self.learning_rate = DownsampledSeries(self.max_points)
         self.epochs: dict[int, EpochRecord] = {}
@@ -271,6 +272,7 @@ class RunView:
             self.train_loss.add(step, float(loss))
         # Label smoothing raises the train loss; val loss stays plain cross-entropy.
         self.loss_includes_smoothing = data.get("loss_includes_smoothing") is True
+        self.loss_excludes_adversarial = data.get("loss_excludes_adversarial") is True
         if _is_number(accuracy):
             self.train_accuracy.add(step, float(accuracy))
         learning_rate = data.get("learning_rate")
@@ -499,3 +501,12 @@ def describe_replicas(replicas: list[str], visible_gpus: str | None = None) -> s
     if visible_gpus:
         parts.append(f"CUDA_VISIBLE_DEVICES={visible_gpus}")
     return ", ".join(parts)
+
+
+def train_loss_label(view: RunView) -> str:
+    """The loss chart's name for the train series, saying what that loss includes: label
+    smoothing raises it; an FGM run steps on clean + adversarial loss but shows the clean."""
+    notes = ["smoothed"] if view.loss_includes_smoothing else []
+    if view.loss_excludes_adversarial:
+        notes.append("clean, no FGM term")
+    return f"train ({', '.join(notes)})" if notes else "train"

@@ -1,7 +1,8 @@
 """The user's own config: ``config.toml`` in the user config dir (platformdirs).
 
 Holds the theme at start, the default runs directory, whether a run's end is announced
-(notifications), and a keymap that rebinds any key binding by its id. The file is the
+(notifications), whether the app's run queue trains one run per GPU at once (``[queue]
+per_gpu``), and a keymap that rebinds any key binding by its id. The file is the
 user's: the app never rewrites it (the theme picked in the app is remembered separately,
 in settings.toml). Reading it never raises for the app: a broken file gives the defaults and
 one line saying why; ``check_keymap`` names each unknown id or bad key.
@@ -25,7 +26,8 @@ from densexp_tui.core.errors import BadInput
 
 CONFIG_DIR_ENV = "DENSEXP_CONFIG_DIR"
 USER_CONFIG_FILE = "config.toml"
-KNOWN_KEYS = ("theme", "runs_dir", "notifications", "keymap")
+KNOWN_KEYS = ("theme", "runs_dir", "notifications", "queue", "keymap")
+QUEUE_KEYS = ("per_gpu",)
 # A Textual key: modifiers joined by "+" and a key name ("ctrl+n", "f5", "question_mark",
 # "X") or one printable character ("?").
 KEY_PATTERN = re.compile(
@@ -47,6 +49,12 @@ TEMPLATE = '''\
 # $DENSEXP_DESKTOP_NOTIFY=osc9|osc99|osc777|0 chooses; in tmux: set -g allow-passthrough on).
 notifications = true
 
+# The app's run queue. per_gpu = true: on a machine with several GPUs, up to one queued run
+# per GPU trains at once, each in its own `densexp run` process that sees only its GPU
+# (CUDA_VISIBLE_DEVICES). Without a GPU the queue runs one at a time, as by default.
+[queue]
+per_gpu = false
+
 # Rebind any key by its binding id (the help screen, F1, lists the keys; ids look like
 # "home.new" or "dashboard.export_report"). Several keys: "x,ctrl+e".
 [keymap]
@@ -64,6 +72,7 @@ class UserConfig:
     theme: str | None = None
     runs_dir: str | None = None
     notifications: bool = True
+    queue_per_gpu: bool = False  # [queue] per_gpu
     keymap: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
@@ -116,6 +125,7 @@ def parse_user_config(mapping: dict[str, Any], path: Path) -> UserConfig:
     if not isinstance(notifications, bool):
         raise UserConfigError("must be true or false", file=path, key="notifications")
     config.notifications = notifications
+    config.queue_per_gpu = _queue_per_gpu(mapping.get("queue", {}), path)
     config.keymap = _keymap(mapping.get("keymap", {}), path)
     return config
 
@@ -127,6 +137,20 @@ def _optional_string(mapping: dict[str, Any], key: str, path: Path) -> str | Non
     if not isinstance(value, str) or not value.strip():
         raise UserConfigError("must be a non-empty string", file=path, key=key)
     return value
+
+
+def _queue_per_gpu(table: Any, path: Path) -> bool:
+    if not isinstance(table, dict):
+        raise UserConfigError("must be a table: [queue] then per_gpu = true or false",
+                              file=path, key="queue")
+    for key in table:
+        if key not in QUEUE_KEYS:
+            raise UserConfigError(f"unknown setting; allowed: {', '.join(QUEUE_KEYS)}",
+                                  file=path, key=f"queue.{key}")
+    per_gpu = table.get("per_gpu", False)
+    if not isinstance(per_gpu, bool):
+        raise UserConfigError("must be true or false", file=path, key="queue.per_gpu")
+    return per_gpu
 
 
 def _keymap(table: Any, path: Path) -> dict[str, str]:

@@ -46,7 +46,7 @@ def check_input_cheaply(cfg: RunConfig, store: RunStore) -> None:
 
     store.ensure_writable()
     resolved = resolve_paths(cfg)
-    load_dataset(resolved.data, resolved.base_dir, seed=resolved.run.seed)
+    load_dataset(resolved.data, resolved.base_dir, seed=resolved.effective_split_seed)
     resolve_model_source(resolved.model.name, resolved.base_dir)
 
 

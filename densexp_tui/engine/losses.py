@@ -8,7 +8,9 @@ target is ``(1 - s) * onehot + s / K``, so per example
 
 Validation and test losses are never computed here: the trainer measures them as the plain
 cross-entropy in NumPy (``trainer.cross_entropy``), so runs with and without smoothing stay
-comparable. ``loss_includes_smoothing`` is what step/epoch events say about the train loss.
+comparable. ``loss_includes_smoothing`` is what step/epoch events say about the train loss,
+and ``loss_excludes_adversarial`` that an FGM run's train loss is the clean loss only (the
+optimizer steps on clean + adversarial; the clean one stays comparable with plain runs).
 
 Imports TensorFlow at module level: only the trainer imports it, inside ``train()``.
 """
@@ -29,14 +31,21 @@ def loss_includes_smoothing(train: TrainSection) -> bool:
     return train.label_smoothing > 0.0
 
 
+def loss_excludes_adversarial(train: TrainSection) -> bool:
+    """Whether the reported training loss leaves out a loss the optimizer also steps on
+    (FGM's adversarial loss)."""
+    return train.adversarial != "none"
+
+
 def labelled_loss_events(emit: Callable[..., Any], train: TrainSection) -> Callable[..., Any]:
-    """``emit`` that adds ``loss_includes_smoothing`` to step and epoch events, so every
-    view can say what the train loss it shows is."""
-    smoothed = loss_includes_smoothing(train)
+    """``emit`` that adds ``loss_includes_smoothing`` and ``loss_excludes_adversarial`` to
+    step and epoch events, so every view can say what the train loss it shows is."""
+    smoothed, clean_only = loss_includes_smoothing(train), loss_excludes_adversarial(train)
 
     def emit_labelled(kind: str, **fields: Any) -> Any:
         if kind in ("step", "epoch"):
             fields.setdefault("loss_includes_smoothing", smoothed)
+            fields.setdefault("loss_excludes_adversarial", clean_only)
         return emit(kind, **fields)
 
     return emit_labelled

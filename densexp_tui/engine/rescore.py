@@ -65,8 +65,9 @@ def _score_saved_run(run_dir: Path) -> dict[str, Any]:
     from densexp_tui.engine.trainer import Prepared, _inputs
 
     cfg = resolve_paths(load_config(run_dir / "config.toml"))
-    dataset = load_dataset(cfg.data, cfg.base_dir, seed=cfg.run.seed)
-    splits = split_dataset(dataset, cfg.data.val_fraction, cfg.data.test_fraction, cfg.run.seed)
+    dataset = load_dataset(cfg.data, cfg.base_dir, seed=cfg.effective_split_seed)
+    splits = split_dataset(dataset, cfg.data.val_fraction, cfg.data.test_fraction,
+                           cfg.effective_split_seed)
     built = load_trained_model(run_dir, "best")
     # The trainer's own pipeline builder, so the rows go through exactly what training used.
     prepared = Prepared(cfg, None, splits, built, "cpu")  # type: ignore[arg-type]

@@ -135,8 +135,9 @@ def _prepare(cfg: RunConfig, store: RunStore, handle: RunHandle | None,
     if handle is None:
         store.ensure_writable()  # fail in a second, not after building a model
     placement = select_placement(cfg.device)
-    dataset = load_dataset(cfg.data, cfg.base_dir, seed=cfg.run.seed)
-    splits = split_dataset(dataset, cfg.data.val_fraction, cfg.data.test_fraction, cfg.run.seed)
+    dataset = load_dataset(cfg.data, cfg.base_dir, seed=cfg.effective_split_seed)
+    splits = split_dataset(dataset, cfg.data.val_fraction, cfg.data.test_fraction,
+                           cfg.effective_split_seed)
     scope.enter_context(_determinism(cfg.run.deterministic))
     scope.enter_context(_precision_policy(cfg.device.mixed_precision))
     scope.enter_context(placement.context())  # one device, or MirroredStrategy's scope

@@ -28,6 +28,7 @@ from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.core.userconfig import load_user_config_or_defaults
+from densexp_tui.engine.gpu_queue import QueueMode, per_gpu_mode
 from densexp_tui.tui import navigation
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
@@ -39,7 +40,14 @@ from densexp_tui.tui.screens.home import HomeScreen
 from densexp_tui.tui.services import ShowsRun, Workbench
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
-from densexp_tui.tui.training import ActiveJob, TrainingJob, TrainingQueue, TrainingStarted, run_job
+from densexp_tui.tui.training import (
+    ActiveJob,
+    QueueModeFound,
+    TrainingJob,
+    TrainingQueue,
+    TrainingStarted,
+    run_job,
+)
 
 APP_LOG_NAME = ".densexp-tui.log"
 FALLBACK_THEME = "textual-dark"
@@ -122,6 +130,9 @@ class DensexpApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         for note in self._startup_notes:
             self.notify(note, severity="warning", timeout=8)
+        if self.user_config.queue_per_gpu:  # [queue] per_gpu: count the GPUs first
+            self.training.mode = QueueMode(per_gpu=True, finding=True)
+            self._count_gpus()
         if self.launch_path is not None:
             self._launch_file(self.launch_path)
         elif self.replay_ref:
@@ -147,7 +158,7 @@ class DensexpApp(App[int]):
     def launch_run(self, cfg: RunConfig, *, watch: bool = True) -> None:
         """Train ``cfg`` now, or after the runs ahead of it (first in, first out)."""
         self.training.enqueue(TrainingJob(cfg=cfg, watch=watch))
-        if self.training.active is not None:
+        if self.training.full and self.training.active is not None:
             ahead = self.training.active.job.name
             self.notify(f"{cfg.run.name} is queued; it starts when {ahead} ends",
                         title="Queued")
@@ -157,12 +168,20 @@ class DensexpApp(App[int]):
     def _start_next(self) -> None:
         if self._quitting:
             return
-        active = self.training.start_next()
-        if active is None:
-            return
-        self.notify(f"Starting {active.job.name}: loading data and building the model…",
-                    title="Training")
-        active.worker = self._train(active)
+        while (active := self.training.start_next()) is not None:  # per-GPU mode: several
+            self.notify(f"Starting {active.job.name}: loading data and building the model…",
+                        title="Training")
+            active.worker = self._train(active)
+
+    @work(thread=True, group="gpu-count", exit_on_error=False, name="counting the GPUs")
+    def _count_gpus(self) -> None:
+        self.post_message(QueueModeFound(per_gpu_mode()))
+
+    def on_queue_mode_found(self, message: QueueModeFound) -> None:
+        self.training.mode = message.mode
+        self.notify(message.mode.describe(), title="Run queue")
+        self._start_next()
+        self.broadcast(QueueChanged())
 
     @work(thread=True, exclusive=False, group=TRAINING_GROUP, exit_on_error=False,
           name="training")
@@ -171,10 +190,10 @@ class DensexpApp(App[int]):
 
     def on_training_started(self, message: TrainingStarted) -> None:
         """The trainer created the run: remember its id and, if asked, show its dashboard."""
-        active = self.training.active
-        if active is None:
+        active = message.active or self.training.active
+        if active is None or active not in self.training.running:
             return
-        active.run_id = message.run_id
+        self.training.mark_started(active, message.run_id)
         self.broadcast(RunLaunched(message.run_id))
         if active.job.watch and isinstance(self.screen, HomeScreen) and not self._quitting:
             self.open_run(message.run_id, live=True)
@@ -191,7 +210,7 @@ class DensexpApp(App[int]):
     def _training_worker_changed(self, worker: Worker[Any]) -> None:
         if not worker.is_finished:
             return
-        done = self.training.finish()
+        done = self.training.finish(worker)
         if done is None:
             return
         run_id = done.run_id or ""
@@ -257,7 +276,8 @@ class DensexpApp(App[int]):
         from densexp_tui.tui.screens.dashboard import DashboardScreen
 
         watched = self.screen.run_id if isinstance(self.screen, DashboardScreen) else None
-        announce_outside_ends(self, message.changed, own_sweeps=self._own_sweeps,
+        changed = self.training.not_own(message.changed)  # per-GPU jobs have their own pid
+        announce_outside_ends(self, changed, own_sweeps=self._own_sweeps,
                               watched_run=watched,
                               ring=self.user_config.notifications and not self._quitting)
 
@@ -305,11 +325,7 @@ class DensexpApp(App[int]):
 
     def cancel_run(self, run_id: str | None = None) -> bool:
         """Ask the training run (``run_id``, or whichever trains) to stop; True if one was."""
-        active = self.training.active
-        if active is None or (run_id is not None and active.run_id != run_id):
-            return False
-        active.cancel.set()  # the caller tells the user; the trainer stops at the next step
-        return True
+        return self.training.cancel(run_id)  # the caller tells the user; it stops soon
 
     @property
     def training_busy(self) -> bool:
@@ -393,12 +409,8 @@ class DensexpApp(App[int]):
             return
         if self._quitting:
             return
-        active = self.training.active
-        name = active.job.name if active else "a run"
-        waiting = len(self.training.pending)
-        more = f" ({waiting} queued run{'s' * (waiting != 1)} will not start)" if waiting else ""
         self.push_screen(
-            ConfirmDialog(f"{name} is training{more}.\nCancel it and quit?",
+            ConfirmDialog(self.training.quit_question(),
                           title="Quit densexp?", yes="Cancel run and quit", no="Keep training"),
             self._quit_answered,
         )
@@ -409,12 +421,13 @@ class DensexpApp(App[int]):
 
     async def _cancel_and_exit(self) -> None:
         self._quitting = True
-        self.training.pending.clear()
-        active = self.training.active
-        if active is not None and active.worker is not None:
-            active.cancel.set()
+        running = list(self.training.running)
+        self.training.cancel_all()
+        for active in running:
             self.notify(f"Cancelling {active.job.name}; saving its state…", timeout=30)
-            await _wait_quietly(active.worker)
+        for active in running:
+            if active.worker is not None:
+                await _wait_quietly(active.worker)
         self.exit(0)
 
     def exit(self, result: int | None = None, return_code: int = 0,
@@ -429,18 +442,16 @@ class DensexpApp(App[int]):
 
     def _cancel_everything(self) -> None:
         self._quitting = True
-        self.training.pending.clear()
-        if self.training.active is not None:
-            self.training.active.cancel.set()
+        self.training.cancel_all()
 
     def stop_training_now(self) -> None:
         """Last resort after the app ended: cancel and wait for the training thread."""
         self._cancel_everything()
-        active = self.training.active
-        if active is not None and active.worker is not None:
-            # The event loop already waited for executor threads; this bounds a thread that
-            # never started, so the terminal is always given back.
-            active.done.wait(timeout=STOP_WAIT_SECONDS)
+        for active in list(self.training.running):
+            if active.worker is not None:
+                # The event loop already waited for executor threads; this bounds a thread
+                # that never started, so the terminal is always given back.
+                active.done.wait(timeout=STOP_WAIT_SECONDS)
 
 
 if TYPE_CHECKING:

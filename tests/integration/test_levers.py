@@ -38,19 +38,38 @@ def test_label_smoothing_changes_the_loss_as_the_formula_says() -> None:
     assert float(training_loss(TrainSection(label_smoothing=0.1))(labels, logits)) > plain.mean()
 
 
-def test_fgm_perturbation_has_the_requested_norm_per_example() -> None:
+def test_fgm_perturbation_has_the_requested_norm_over_the_batch() -> None:
     import tensorflow as tf
 
-    from densexp_tui.engine.adversarial import fgm_perturbation
+    from densexp_tui.engine.adversarial import embedding_scale, fgm_perturbation
 
-    gradient = tf.random.stateless_normal([4, 7, 16], seed=[1, 2]) * [[[1.0]], [[1e-3]],
-                                                                     [[50.0]], [[2.0]]]
-    delta = fgm_perturbation(gradient, 0.7).numpy()
-    norms = np.sqrt((delta ** 2).sum(axis=(1, 2)))
-    np.testing.assert_allclose(norms, 0.7, rtol=1e-5)
-    cosine = (delta * gradient.numpy()).sum(axis=(1, 2)) / norms / np.sqrt(
-        (gradient.numpy() ** 2).sum(axis=(1, 2)))
-    np.testing.assert_allclose(cosine, 1.0, rtol=1e-5)  # along the gradient
+    sizes = np.array([1.0, 1e-3, 50.0, 2.0])
+    gradient = tf.random.stateless_normal([4, 7, 16], seed=[1, 2]) * sizes[:, None, None]
+    # epsilon is in units of one embedding coordinate (the matrix's RMS entry)
+    matrix = tf.random.stateless_normal([50, 16], seed=[3, 4]) * 0.02
+    scale = float(np.sqrt(np.mean(matrix.numpy() ** 2)))
+    assert float(embedding_scale(matrix)) == pytest.approx(scale, rel=1e-5)
+    delta = fgm_perturbation(gradient, 0.7, embedding_scale(matrix)).numpy()
+    # the norm of the whole batch's perturbation (not per token, not per element)
+    assert float(np.sqrt((delta ** 2).sum())) == pytest.approx(0.7 * scale, rel=1e-5)
+    g = gradient.numpy()
+    np.testing.assert_allclose(delta, 0.7 * scale * g / np.sqrt((g ** 2).sum()), rtol=1e-4,
+                               atol=1e-12)  # along the gradient, examples by their share
+    per_example = np.sqrt((delta ** 2).sum(axis=(1, 2)))
+    assert per_example[2] > 100 * per_example[1]
+
+
+def test_fgm_runs_label_their_train_loss_as_the_clean_one() -> None:
+    from densexp_tui.core.config import TrainSection
+    from densexp_tui.engine.losses import labelled_loss_events
+
+    seen: list[dict[str, Any]] = []
+    for adversarial in ("fgm", "none"):
+        emit = labelled_loss_events(lambda kind, **fields: seen.append(fields),
+                                    TrainSection(adversarial=adversarial))
+        emit("step", step=1)
+        emit("status", status="running")
+    assert [s.get("loss_excludes_adversarial") for s in seen] == [True, None, False, None]
 
 
 def _events(run_dir: Path, kind: str) -> list[dict[str, Any]]:
@@ -67,12 +86,12 @@ def test_fgm_tiny_bert_trains_and_says_what_it_costs(tiny_run_config: RunConfig,
                                                      runs_dir: Path) -> None:
     from densexp_tui.engine.trainer import train
 
-    # the plain tiny-bert test's settings (test_trainer.py), plus FGM; tiny-bert's word
-    # embeddings are ~0.3 per token, so epsilon is small (1.0 would drown the signal)
+    # the plain tiny-bert test's settings (test_trainer.py), plus FGM at the DESIGN default
+    # epsilon 1.0 (in embedding-coordinate units; in raw units 1.0 stopped it learning)
     cfg = apply_overrides(tiny_run_config, ["data.max_samples=1500", "data.max_length=48",
                                             "train.epochs=4", "train.learning_rate=3e-3",
-                                            "train.adversarial=fgm",
-                                            "train.adversarial_epsilon=0.005"])
+                                            "train.adversarial=fgm"])
+    assert cfg.train.adversarial_epsilon == 1.0
     result = train(cfg, RunStore(runs_dir))
     assert result.status == "completed"
     assert result.run_dir is not None
@@ -81,6 +100,8 @@ def test_fgm_tiny_bert_trains_and_says_what_it_costs(tiny_run_config: RunConfig,
     assert result.best["accuracy"] >= _majority_rate(result.run_dir) + 0.25
     messages = [e.get("message", "") for e in _events(result.run_dir, "status")]
     assert any("two forward/backward passes" in str(m) for m in messages)
+    assert any("units of one embedding coordinate" in str(m) for m in messages)
+    assert _events(result.run_dir, "epoch")[-1]["loss_excludes_adversarial"] is True
     assert "two forward/backward passes" in (result.run_dir / "log.txt").read_text()
     assert (result.run_dir / "checkpoints" / "best.weights.h5").is_file()
 

@@ -275,6 +275,8 @@ def _ensemble_members(runs: Path, kind: str) -> list[str]:
     if kind == "other-labels":
         other = finished_run(store, "b", random_probs(30, 3, 2), true,
                              labels=("bad", "good", "meh"))
+    elif kind == "other-seed":  # the split follows run.seed: another seed, another split
+        other = finished_run(store, "b", random_probs(30, 3, 2), true, overrides=["run.seed=8"])
     elif kind == "other-split":
         other = finished_run(store, "b", random_probs(30, 3, 2), true,
                              rows=np.arange(30) + 100)
@@ -286,6 +288,7 @@ def _ensemble_members(runs: Path, kind: str) -> list[str]:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("kind, expect", [("one-run", "ensemble of one run"),
                                           ("other-labels", "different label sets"),
+                                          ("other-seed", "split seed 42 vs 8"),
                                           ("other-split", "different test splits"),
                                           ("other-size", "different test splits")])
 def test_bad_ensembles_exit_2_with_one_line(kind: str, expect: str, tmp_path: Path,

@@ -19,10 +19,11 @@ LABELS = ("negative", "neutral", "positive")
 
 def finished_run(store: RunStore, name: str, probs: np.ndarray, true: Sequence[int],
                  labels: Sequence[str] = LABELS, rows: Sequence[int] | None = None,
-                 sweep: str = "", val_f1: float = 0.5) -> str:
+                 sweep: str = "", val_f1: float = 0.5,
+                 overrides: Sequence[str] = ()) -> str:
     """A completed run whose predictions/test.jsonl holds ``probs``; returns its id."""
-    cfg = apply_overrides(RunConfig(), [f"run.name={name}", f"run.sweep={sweep}"] if sweep
-                          else [f"run.name={name}"])
+    named = [f"run.name={name}", f"run.sweep={sweep}"] if sweep else [f"run.name={name}"]
+    cfg = apply_overrides(RunConfig(), [*named, *overrides])
     handle = store.create_run(cfg)
     handle.events.append("run_started", run_id=handle.run_id, labels=list(labels))
     write_predictions(handle.dir / PREDICTIONS_FILE,

@@ -76,3 +76,22 @@ def test_the_run_view_knows_when_the_train_loss_is_smoothed() -> None:
     view.apply(Event(seq=3, time=3.0, kind="step",
                      data={"epoch": 1, "step": 2, "loss": 0.9, "loss_includes_smoothing": True}))
     assert view.loss_includes_smoothing
+
+
+def test_the_train_loss_label_says_what_the_loss_includes() -> None:
+    from densexp_tui.core.events import Event
+    from densexp_tui.core.runview import RunView, train_loss_label
+
+    def label_after(fields: dict[str, object]) -> str:
+        view = RunView()
+        view.apply(Event(seq=1, time=1.0, kind="run_started",
+                         data={"labels": ["a", "b"], "epochs": 1, "steps_per_epoch": 2}))
+        view.apply(Event(seq=2, time=2.0, kind="step",
+                         data={"epoch": 1, "step": 1, "loss": 0.7, **fields}))
+        return train_loss_label(view)
+
+    assert label_after({}) == "train"  # runs from before the fields
+    assert label_after({"loss_includes_smoothing": True}) == "train (smoothed)"
+    assert label_after({"loss_excludes_adversarial": True}) == "train (clean, no FGM term)"
+    assert label_after({"loss_includes_smoothing": True, "loss_excludes_adversarial": True}
+                       ) == "train (smoothed, clean, no FGM term)"

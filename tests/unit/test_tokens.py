@@ -50,3 +50,31 @@ def test_show_prints_the_padding_efficiency_of_text_runs_only():
     for part in run_detail(summary, "", epochs, None):
         console.print(part)
     assert "94% real tokens" in console.export_text()
+
+
+def _run_progress_output(terminal: bool, tokens: dict[str, int] | None) -> str:
+    """What `densexp run` prints for a one-epoch run (a live terminal or piped output)."""
+    from io import StringIO
+
+    from densexp_tui.report import RunProgress
+
+    console = Console(file=StringIO(), record=True, width=160, force_terminal=terminal,
+                      force_interactive=terminal)
+    started = {"run_id": "r1", "epochs": 2, "steps_per_epoch": 4, "model": "tiny-bert"}
+    with RunProgress(console) as progress:
+        progress.on_event(Event(seq=1, time=1.0, kind="run_started", data=started))
+        progress.on_event(Event(seq=2, time=2.0, kind="step",
+                                data={"step": 4, "epoch": 1, "samples_per_sec": 58.0}))
+        progress.on_event(epoch_event(3, 1, tokens))
+    return console.export_text()
+
+
+def test_densexp_runs_live_progress_line_shows_the_token_share_like_the_dashboard():
+    live = _run_progress_output(True, {"real": 940, "padded": 1000})
+    assert "58 samples/s · 94% real tokens" in live
+    piped = _run_progress_output(False, {"real": 940, "padded": 1000})
+    assert "94% real tokens" in [line for line in piped.splitlines()
+                                 if line.startswith("epoch 1/2")][0]
+    # A run without token counts (the MLP) shows samples/s alone.
+    tabular = _run_progress_output(True, None)
+    assert "58 samples/s" in tabular and "real tokens" not in tabular

@@ -30,6 +30,7 @@ def test_no_file_gives_defaults(config_dir: Path) -> None:
     config = load_user_config()
     assert (config.theme, config.runs_dir, config.notifications, config.keymap) == \
         (None, None, True, {})
+    assert config.queue_per_gpu is False  # one run at a time unless the user asks
     assert config.path == config_dir / "config.toml"
 
 
@@ -56,10 +57,11 @@ def test_path_prints_where(config_dir: Path, capsys: pytest.CaptureFixture[str])
 def test_values_are_read(config_dir: Path) -> None:
     config_dir.mkdir()
     (config_dir / "config.toml").write_text(
-        'theme = "nord"\nruns_dir = "~/r"\nnotifications = false\n'
+        'theme = "nord"\nruns_dir = "~/r"\nnotifications = false\n[queue]\nper_gpu = true\n'
         '[keymap]\n"home.new" = " ctrl+n , f5 "\n"home.help" = "?"\n')
     config = load_user_config()
     assert (config.theme, config.runs_dir, config.notifications) == ("nord", "~/r", False)
+    assert config.queue_per_gpu is True
     assert config.keymap == {"home.new": "ctrl+n,f5", "home.help": "?"}
 
 
@@ -71,6 +73,9 @@ def test_values_are_read(config_dir: Path) -> None:
     ("keymap = 'x'\n", "keymap: must be a table"),
     ('[keymap]\n"home.new" = 5\n', "keymap.home.new: must be a string"),
     ('[keymap]\n"home.new" = "ctrl+"\n', "keymap.home.new: 'ctrl+' is not a key"),
+    ("queue = 2\n", "queue: must be a table"),
+    ("[queue]\nper_gpu = 'yes'\n", "queue.per_gpu: must be true or false"),
+    ("[queue]\nparallel = true\n", "queue.parallel: unknown setting; allowed: per_gpu"),
 ])
 def test_bad_files_are_one_line_naming_file_and_key(config_dir: Path, text: str,
                                                     named: str) -> None:

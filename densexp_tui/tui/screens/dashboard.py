@@ -31,7 +31,7 @@ from densexp_tui.core.evaluation_view import load_evaluation
 from densexp_tui.core.events import Event
 from densexp_tui.core.runcontrol import CannotCancel, SignalFailed, interrupt_run_process
 from densexp_tui.core.runstore import RunStore, RunSummary, read_live_summary
-from densexp_tui.core.runview import RunView
+from densexp_tui.core.runview import RunView, train_loss_label
 from densexp_tui.core.sources import EventSource, FollowSource, ReplaySource
 from densexp_tui.tui.dialogs.confirm import ConfirmDialog
 from densexp_tui.tui.messages import EvaluationLoaded, RunEventsArrived
@@ -326,8 +326,7 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
         x_range = (0.0, float(view.progress().total_steps or 1))
         val_loss = view.val_series_by_step("loss")
         self.query_one("#loss-chart", LineChart).set_series([
-            ChartSeries("train (smoothed)" if view.loss_includes_smoothing else "train",
-                        view.train_loss.points(), 0,
+            ChartSeries(train_loss_label(view), view.train_loss.points(), 0,
                         value_note=_latest_note(view.train_loss.last)),
             ChartSeries("val", val_loss, 1, markers=True,
                         value_note=_latest_note(val_loss[-1] if val_loss else None)),
