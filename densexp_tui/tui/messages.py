@@ -7,10 +7,14 @@ state. ``RunEventsArrived`` is the only way events reach a dashboard, whatever t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from densexp_tui.core.evaluation_view import EvaluationData
 from densexp_tui.core.events import Event
+
+if TYPE_CHECKING:  # it imports scikit-learn: seconds the app's first frame must not wait
+    from densexp_tui.core.evaluation_view import EvaluationData
 
 
 class RunEventsArrived(Message):

@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_start_does_not_import_tensorflow(tmp_path: Path) -> None:
-    """In a fresh interpreter (other tests load TF): first frame, then no tensorflow."""
+    """In a fresh interpreter (other tests load TF): first frame, then no tensorflow, nor
+    the other libraries that each cost a second or more to import (scikit-learn and scipy
+    once took the first frame from 0.6 s to 3.5 s through a message's type import)."""
     script = textwrap.dedent(f"""
         import asyncio, sys
         from densexp_tui.tui.app import DensexpApp
@@ -33,7 +35,8 @@ def test_start_does_not_import_tensorflow(tmp_path: Path) -> None:
             async with app.run_test(size=(80, 24)) as pilot:
                 await pilot.pause()
                 assert type(app.screen).__name__ == "HomeScreen", app.screen
-                heavy = [m for m in ("tensorflow", "tf_keras", "transformers") if m in sys.modules]
+                heavy = [m for m in ("tensorflow", "tf_keras", "transformers", "sklearn", "scipy",
+                                     "matplotlib", "optuna", "pandas") if m in sys.modules]
                 print("HEAVY", heavy)
 
         asyncio.run(main())
