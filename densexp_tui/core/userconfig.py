@@ -43,7 +43,8 @@ TEMPLATE = '''\
 # runs_dir = "~/densexp-runs"
 
 # When a run or a sweep ends while you look at another screen: a notification, the
-# terminal bell and a desktop notification (OSC 9 / OSC 777) where the terminal has them.
+# terminal bell and a desktop notification (OSC 9, 99 or 777, the one your terminal reads;
+# $DENSEXP_DESKTOP_NOTIFY=osc9|osc99|osc777|0 chooses; in tmux: set -g allow-passthrough on).
 notifications = true
 
 # Rebind any key by its binding id (the help screen, F1, lists the keys; ids look like

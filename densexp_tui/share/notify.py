@@ -1,11 +1,25 @@
 """A word when a run or a sweep ends: the terminal bell and a desktop-notification escape.
 
-OSC 9 (``ESC ] 9 ; text BEL``: iTerm2, WezTerm, Windows Terminal, ghostty, foot) and OSC 777
-(``ESC ] 777 ; notify ; title ; body BEL``: VTE terminals such as GNOME Terminal, urxvt with
-its notify extension, foot, WezTerm, ghostty) are sent only to terminals known to show them;
-elsewhere an unknown OSC may be drawn as text. Inside tmux the escapes are wrapped for
-passthrough (tmux forwards them with ``set -g allow-passthrough on``). The app writes these
-through Textual's driver, the headless ``densexp run --notify`` straight to its terminal.
+Each terminal gets the ONE escape its documentation names (a terminal that reads two would
+show two notifications), and only terminals known to show one get any: elsewhere an unknown
+OSC may be drawn as text. What the terminals document (checked 2026-12):
+
+- OSC 9 (``ESC ] 9 ; text BEL``): iTerm2 ("Post a notification", its escape-code docs).
+- OSC 99 (``ESC ] 99 ; ; text ESC \\``): kitty's own protocol (kitty "Desktop notifications").
+- OSC 777 (``ESC ] 777 ; notify ; title ; body BEL``): WezTerm and ghostty (both read OSC 9
+  too), foot (foot-ctlseqs(7)), Windows Terminal (added in 2026, microsoft/terminal #20012;
+  its OSC 9 is ConEmu's progress family, not a notification), VTE terminals such as GNOME
+  Terminal (only Fedora's patched VTE shows it; upstream VTE ignores it silently) and
+  rxvt-unicode with its notify extension.
+
+The terminal is recognised by what it puts in the environment, including the variables that
+survive tmux (which replaces TERM and TERM_PROGRAM with its own) and those that survive ssh
+(TERM, and iTerm2's LC_TERMINAL where ssh sends LC_*). ``DENSEXP_DESKTOP_NOTIFY`` overrides:
+0 none, osc9 / osc99 / osc777 that one, 1 both OSC 9 and OSC 777. Inside tmux the escape is
+wrapped for passthrough, which tmux forwards only with ``set -g allow-passthrough on`` (tried
+with tmux 3.3a: unwrapped OSC 9/777 are dropped, wrapped ones pass only with the option on,
+the bell always passes). The app writes these through Textual's driver, the headless
+``densexp run --notify`` straight to its terminal.
 """
 
 from __future__ import annotations
@@ -16,23 +30,39 @@ from collections.abc import Mapping
 from typing import TextIO
 
 BELL = "\a"
-FORCE_ENV = "DENSEXP_DESKTOP_NOTIFY"  # 1: always send the escapes, 0: never
-OSC9_PROGRAMS = ("iTerm.app", "WezTerm", "ghostty")
+FORCE_ENV = "DENSEXP_DESKTOP_NOTIFY"  # 0 | 1 | osc9 | osc99 | osc777
+PROTOCOLS = ("osc9", "osc99", "osc777")
 ENDING_STATUSES = ("completed", "failed", "diverged", "cancelled", "interrupted")
 
 
-def desktop_escapes_supported(env: Mapping[str, str] | None = None) -> tuple[bool, bool]:
-    """(OSC 9, OSC 777) for the terminal these variables describe."""
+def _is_kitty(env: Mapping[str, str]) -> bool:
+    return env.get("TERM") == "xterm-kitty" or bool(env.get("KITTY_WINDOW_ID"))
+
+
+def _is_iterm2(env: Mapping[str, str]) -> bool:
+    return env.get("TERM_PROGRAM") == "iTerm.app" or env.get("LC_TERMINAL") == "iTerm2" or \
+        bool(env.get("ITERM_SESSION_ID"))
+
+
+def _reads_osc777(env: Mapping[str, str]) -> bool:
+    term, program = env.get("TERM", ""), env.get("TERM_PROGRAM", "")
+    return (program in ("WezTerm", "ghostty") or term.startswith(("foot", "rxvt"))
+            or term == "xterm-ghostty"
+            or any(env.get(name) for name in ("WEZTERM_PANE", "GHOSTTY_RESOURCES_DIR",
+                                              "WT_SESSION", "VTE_VERSION")))
+
+
+def notification_protocols(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The escapes to send to the terminal these variables describe (empty: none)."""
     env = os.environ if env is None else env
-    forced = env.get(FORCE_ENV)
-    if forced in ("0", "1"):
-        return forced == "1", forced == "1"
-    program = env.get("TERM_PROGRAM", "")
-    term = env.get("TERM", "")
-    osc9 = program in OSC9_PROGRAMS or bool(env.get("WT_SESSION")) or term.startswith("foot")
-    osc777 = bool(env.get("VTE_VERSION")) or term.startswith(("rxvt", "foot")) or \
-        program in ("WezTerm", "ghostty")
-    return osc9, osc777
+    forced = env.get(FORCE_ENV, "").strip().lower()
+    if forced in ("0", "1", *PROTOCOLS):
+        return {"0": (), "1": ("osc9", "osc777")}.get(forced, (forced,))
+    if _is_kitty(env):
+        return ("osc99",)
+    if _is_iterm2(env):
+        return ("osc9",)
+    return ("osc777",) if _reads_osc777(env) else ()
 
 
 def _clean(text: str) -> str:
@@ -43,13 +73,11 @@ def _clean(text: str) -> str:
 def desktop_escapes(title: str, body: str, env: Mapping[str, str] | None = None) -> str:
     """The escape sequences this terminal shows as a desktop notification ('' for none)."""
     env = os.environ if env is None else env
-    osc9, osc777 = desktop_escapes_supported(env)
     title, body = _clean(title), _clean(body)
-    parts = []
-    if osc9:
-        parts.append(f"\x1b]9;{title}: {body}\a")
-    if osc777:
-        parts.append(f"\x1b]777;notify;{title};{body}\a")
+    escapes = {"osc9": f"\x1b]9;{title}: {body}\a",
+               "osc99": f"\x1b]99;;{title}: {body}\x1b\\",
+               "osc777": f"\x1b]777;notify;{title};{body}\a"}
+    parts = [escapes[name] for name in notification_protocols(env)]
     if env.get("TMUX"):
         parts = [_tmux_passthrough(part) for part in parts]
     return "".join(parts)

@@ -34,6 +34,7 @@ from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
 from densexp_tui.tui.end_notice import SweepEnded, SweepStarted, alert, sweep_status
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.reporting import ExportReport, ReportExported, announce_report, export_report
+from densexp_tui.tui.run_watch import RunStatusesChanged, announce_outside_ends
 from densexp_tui.tui.screens.home import HomeScreen
 from densexp_tui.tui.services import ShowsRun, Workbench
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
@@ -72,6 +73,7 @@ class DensexpApp(App[int]):
         self._startup_notes = [settings_problem] if settings_problem else []
         self._apply_user_config()
         self._quitting = False
+        self._own_sweeps: set[str] = set()  # their trials' ends are not announced one by one
         self._errors_shown: WeakKeyDictionary[DOMNode, set[tuple[str, str]]] = \
             WeakKeyDictionary()
         self._register_themes()
@@ -247,7 +249,17 @@ class DensexpApp(App[int]):
         alert(self, "run", name, status, toast=False)  # _report_result showed the toast
 
     def on_sweep_started(self, message: SweepStarted) -> None:
+        self._own_sweeps.add(message.name)
         self._watch_sweep(message.name, message.process)
+
+    def on_run_statuses_changed(self, message: RunStatusesChanged) -> None:
+        """Runs launched elsewhere (another terminal, a sweep worker) ended: say so."""
+        from densexp_tui.tui.screens.dashboard import DashboardScreen
+
+        watched = self.screen.run_id if isinstance(self.screen, DashboardScreen) else None
+        announce_outside_ends(self, message.changed, own_sweeps=self._own_sweeps,
+                              watched_run=watched,
+                              ring=self.user_config.notifications and not self._quitting)
 
     @work(thread=True, group="sweep-watch", exit_on_error=False, name="watching the sweep process")
     def _watch_sweep(self, name: str, process: Any) -> None:

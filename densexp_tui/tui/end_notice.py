@@ -41,13 +41,14 @@ def sweep_status(exit_code: int) -> str:
 
 
 def alert(app: App[Any], kind: str, name: str, status: str, detail: str = "",
-          *, toast: bool = True) -> None:
-    """Toast (unless the caller already showed one), bell and desktop escape."""
+          *, toast: bool = True, ring: bool = True) -> None:
+    """Toast (unless the caller already showed one), bell and desktop escape (if ``ring``)."""
     title, body = end_message(kind, name, status, detail)
     if toast:
         severity: SeverityLevel = "information" if status == "completed" else "warning"
         app.notify(body, title=title.removeprefix("densexp: ").capitalize(), severity=severity)
-    write_escape(app, alert_sequence(title, body))
+    if ring:
+        write_escape(app, alert_sequence(title, body))
 
 
 def write_escape(app: App[Any], sequence: str) -> None:

@@ -1,5 +1,6 @@
 """``densexp serve`` for real: the app through textual-serve, driven by chromium (runs screen,
-a key that changes the screen, and the report key handing the file over as a download).
+a key that changes the screen, the report key handing the file over as a download, and a run
+set up in the New experiment form, launched and watched live on its dashboard to the end).
 
 The terminal in the page is drawn on a canvas (xterm.js), so the test reads what the
 browser received over the app's websocket (the app's screen output) and looks at the
@@ -9,6 +10,8 @@ screenshot; it types a key in the page and sees the next screen arrive.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import re
 import signal
@@ -23,7 +26,7 @@ from typing import Any
 import pytest
 
 from densexp_tui.cli import main
-from tests.share.fake_sweep import copy_runs
+from tests.share.fake_sweep import copy_runs, make_sweep
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -124,6 +127,106 @@ def test_served_app_shows_the_runs_and_answers_keys(served: tuple[int, Any], tmp
     assert "Validation at the best epoch" in saved.read_text()
     hosts = {re.sub(r"^(\w+)://([^/]+).*$", r"\2", url) for url in browser_page.requests_seen}
     assert hosts == {f"127.0.0.1:{port}"}  # no CDN font: the page works offline
+
+
+TINY_RUN = """\
+[run]
+name = "browser-iris"
+seed = 1
+
+[data]
+source = "builtin"
+name = "iris"
+
+[model]
+name = "mlp"
+hidden_units = [8]
+
+[train]
+epochs = 3
+batch_size = 16
+learning_rate = 0.01
+log_every_steps = 1
+
+[device]
+device = "cpu"
+"""
+
+
+@pytest.mark.timeout(420)
+def test_a_run_launched_in_the_browser_is_watched_live_to_its_end(
+        served: tuple[int, Any], tmp_path: Path, browser_page: Any) -> None:
+    """n, load a TOML into the form (ctrl+o), ctrl+l: the dashboard streams the epochs in
+    (TensorFlow starts in the app process textual-serve started) and says it completed."""
+    port, _ = served
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(TINY_RUN)
+    received: list[str] = []
+    browser_page.on("websocket", lambda websocket: websocket.on("framereceived", lambda data:
+                    received.append(data.decode("utf-8", "ignore")
+                                    if isinstance(data, bytes) else data)))
+
+    def text_since(start: int) -> str:
+        return ANSI.sub("", "".join(received[start:]))
+
+    browser_page.goto(f"http://127.0.0.1:{port}/")
+    _wait(lambda: "copy-1" in text_since(0), 120, browser_page)
+    browser_page.locator(".textual-terminal").click()
+    start = len(received)
+    browser_page.keyboard.type("n")
+    _wait(lambda: "4 Review" in text_since(start), 60, browser_page)
+    start = len(received)
+    browser_page.keyboard.press("Control+o")
+    _wait(lambda: "path/to/file.toml" in text_since(start), 30, browser_page)
+    browser_page.keyboard.type(str(toml))
+    browser_page.keyboard.press("Enter")
+    # The form now previews the TOML's dataset (the default one is the reviews).
+    _wait(lambda: "150 rows · tabular · builtin:iris" in text_since(start), 60, browser_page)
+    launched = len(received)
+    browser_page.keyboard.press("Control+l")
+    _wait(lambda: "browser-iris completed: best val accuracy" in text_since(launched), 300,
+          browser_page)
+    seen = text_since(launched)
+    # The dashboard followed it live: drawn while running, from the first epoch to the last.
+    assert "▶ running" in seen
+    assert {"0", "3"} <= set(re.findall(r"Epoch (\d)/3", seen))
+    _wait(lambda: "✓ completed" in text_since(launched), 30, browser_page)
+    shots = Path(os.environ.get("DENSEXP_SHOT_DIR") or tmp_path)
+    browser_page.screenshot(path=str(shots / "serve-live-run.png"))
+    (run_dir,) = (tmp_path / "runs").glob("*-browser-iris-*")
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "completed"
+
+
+def _arrived(received: list[str], start: int, text: str) -> bool:
+    return text in ANSI.sub("", "".join(received[start:]))
+
+
+def test_the_other_screens_work_in_the_browser(served: tuple[int, Any], tmp_path: Path,
+                                               browser_page: Any) -> None:
+    """A run's dashboard (replay), Compare on two marked runs, and the Sweeps screen."""
+    port, _ = served
+    make_sweep(tmp_path / "runs", "lr-search", 4)
+    received: list[str] = []
+    browser_page.on("websocket", lambda websocket: websocket.on("framereceived", lambda data:
+                    received.append(data.decode("utf-8", "ignore")
+                                    if isinstance(data, bytes) else data)))
+    browser_page.goto(f"http://127.0.0.1:{port}/")
+    _wait(lambda: "copy-1" in ANSI.sub("", "".join(received)), 120, browser_page)
+    browser_page.locator(".textual-terminal").click()
+    shots = Path(os.environ.get("DENSEXP_SHOT_DIR") or tmp_path)
+    # Each screen's own text, drawn from the run's or the study's data.
+    for keys, shown, name in ((["Enter"], "Val confusion · epoch", "dashboard"),
+                              (["Escape"], "copy-0", "runs"),
+                              (["Space", "ArrowDown", "Space", "c"], "Comparing 2 runs",
+                               "compare"),
+                              (["Escape"], "copy-0", "runs"),
+                              (["w"], "val.accuracy (maximize)", "sweeps")):
+        start = len(received)
+        for key in keys:  # one at a time: ESC then a key at once would read as alt+key
+            browser_page.keyboard.press(key)
+            browser_page.wait_for_timeout(300)
+        _wait(functools.partial(_arrived, received, start, shown), 60, browser_page)
+        browser_page.screenshot(path=str(shots / f"serve-{name}.png"))
 
 
 def test_serve_banner_says_how_to_tunnel(served: tuple[int, Any]) -> None:

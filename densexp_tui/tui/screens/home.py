@@ -39,6 +39,7 @@ from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.statuses import RESUMABLE_STATUSES, STATUS_MARKS
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
+from densexp_tui.tui.run_watch import RunStatusesChanged, ended_since
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.formatting import format_duration, format_metric
 
@@ -51,6 +52,10 @@ WINDOW_MARGIN = 20
 # A full re-list waits at least this many times its own last duration (at 100,000 runs a
 # re-list stats every summary); in between only the running runs are re-read.
 FULL_LIST_SPACING = 3.0
+# Under another screen the whole list is read at most this often (to find new runs), and
+# at most a tenth of the time (a dashboard shares the GIL with the listing worker).
+HIDDEN_LIST_SECONDS = 10.0
+HIDDEN_LIST_SPACING = 10.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
               SortSpec("duration", False), SortSpec("name", False))
@@ -315,6 +320,20 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def _tick(self) -> None:
         if self.app.screen is self:  # nobody sees it under another screen: skip the work
             self.refresh_runs()
+        elif not self._listing:
+            self._watch_while_hidden()
+
+    def _watch_while_hidden(self) -> None:
+        """Under another screen, in workers: the running runs (a handful) each tick and the
+        whole list now and then (runs started in another terminal), so that their ends are
+        announced (tui/run_watch.py) on whatever screen the user looks at."""
+        if time.monotonic() - self._last_full >= max(
+                HIDDEN_LIST_SECONDS, HIDDEN_LIST_SPACING * self._last_full_seconds):
+            self._listing = True
+            self._list_in_worker(self._filter_text(), self.fold_groups, self.sort)
+        elif self._running_ids:
+            self._listing = True
+            self._reread_in_worker(list(self._running_ids))
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
@@ -333,6 +352,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         if not self._in_worker:
             runs = self.densexp.store.list_runs()
             self._all = runs
+            self._report_ended(ended_since(self._running_ids, runs))
             self._running_ids = [r.run_id for r in runs if r.status == "running"]
             self._show(build_view(runs, self._filter_text(), self.fold_groups, self.sort),
                        restyle)
@@ -359,6 +379,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         view.listed_in = time.monotonic() - started
         view.extra["all"] = runs
         view.extra["running"] = [r.run_id for r in runs if r.status == "running"]
+        view.extra["ended"] = ended_since(self._running_ids, runs)
         self.post_message(RunsListed(view, self._generation))
 
     @work(thread=True, group="runs-list", exit_on_error=False)
@@ -380,6 +401,9 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             self._last_full = time.monotonic()
             self._last_full_seconds = view.listed_in
             self._all = view.extra["all"]  # type: ignore[assignment]
+            # Only runs still known as running: a listing on the UI thread meanwhile may
+            # have reported them already.
+            self._report_ended(ended_since(self._running_ids, view.extra["ended"]))  # type: ignore[arg-type]
             self._running_ids = view.extra["running"]  # type: ignore[assignment]
         current = (self._filter_text(), self.fold_groups, self.sort)
         if (view.filter_text, view.fold, view.sort) != current:
@@ -394,6 +418,11 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     @on(RunsChanged)
     def _runs_changed(self, message: RunsChanged) -> None:
         self._listing = False
+        ended = ended_since(self._running_ids, message.summaries)
+        if ended:
+            gone = {summary.run_id for summary in ended}
+            self._running_ids = [run_id for run_id in self._running_ids if run_id not in gone]
+            self._report_ended(ended)
         for summary in message.summaries:
             if summary.run_id not in self._runs:
                 continue
@@ -404,6 +433,11 @@ class HomeScreen(UsesWorkbench, Screen[None]):
                 self._update_changed({summary.run_id: self._cells(summary)})
         if message.summaries:
             self._update_footer_for_selection()
+
+    def _report_ended(self, ended: list[RunSummary]) -> None:
+        """The app announces the ends of runs it did not launch (tui/run_watch.py)."""
+        if ended:
+            self.post_message(RunStatusesChanged(ended))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A listing that failed must not stop the next one (and the user hears why)."""
