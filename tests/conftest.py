@@ -7,6 +7,7 @@ transformers: both read these variables once, when they load.
 from __future__ import annotations
 
 import os
+import shutil
 
 # No code path may download at test time (DESIGN.md): models come from configs or folders.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -61,3 +62,26 @@ def tiny_run_config() -> RunConfig:
 def tiny_mlp_config() -> RunConfig:
     """An mlp on the wine set (178 rows): trains in about a second."""
     return parse_config(TINY_MLP_RUN, source="tiny_mlp_config")
+
+
+@pytest.fixture(scope="session")
+def _small_text_run_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny-bert on 300 reviews for 1 epoch, trained once for the session (several tests
+    only read a finished run: they get copies, see ``small_text_run``)."""
+    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.engine.trainer import train
+
+    cfg = parse_config(TINY_BERT_RUN, source="small_text_run")
+    cfg.data.max_samples, cfg.train.epochs = 300, 1
+    result = train(cfg, RunStore(tmp_path_factory.mktemp("small-text-run") / "runs"))
+    assert result.status == "completed" and result.run_dir is not None, result.message
+    return result.run_dir
+
+
+@pytest.fixture
+def small_text_run(_small_text_run_once: Path, runs_dir: Path) -> Path:
+    """A copy of the session's finished tiny-bert run in this test's runs directory: the
+    test may change it (delete predictions, re-evaluate) without touching another's."""
+    copy = runs_dir / _small_text_run_once.name
+    shutil.copytree(_small_text_run_once, copy)
+    return copy

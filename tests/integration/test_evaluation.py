@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from densexp_tui.cli import main
-from densexp_tui.core.config import RunConfig
 from densexp_tui.core.events import read_events
 from densexp_tui.core.predictions import PREDICTIONS_FILE, read_predictions
-from densexp_tui.core.runstore import RunStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
-def text_run(tiny_run_config: RunConfig, runs_dir: Path) -> Path:
-    from densexp_tui.engine.trainer import train
-
-    cfg = replace(tiny_run_config, data=replace(tiny_run_config.data, max_samples=300),
-                  train=replace(tiny_run_config.train, epochs=1))
-    result = train(cfg, RunStore(runs_dir))
-    assert result.status == "completed"
-    assert result.run_dir is not None
-    return result.run_dir
+def text_run(small_text_run: Path) -> Path:
+    """tiny-bert, 300 reviews, 1 epoch: a copy of the session's run (tests/conftest.py)."""
+    return small_text_run
 
 
 def _test_event(run_dir: Path) -> dict:

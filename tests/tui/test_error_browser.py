@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import pytest
 from textual.widgets import DataTable, TabbedContent
 
-from densexp_tui.core.config import RunConfig
 from densexp_tui.core.predictions import PREDICTIONS_FILE
-from densexp_tui.core.runstore import RunStore
 from densexp_tui.tui.app import DensexpApp
 from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.widgets.calibration_view import CalibrationView
@@ -23,14 +20,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
-def small_run(tiny_run_config: RunConfig, runs_dir: Path) -> Path:
-    from densexp_tui.engine.trainer import train
-
-    cfg = replace(tiny_run_config, data=replace(tiny_run_config.data, max_samples=300),
-                  train=replace(tiny_run_config.train, epochs=1))
-    result = train(cfg, RunStore(runs_dir))
-    assert result.status == "completed" and result.run_dir is not None
-    return result.run_dir
+def small_run(small_text_run: Path) -> Path:
+    """tiny-bert, 300 reviews, 1 epoch: a copy of the session's run (tests/conftest.py)."""
+    return small_text_run
 
 
 async def test_the_error_browser_lists_exactly_the_misclassified_rows(
