@@ -1,8 +1,9 @@
-"""A cpu:2 run of tiny-bert (cancelled after epoch 2, then resumed) and of LoRA, in a fresh
-process: logical CPU devices can only be made before TensorFlow starts its devices, which
-a pytest process that trained anything already did. Prints one JSON line with the results.
+"""On cpu:2, in a fresh process: FGM's strategy checks (fgm_distributed_main.py), a run of
+tiny-bert (cancelled after epoch 2, then resumed) and one of LoRA. Logical CPU devices can
+only be made before TensorFlow starts its devices, which a pytest process that trained
+anything already did. Prints one JSON line with the results.
 
-``python -m tests.integration.distributed_main RUNS_DIR``
+``python -m tests.integration.distributed_main RUNS_DIR [fgm] [tiny-bert] [lora]``
 """
 
 from __future__ import annotations
@@ -68,8 +69,12 @@ def lora(store: RunStore) -> dict:
 
 def main() -> None:
     store = RunStore(Path(sys.argv[1]))
-    which = sys.argv[2:] or ["tiny-bert", "lora"]
+    which = sys.argv[2:] or ["fgm", "tiny-bert", "lora"]
     out = {}
+    if "fgm" in which:
+        from tests.integration.fgm_distributed_main import strategy_checks
+
+        out["fgm"] = strategy_checks()
     if "tiny-bert" in which:
         out["tiny_bert"] = tiny_bert_cancelled_then_resumed(store)
     if "lora" in which:

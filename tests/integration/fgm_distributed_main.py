@@ -1,20 +1,15 @@
-"""FGM under MirroredStrategy on two logical CPU devices, in a fresh process (logical
-devices must be made before TensorFlow starts its devices). Prints one RESULT JSON line.
-
-``python -m tests.integration.fgm_distributed_main RUNS_DIR``
+"""FGM under MirroredStrategy on two logical CPU devices: the perturbation's norm per replica
+and the FGM train_step fitting under the strategy. Called by distributed_main.py in its
+fresh process (logical devices must be made before TensorFlow starts its devices), so the
+cpu:2 checks pay for one TensorFlow start and one device set-up between them.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import densexp_tui  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
-from densexp_tui.core.config import DeviceSection, TrainSection, apply_overrides, parse_config
-from densexp_tui.core.runstore import RunStore
-from tests.conftest import TINY_BERT_RUN
+from densexp_tui.core.config import DeviceSection, TrainSection
 
 EPSILON = 0.7
 # A task tiny-bert learns in a few dozen steps even under FGM: the label is which half of
@@ -91,30 +86,11 @@ def fgm_step_trains(strategy: Any) -> dict[str, Any]:
             "replicas": int(strategy.num_replicas_in_sync)}
 
 
-def a_real_run(store: RunStore) -> dict[str, Any]:
-    """densexp's own train() on cpu:2 with FGM at the default epsilon: 1 small epoch."""
-    from densexp_tui.engine.trainer import train
-
-    cfg = apply_overrides(parse_config(TINY_BERT_RUN, source="tiny"),
-                          ["data.max_samples=120", "data.max_length=32", "train.epochs=1",
-                           "train.adversarial=fgm", "device.device=cpu:2"])
-    result = train(cfg, store)
-    summary = store.read_summary(result.run_id)
-    return {"status": result.status, "message": result.message, "run_id": result.run_id,
-            "replicas": summary.replicas}
-
-
-def main(runs: Path) -> None:
+def strategy_checks() -> dict[str, Any]:
     from densexp_tui.engine.devices import select_placement
 
     placement = select_placement(DeviceSection(device="cpu:2"))
     with placement.context():
         strategy = placement.strategy
-        results = {"perturbation": perturbation_per_replica(strategy),
-                   "step": fgm_step_trains(strategy)}
-    results["run"] = a_real_run(RunStore(runs))
-    print("RESULT " + json.dumps(results), flush=True)
-
-
-if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+        return {"perturbation": perturbation_per_replica(strategy),
+                "step": fgm_step_trains(strategy)}

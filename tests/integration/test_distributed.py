@@ -1,17 +1,13 @@
 """device.device = "cpu:2": one run on two logical CPU devices under MirroredStrategy
 trains to the single-device tests' accuracy bars, and its checkpoint loads and resumes.
 
-It runs in a subprocess of its own (tests/integration/distributed_main.py): logical CPU
-devices must be configured before TensorFlow initialises, which this pytest process may
-have done for another test already.
+It runs in a subprocess of its own (tests/integration/distributed_main.py, through the
+``cpu2_results`` fixture in conftest.py): logical CPU devices must be configured before
+TensorFlow initialises, which this pytest process may have done for another test already.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,19 +15,6 @@ import pytest
 from densexp_tui.core.events import read_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def cpu2_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    runs = tmp_path_factory.mktemp("cpu2") / "runs"
-    done = subprocess.run([sys.executable, "-m", "tests.integration.distributed_main",
-                           str(runs)], cwd=REPO, capture_output=True, text=True,
-                          timeout=1400, check=False,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert done.returncode == 0 and lines, done.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT "):]), runs
 
 
 def test_tiny_bert_on_two_replicas_learns_and_resumes(cpu2_results: tuple[dict, Path]) -> None:

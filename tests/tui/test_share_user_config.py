@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 from rich.console import Console
@@ -35,8 +35,18 @@ def _help_lines(app: DensexpApp) -> list[str]:
     return console.export_text().splitlines()
 
 
-def _notes(app: DensexpApp) -> list[str]:
-    return [n.message for n in app._notifications]
+def _record_notes(app: DensexpApp) -> list[str]:
+    """Every toast the app posts, kept: a start-up note expires after 8 s, which a loaded
+    machine can spend starting the app before the test looks."""
+    notes: list[str] = []
+    show = app.notify
+
+    def notify(message: str, *args: Any, **kwargs: Any) -> None:
+        notes.append(message)
+        show(message, *args, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return notes
 
 
 def test_every_binding_has_an_id() -> None:
@@ -67,8 +77,8 @@ async def test_unknown_binding_id_is_named_and_the_rest_applies(
     path = _write_config(tui_environment,
                          '[keymap]\n"home.nwe" = "ctrl+n"\n"home.sweeps" = "ctrl+w"\n')
     app = make_app()
+    notes = _record_notes(app)
     async with app.run_test(size=(120, 40)):
-        notes = _notes(app)
         assert any(str(path) in n and "keymap.home.nwe" in n and "home.new" in n
                    for n in notes), notes
         assert app.keymap_in_use == {"home.sweeps": "ctrl+w"}
@@ -80,9 +90,10 @@ async def test_a_malformed_config_starts_with_defaults_and_says_so(
         text: str, make_app: Callable[..., DensexpApp], tui_environment: Path) -> None:
     path = _write_config(tui_environment, text)
     app = make_app()
+    posted = _record_notes(app)
     async with app.run_test(size=(120, 40)):
         assert isinstance(app.screen, HomeScreen)
-        notes = [n for n in _notes(app) if str(path) in n]
+        notes = [n for n in posted if str(path) in n]
         assert len(notes) == 1 and "using the defaults" in notes[0]
         assert "\n" not in notes[0]
         assert app.user_config.notifications is True and app.keymap_in_use == {}
