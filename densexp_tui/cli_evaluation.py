@@ -150,11 +150,9 @@ def cmd_run_seeds(cfg: Any, store: Any, args: argparse.Namespace) -> int:
 
 def group_lines(store: Any, group: str) -> list[str]:
     """``group NAME: N seeds, test F1 mean ± std ...`` for the finished seeds."""
-    from densexp_tui.core.comparing import group_members
     from densexp_tui.core.seeds import mean_and_std
 
-    members = [run for run in group_members(store.list_runs(), group)
-               if run.status == "completed"]
+    members = [run for run in store.runs_with("group", group) if run.status == "completed"]
     parts = []
     for key in ("accuracy", "f1"):
         values = [float(run.test[key]) for run in members if run.test.get(key) is not None]

@@ -51,8 +51,7 @@ class CompareReport:
 def compare(store: RunStore, ref_a: str, ref_b: str, metric: str = "test.f1") -> CompareReport:
     """B against A; BadInput (one line) for anything that makes the test impossible."""
     name = metric_name(metric)
-    runs = store.list_runs()
-    a, b = resolve_side(store, ref_a, runs), resolve_side(store, ref_b, runs)
+    a, b = resolve_side(store, ref_a), resolve_side(store, ref_b)
     if a.kind != b.kind:
         raise BadInput(f"{ref_a} is a {a.kind} and {ref_b} a {b.kind}; allowed: two runs "
                        "(paired test) or two groups (seeds as samples)")
@@ -69,19 +68,13 @@ def compare(store: RunStore, ref_a: str, ref_b: str, metric: str = "test.f1") ->
     return CompareReport(a, b, result)
 
 
-def resolve_side(store: RunStore, ref: str, runs: list[RunSummary] | None = None) -> Side:
+def resolve_side(store: RunStore, ref: str) -> Side:
     """A group when ``ref`` is some runs' ``run.group``, else a run (id, prefix or name)."""
-    runs = store.list_runs() if runs is None else runs
-    members = [run for run in runs if run.group and run.group == ref]
+    members = store.runs_with("group", ref)
     if members:
         finished = [run for run in members if run.status in FINISHED_FOR_STATS]
         return Side(ref, "group", sorted(finished, key=lambda run: run.run_id))
     return Side(ref, "run", [store.get(ref)])
-
-
-def group_members(runs: list[RunSummary], group: str) -> list[RunSummary]:
-    """The runs of ``group``, oldest first."""
-    return sorted((run for run in runs if run.group == group), key=lambda run: run.run_id)
 
 
 def load_run_predictions(store: RunStore, run: RunSummary) -> Predictions:

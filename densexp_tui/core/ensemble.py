@@ -132,8 +132,8 @@ def top_trials(store: RunStore, sweep: str, k: int) -> list[str]:
     if k < 2:
         raise BadInput(f"--top {k}: an ensemble needs at least two members; allowed: K >= 2",
                        key="--top")
-    trials = [run for run in store.list_runs()
-              if run.sweep == sweep and run.status == "completed" and run.kind != ENSEMBLE_KIND]
+    trials = [run for run in store.runs_with("sweep", sweep)
+              if run.status == "completed" and run.kind != ENSEMBLE_KIND]
     if not trials:
         raise BadInput(f"sweep {sweep!r} has no completed trials in {store.root}; allowed: "
                        "the name of a sweep with finished trials", key="--sweep")

@@ -369,6 +369,11 @@ class RunIndex:
                                                _sibling(self.path, "-shm")) if p.exists())
 
     # -- rows ---------------------------------------------------------------------------------
+    @_retry_once
+    def checked_runs(self, names: list[str]) -> list[RunSummary]:
+        """The runs of these folders, each checked against its summary.json (see _fresh)."""
+        return self._fresh(names)
+
     def _fresh(self, names: list[str]) -> list[RunSummary]:
         """The runs of ``names`` (folders without a summary are skipped), each checked by
         the stat of its summary and re-read (and re-stored) when it changed or runs."""

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psutil
 
@@ -279,6 +279,17 @@ class RunStore:
                 return summary
         raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
                             file=self.root)
+
+    def runs_with(self, field: Literal["group", "sweep"], value: str) -> list[RunSummary]:
+        """The runs whose ``run.<field>`` is exactly ``value``, oldest first: an indexed
+        lookup whose rows are each checked against their folder, not a listing of every run
+        (a group or a sweep is a handful of runs among up to 100,000)."""
+        if not value or not self.root.is_dir():
+            return []
+        self.index.update(full=False)  # new folders get their rows; running ones re-read
+        names = self.index.dirnames_where(f"t_{field} = ?", [value.lower()])
+        found = [run for run in self.index.checked_runs(names) if getattr(run, field) == value]
+        return sorted(found, key=lambda run: run.run_id)
 
     def sweep_counts(self) -> dict[str, int]:
         """Runs per sweep name (run.sweep), every summary checked first; no run objects."""

@@ -253,3 +253,24 @@ def test_sweep_counts_come_from_the_index_and_follow_the_folders(tmp_path: Path)
     assert store.sweep_counts() == {"Big-Sweep": 3, "other": 2}
     shutil.rmtree(tmp_path / ids[0])
     assert store.sweep_counts() == {"Big-Sweep": 2, "other": 2}
+
+
+def test_runs_of_a_group_or_sweep_are_found_exactly_and_stay_current(tmp_path: Path) -> None:
+    """compare GROUP, `--seeds` lines and `ensemble --sweep` look runs up by run.group or
+    run.sweep in the index instead of listing every run: exact values, new and gone runs
+    seen without a full re-check."""
+    ids = generate_runs(tmp_path, 30, groups_every=2)  # grp-0 = runs 0-2, grp-2 = 6-8, ...
+    store = RunStore(tmp_path)
+    store.list_runs()  # the index now holds every run
+    assert [r.run_id for r in store.runs_with("group", "grp-2")] == ids[6:9]
+    assert store.runs_with("group", "grp") == []  # a prefix of a group is not that group
+    assert store.runs_with("group", "GRP-2") == []  # values are exact, as written
+    summary = json.loads((tmp_path / ids[0] / "summary.json").read_text())
+    late = tmp_path / "29990101-000000-late-ffffff"
+    shutil.copytree(tmp_path / ids[0], late)
+    (late / "summary.json").write_text(json.dumps(
+        {**summary, "run_id": late.name, "group": "grp-2", "sweep": "sw"}))
+    shutil.rmtree(tmp_path / ids[6])
+    fresh = RunStore(tmp_path)
+    assert [r.run_id for r in fresh.runs_with("group", "grp-2")] == [*ids[7:9], late.name]
+    assert [r.run_id for r in fresh.runs_with("sweep", "sw")] == [late.name]

@@ -51,13 +51,11 @@ def verdict_lines(store: RunStore, run_ids: list[str]) -> list[PairLine]:
 
 def group_note(store: RunStore, run_ids: list[str]) -> str:
     """"A in group g (3 seeds) · B in group h (3 seeds)" for the runs that have a group."""
-    runs = store.list_runs()
-    by_id = {run.run_id: run for run in runs}
     notes = []
     for letter, run_id in zip("AB", run_ids[:2], strict=False):
-        run = by_id.get(run_id)
-        if run is not None and run.group:
-            seeds = sum(1 for other in runs if other.group == run.group)
+        run = store.read_summary(run_id)
+        if run.group:
+            seeds = len(store.runs_with("group", run.group))
             notes.append(f"{letter} in group {run.group} ({seeds} seeds; "
                          f"`densexp compare {run.group} OTHER` for seeds as samples)")
     return " · ".join(notes)
