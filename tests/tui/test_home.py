@@ -134,6 +134,27 @@ async def test_marks_pick_runs_to_compare(make_app: Callable[..., DensexpApp],
         assert compared == [[ids[0].name, ids[1].name]]
 
 
+async def test_a_mark_is_drawn_on_its_row_and_unmarking_clears_it(
+        make_app: Callable[..., DensexpApp], fixture_runs: Path) -> None:
+    """The mark is redrawn in place (RunsTable.update_cell_in_place drops only that row's
+    render caches): what the terminal shows must follow, row by row."""
+    from textual.widgets import DataTable
+
+    def drawn(table: DataTable, row: int) -> str:  # the row as painted, header is line 0
+        return table.render_line(row + 1).text
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        table = app.screen.query_one("#runs-table", DataTable)
+        before = [drawn(table, row) for row in range(3)]
+        assert all("●" not in line for line in before)
+        await pilot.press("space", "space")
+        assert ["●" in drawn(table, row) for row in range(3)] == [True, True, False]
+        await pilot.press("up", "up", "space")  # unmark the first; the second stays
+        assert ["●" in drawn(table, row) for row in range(3)] == [False, True, False]
+        assert drawn(table, 2) == before[2]
+
+
 async def test_rerun_opens_the_form_with_the_runs_settings(
         make_app: Callable[..., DensexpApp], fixture_runs: Path) -> None:
     app = make_app()
