@@ -136,8 +136,8 @@ async def test_marks_pick_runs_to_compare(make_app: Callable[..., DensexpApp],
 
 async def test_a_mark_is_drawn_on_its_row_and_unmarking_clears_it(
         make_app: Callable[..., DensexpApp], fixture_runs: Path) -> None:
-    """The mark is redrawn in place (RunsTable.update_cell_in_place drops only that row's
-    render caches): what the terminal shows must follow, row by row."""
+    """The mark is redrawn in place (RunsTable.set_cell drops only that row's render
+    caches): what the terminal shows must follow, row by row."""
     from textual.widgets import DataTable
 
     def drawn(table: DataTable, row: int) -> str:  # the row as painted, header is line 0

@@ -252,16 +252,18 @@ class RunsTable(DataTable[Text]):
                 tooltip="Watch the selected run live, or replay it when it has ended"),
     ]
 
-    def update_cell_in_place(self, row_key: str, column_key: str, value: Text) -> None:
-        """Replace one cell whose width cannot change (the mark) and redraw its row only.
+    def set_cell(self, row_key: str, column_key: str, value: Text) -> None:
+        """update_cell, but a value that fits its column's width redraws its row only.
 
         DataTable.update_cell bumps a counter that every render cache is keyed on, so one
-        mark re-rendered all ~40 visible rows (~150 ms a key press). Here only the caches of
-        this row are dropped. It reads DataTable internals of the pinned textual version;
-        tests/tui/test_home.py checks that a mark shows, and the home snapshots its look."""
+        mark, or a running run's new duration each second, re-rendered all ~40 visible rows
+        (~150 ms, which a key press then waits for). Here only the caches of this row are
+        dropped. It reads DataTable internals of the pinned textual version;
+        tests/tui/test_home.py reads the painted rows, and the home snapshots their look."""
         key, column = RowKey(row_key), ColumnKey(column_key)
-        if key not in self._row_locations or column not in self._column_locations:
-            self.update_cell(row_key, column_key, value)  # raises CellDoesNotExist
+        known = key in self._row_locations and column in self._column_locations
+        if not known or value.cell_len > self.columns[column].content_width:
+            self.update_cell(row_key, column_key, value, update_width=True)
             return
         self._data[key][column] = value
         index = self._row_locations.get(key)
@@ -570,10 +572,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
                 continue
             for index, (column, _label) in enumerate(COLUMNS):
                 if old is None or old[index] != cells[index]:
-                    if column == "mark":  # one cell wide either way: no width pass
-                        table.update_cell_in_place(key, column, styled[index])
-                    else:
-                        table.update_cell(key, column, styled[index], update_width=True)
+                    table.set_cell(key, column, styled[index])
             self._rows[key] = cells
 
     def _styled(self, key: str, cells: tuple[str, ...]) -> list[Text]:
