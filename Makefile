@@ -26,9 +26,10 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Lint first, then every test in one pytest process (each test has a timeout, see
-# pyproject.toml, so a hang fails with a traceback instead of blocking CI).
+# pyproject.toml, so a hang fails with a traceback instead of blocking CI). The 25 slowest
+# are listed at the end: where the suite's time goes, in every CI log.
 test: lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
