@@ -137,3 +137,35 @@ def _plain_val_loss(run_dir: Path, cfg: RunConfig) -> float:
     mask = (np.arange(width)[None, :] < np.array([len(r) for r in ids])[:, None]).astype(np.int32)
     logits = model_logits(built.model, {"input_ids": input_ids, "attention_mask": mask})
     return cross_entropy(np.asarray(logits, dtype=np.float64), np.asarray(splits.val.labels))
+
+
+def test_fgm_with_lora_is_cancelled_and_resumed_like_any_run(tiny_run_config: RunConfig,
+                                                               runs_dir: Path) -> None:
+    """FGM replaces only train_step: with LoRA adapters, a cancel after epoch 1 and a resume
+    from the checkpoint behave as for a plain run (events, adapters, final status)."""
+    import threading
+
+    from densexp_tui.core.events import Event
+    from densexp_tui.engine.resume import resume
+    from densexp_tui.engine.trainer import train
+
+    cfg = apply_overrides(tiny_run_config, ["data.max_samples=300", "data.max_length=32",
+                                            "train.epochs=2", "model.finetune=lora",
+                                            "train.adversarial=fgm"])
+    cancel = threading.Event()
+
+    def stop_after_epoch_one(event: Event) -> None:
+        if event.kind == "epoch" and event.get("epoch") == 1:
+            cancel.set()
+
+    store = RunStore(runs_dir)
+    first = train(cfg, store, cancel=cancel, on_event=stop_after_epoch_one)
+    assert first.status == "cancelled"
+    resumed = resume(first.run_id, store)
+    assert resumed.status == "completed", resumed.message
+    run_dir = store.run_dir(first.run_id)
+    assert [e.get("epoch") for e in _events(run_dir, "epoch")] == [1, 2]
+    assert all(e["loss_excludes_adversarial"] is True for e in _events(run_dir, "epoch"))
+    statuses = [e.get("status") for e in _events(run_dir, "status")]
+    assert statuses.count("resumed") == 1
+    assert (run_dir / "adapters.npz").is_file()
