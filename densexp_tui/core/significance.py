@@ -146,7 +146,8 @@ def check_same_split(a: Predictions, b: Predictions) -> None:
     if not same:
         raise BadInput(f"the runs were tested on different test splits ({len(a)} vs {len(b)} "
                        "examples, or other rows or labels), so no paired test is possible; "
-                       "allowed: runs with the same data settings and seed split, or groups")
+                       "allowed: runs with the same data settings and split seed (set "
+                       "data.split_seed to share one split across run seeds), or groups")
 
 
 def metric_value(preds: Predictions, name: str) -> float | None:
