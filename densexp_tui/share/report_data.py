@@ -147,13 +147,12 @@ def build_report(store: RunStore, refs: list[str]) -> ReportContent:
     """Resolve every reference (BadInput for one that matches nothing) and load it."""
     if not refs:
         raise BadInput("report: give at least one RUN, GROUP or SWEEP")
-    runs = store.list_runs()
     content = ReportContent(title=_title(refs), runs_dir=store.root)
     seen: set[str] = set()
     for ref in refs:
-        kind, found = _resolve(store, runs, ref)
+        kind, found = _resolve(store, ref)
         if kind == "sweep":
-            content.sweeps.append(_load_sweep(store, ref, runs))
+            content.sweeps.append(_load_sweep(store, ref))
             continue
         for summary in found:
             if summary.run_id not in seen:
@@ -167,44 +166,30 @@ def _title(refs: list[str]) -> str:
     return f"densexp report: {shown}"
 
 
-def _resolve(store: RunStore, runs: list[RunSummary], ref: str) -> tuple[str, list[RunSummary]]:
-    """("runs", summaries) or ("sweep", []) for one reference."""
+def _resolve(store: RunStore, ref: str) -> tuple[str, list[RunSummary]]:
+    """("runs", summaries) or ("sweep", []) for one reference: a run id (or a path to its
+    folder), a seed group, a sweep, then a unique id prefix or a run name. Index lookups:
+    nothing here reads every run of a big runs directory."""
     key = ref.rstrip("/").split("/")[-1]
-    exact = [r for r in runs if r.run_id == key]
-    prefixed = [r for r in runs if r.run_id.startswith(key)]
-    if exact or len(prefixed) == 1:
-        return "runs", (exact or prefixed)[:1]
-    group = [r for r in runs if _group_of(store, r) == key]
+    if (store.run_dir(key) / "summary.json").is_file():
+        return "runs", [store.read_summary(key)]
+    group = store.runs_with("group", key)
     if group:
-        return "runs", sorted(group, key=lambda r: r.run_id)
-    if _is_sweep(store, runs, key):
+        return "runs", group
+    if _is_sweep(store, key):
         return "sweep", []
-    return "runs", [store.get(key)]  # a run name, or BadInput naming what is allowed
+    return "runs", [store.get(key)]  # a prefix or a name, or BadInput naming what is allowed
 
 
-def _group_of(store: RunStore, summary: RunSummary) -> str:
-    text = _config_text(store, summary.run_id)
-    run_table = _toml_or_empty(text).get("run", {})
-    return str(run_table.get("group", "")) if isinstance(run_table, dict) else ""
-
-
-def _config_text(store: RunStore, run_id: str) -> str:
-    path = store.run_dir(run_id) / "config.toml"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
-def _is_sweep(store: RunStore, runs: list[RunSummary], name: str) -> bool:
-    if any(r.sweep == name for r in runs):
+def _is_sweep(store: RunStore, name: str) -> bool:
+    if store.runs_with("sweep", name):
         return True
     from densexp_tui.sweep import storage as storage_mod  # optuna: only for sweeps
 
     return storage_mod.journal_path(store.root, name).is_file()
 
 
-def _load_sweep(store: RunStore, name: str, runs: list[RunSummary]) -> SweepReport:
+def _load_sweep(store: RunStore, name: str) -> SweepReport:
     from densexp_tui.sweep import study as study_mod
 
     study = study_mod.load_local_study(store, name)
@@ -215,10 +200,9 @@ def _load_sweep(store: RunStore, name: str, runs: list[RunSummary]) -> SweepRepo
     direction = study.direction.name.lower()
     settings = study.user_attrs.get(study_mod.STUDY_ATTR, {})
     best = study_mod.best_row(rows, direction)
-    by_id = {r.run_id: r for r in runs}
     best_run = None
-    if best is not None and best.run_id in by_id:
-        best_run = load_run_report(store, by_id[best.run_id])
+    if best is not None and best.run_id and (store.run_dir(best.run_id) / "summary.json").is_file():
+        best_run = load_run_report(store, store.read_summary(best.run_id))
     return SweepReport(name=name, direction=direction,
                        objective=str(settings.get("objective", "")), rows=rows,
                        best_so_far=study_mod.best_so_far(rows, direction),

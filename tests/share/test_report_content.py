@@ -25,6 +25,11 @@ def _edit_config(run_dir: Path, **run_keys: object) -> None:
     mapping = tomllib.loads(path.read_text())
     mapping["run"].update(run_keys)
     path.write_text(tomli_w.dumps(mapping))
+    if "group" in run_keys:  # the trainer writes run.group into summary.json too
+        summary_path = run_dir / "summary.json"
+        summary = json.loads(summary_path.read_text())
+        summary["group"] = run_keys["group"]
+        summary_path.write_text(json.dumps(summary))
 
 
 def _add_calibration(run_dir: Path, values: dict[str, float]) -> None:
