@@ -118,7 +118,7 @@ async def test_help_lists_every_binding_of_every_screen(
 
 def test_every_binding_has_an_id_and_a_tooltip() -> None:
     from densexp_tui.tui.dialogs import ConfirmDialog, PathPrompt
-    from densexp_tui.tui.screens.home import RunsTable
+    from densexp_tui.tui.widgets.runs_table import RunsTable
 
     for node_class in (DensexpApp, HomeScreen, RunsTable, NewExperimentScreen, HelpScreen,
                        ConfirmDialog, ErrorDialog, PathPrompt):
