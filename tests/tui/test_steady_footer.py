@@ -16,6 +16,12 @@ from densexp_tui.tui.widgets.steady_footer import SteadyFooter
 pytestmark = pytest.mark.timeout(60)
 
 
+def status(screen: HomeScreen) -> str:
+    run = screen.selected_run()
+    assert run is not None
+    return run.status
+
+
 def keys(app: DensexpApp) -> list[FooterKey]:
     return list(app.screen.query_one(SteadyFooter).query(FooterKey))
 
@@ -27,17 +33,17 @@ async def test_the_turn_of_rerun_and_resume_relabels_one_key_in_place(
         screen = app.screen
         assert isinstance(screen, HomeScreen)
         await pilot.pause()
-        assert screen.selected_run().status == "interrupted"
+        assert status(screen) == "interrupted"
         before = keys(app)
         slot = [key.description for key in before].index("Resume")
-        while screen.selected_run().status != "diverged":
+        while status(screen) != "diverged":
             await pilot.press("down")
         await pilot.pause()
         after = keys(app)
         assert after == before  # the same widgets: nothing was rebuilt
         assert (after[slot].key, after[slot].description) == ("r", "Re-run")
         assert after[slot].tooltip == "Open the selected run's settings as a new experiment"
-        while screen.selected_run().status != "interrupted":
+        while status(screen) != "interrupted":
             await pilot.press("up")
         await pilot.pause()
         assert keys(app) == before
