@@ -57,3 +57,19 @@ def test_cells_rich_must_lay_out_go_the_long_way() -> None:
         is None
     assert plain_cell_lines(Text("0.873", justify="right"), 7, 1) == [
         (" ", None), ("  0.873", None), (" ", None)]
+
+
+async def test_columns_are_as_wide_as_datatable_measures_them(
+        make_app: Callable[..., DensexpApp], fixture_runs: Path) -> None:
+    from textual.render import measure
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#runs-table", RunsTable)
+        console = app.console
+        assert table.row_count > 3
+        for index, column in enumerate(table.ordered_columns):
+            cells = [measure(console, table.get_row_at(row)[index], 1)
+                     for row in range(table.row_count)]
+            assert column.content_width == max(*cells, column.label.cell_len), column.key

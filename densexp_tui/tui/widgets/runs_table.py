@@ -3,6 +3,8 @@ and one-line text cells drawn without rich's general layout machinery."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -49,6 +51,30 @@ class RunsTable(DataTable[Text]):
         self._line_cache.clear()  # lines are rebuilt from the rows' caches: cheap
         if index is not None:
             self.refresh_row(index)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """DataTable._update_dimensions, with one-line Text cells measured by their length.
+
+        DataTable measures every cell of every added row through rich (wrap, split into
+        words) and builds each row's renderables to do so: ~100 ms of UI thread for the
+        160 rows a filter's answer or a writer's new run at the top rebuilds. A one-line
+        Text is as wide as its text (rich's own maximum); rows with labels, auto height or
+        other cells go through DataTable."""
+        others: list[RowKey] = []
+        columns = self.ordered_columns
+        for row_key in new_rows:
+            row = self.rows.get(row_key)
+            if row is None or row_key not in self._row_locations:
+                continue
+            values = self._data.get(row_key, {})
+            widths = [one_line_width(values.get(column.key)) for column in columns]
+            if row.label is not None or row.auto_height or None in widths:
+                others.append(row_key)
+                continue
+            for column, width in zip(columns, widths, strict=True):
+                if width is not None and width > column.content_width:
+                    column.content_width = width
+        super()._update_dimensions(others)
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> CellLines:
@@ -100,6 +126,13 @@ class RunsTable(DataTable[Text]):
                      for text, own in lines]]
         self._cell_render_cache[cache_key] = rendered
         return rendered
+
+
+def one_line_width(value: object) -> int | None:
+    """A one-line Text's width (what rich measures as its maximum), else None."""
+    if isinstance(value, Text) and "\n" not in value.plain and "\t" not in value.plain:
+        return cell_len(value.plain)
+    return None
 
 
 def plain_cell_lines(cell: object, inner: int, padding: int
