@@ -48,6 +48,7 @@ from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
 from densexp_tui.tui.widgets.palette import fg, status_color
+from densexp_tui.tui.widgets.runs_table import MeasuredTable
 
 if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
     from densexp_tui.sweep.reader import Snapshot, StudyReader, StudyView
@@ -148,8 +149,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                     yield DataTable(id="studies-table", cursor_type="row", zebra_stripes=True)
                     with Vertical(id="study-detail"):
                         yield Static("No study selected.", id="study-title")
-                        yield DataTable(id="trials-table", cursor_type="row",
-                                        zebra_stripes=True)
+                        yield MeasuredTable(id="trials-table", cursor_type="row",
+                                            zebra_stripes=True)
                         with Horizontal(id="study-bottom"):
                             yield LineChart("best so far", x_label="trial", id="best-curve",
                                             empty_text="no complete trial yet")

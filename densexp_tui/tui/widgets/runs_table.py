@@ -1,9 +1,11 @@
 """The runs screen's table: its enter named "Open" in the footer, cells redrawn in place,
-and one-line text cells drawn without rich's general layout machinery."""
+and one-line text cells measured and drawn without rich's general layout machinery
+(MeasuredTable, the measuring part, also serves the Sweeps screen's trials table)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -13,11 +15,41 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
+CellT = TypeVar("CellT")
 # DataTable's SegmentLines: the lines of one rendered cell.
 CellLines = list[list[Segment]]
 
 
-class RunsTable(DataTable[Text]):
+class MeasuredTable(DataTable[CellT]):
+    """A DataTable whose added rows of one-line text are measured without rich."""
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """DataTable._update_dimensions, with one-line text cells measured by their length.
+
+        DataTable measures every cell of every added row through rich (wrap, split into
+        words) and builds each row's renderables to do so: ~100 ms of UI thread for the
+        160 rows a filter's answer or a writer's new run at the top rebuilds on the runs
+        screen, ~1 s for a 1,000-trial study on the Sweeps screen. A one-line Text (or a
+        plain string without markup) is as wide as its text (rich's own maximum); rows with
+        labels, auto height or other cells go through DataTable."""
+        others: list[RowKey] = []
+        columns = self.ordered_columns
+        for row_key in new_rows:
+            row = self.rows.get(row_key)
+            if row is None or row_key not in self._row_locations:
+                continue
+            values = self._data.get(row_key, {})
+            widths = [one_line_width(values.get(column.key)) for column in columns]
+            if row.label is not None or row.auto_height or None in widths:
+                others.append(row_key)
+                continue
+            for column, width in zip(columns, widths, strict=True):
+                if width is not None and width > column.content_width:
+                    column.content_width = width
+        super()._update_dimensions(others)
+
+
+class RunsTable(MeasuredTable[Text]):
     """The runs table; its enter shows in the footer as "Open" (DataTable hides its own)."""
 
     BINDINGS = [
@@ -51,30 +83,6 @@ class RunsTable(DataTable[Text]):
         self._line_cache.clear()  # lines are rebuilt from the rows' caches: cheap
         if index is not None:
             self.refresh_row(index)
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """DataTable._update_dimensions, with one-line Text cells measured by their length.
-
-        DataTable measures every cell of every added row through rich (wrap, split into
-        words) and builds each row's renderables to do so: ~100 ms of UI thread for the
-        160 rows a filter's answer or a writer's new run at the top rebuilds. A one-line
-        Text is as wide as its text (rich's own maximum); rows with labels, auto height or
-        other cells go through DataTable."""
-        others: list[RowKey] = []
-        columns = self.ordered_columns
-        for row_key in new_rows:
-            row = self.rows.get(row_key)
-            if row is None or row_key not in self._row_locations:
-                continue
-            values = self._data.get(row_key, {})
-            widths = [one_line_width(values.get(column.key)) for column in columns]
-            if row.label is not None or row.auto_height or None in widths:
-                others.append(row_key)
-                continue
-            for column, width in zip(columns, widths, strict=True):
-                if width is not None and width > column.content_width:
-                    column.content_width = width
-        super()._update_dimensions(others)
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> CellLines:
@@ -129,7 +137,10 @@ class RunsTable(DataTable[Text]):
 
 
 def one_line_width(value: object) -> int | None:
-    """A one-line Text's width (what rich measures as its maximum), else None."""
+    """A one-line Text's or markup-free string's width (what rich measures as its
+    maximum), else None."""
+    if isinstance(value, str) and not any(c in value for c in "[\n\t"):
+        return cell_len(value)
     if isinstance(value, Text) and "\n" not in value.plain and "\t" not in value.plain:
         return cell_len(value.plain)
     return None
