@@ -48,27 +48,22 @@ class MeasuredTable(DataTable[CellT]):
                     column.content_width = width
         super()._update_dimensions(others)
 
-
-class RunsTable(MeasuredTable[Text]):
-    """The runs table; its enter shows in the footer as "Open" (DataTable hides its own)."""
-
-    BINDINGS = [
-        Binding("enter", "select_cursor", "Open", id="runs.open",
-                tooltip="Watch the selected run live, or replay it when it has ended"),
-    ]
-
-    def set_cell(self, row_key: str, column_key: str, value: Text) -> None:
+    def set_cell(self, row_key: str | RowKey, column_key: str | ColumnKey,
+                 value: CellT) -> None:
         """update_cell, but a value that fits its column's width redraws its cell only.
 
         DataTable.update_cell bumps a counter that every render cache is keyed on, so one
-        mark, or a running run's new duration each second, re-rendered all ~40 visible rows
-        (~150 ms, which a key press then waits for). Here only the caches of this cell and
-        of the lines of its row are dropped. It reads DataTable internals of the pinned
+        mark, or a running run's (or trial's) new duration each second, re-rendered all ~40
+        visible rows (~150 ms on the runs screen, 200-800 ms on the Sweeps screen's trials
+        table under load, which a key press then waits for). Here only the caches of this
+        cell and of the lines of its row are dropped. It reads DataTable internals of the pinned
         textual version; tests/tui/test_home.py reads the painted rows, and the home
         snapshots their look."""
-        key, column = RowKey(row_key), ColumnKey(column_key)
+        key = row_key if isinstance(row_key, RowKey) else RowKey(row_key)
+        column = column_key if isinstance(column_key, ColumnKey) else ColumnKey(column_key)
         known = key in self._row_locations and column in self._column_locations
-        if not known or value.cell_len > self.columns[column].content_width:
+        width = one_line_width(value)
+        if not known or width is None or width > self.columns[column].content_width:
             self.update_cell(row_key, column_key, value, update_width=True)
             return
         self._data[key][column] = value
@@ -83,6 +78,15 @@ class RunsTable(MeasuredTable[Text]):
         self._line_cache.clear()  # lines are rebuilt from the rows' caches: cheap
         if index is not None:
             self.refresh_row(index)
+
+
+class RunsTable(MeasuredTable[Text]):
+    """The runs table; its enter shows in the footer as "Open" (DataTable hides its own)."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", id="runs.open",
+                tooltip="Watch the selected run live, or replay it when it has ended"),
+    ]
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> CellLines:
