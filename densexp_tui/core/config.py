@@ -28,6 +28,9 @@ import tomli_w
 from densexp_tui.core.errors import ConfigError
 
 DATA_SOURCES = ("builtin", "csv", "jsonl", "parquet", "hf_disk", "keras")
+# Sources read from data.path, and those that name a catalog dataset in data.name instead.
+FILE_SOURCES = ("csv", "jsonl", "parquet", "hf_disk")
+NAMED_SOURCES = ("builtin", "keras")
 BUILTIN_DATASETS = ("reviews", "iris", "wine", "breast_cancer", "digits")
 KERAS_DATASETS = ("imdb",)
 FINETUNE_MODES = ("full", "head", "bitfit", "lora")
@@ -480,7 +483,7 @@ def check_config(cfg: RunConfig, source: str | Path = "<config>") -> None:
             file=source,
             key="data.val_fraction",
         )
-    if data.source in ("csv", "jsonl", "parquet", "hf_disk") and not data.path:
+    if data.source in FILE_SOURCES and not data.path:
         raise ConfigError(
             f"source {data.source!r} needs a path; allowed: a file or folder, relative to the TOML",
             file=source,

@@ -226,16 +226,16 @@ async def test_setting_a_data_field_to_its_own_value_keeps_the_preview(
         make_app: Callable[..., DensexpApp], monkeypatch: pytest.MonkeyPatch) -> None:
     """A Select re-posting its value (or a field typed back) must not reload the preview:
     on a slow machine the reload blanked the shown preview to "loading…"."""
-    import densexp_tui.engine.data as data_package
+    import densexp_tui.engine.data.preview as preview_module  # where the form's worker looks
 
     loads: list[str] = []
-    real_preview = data_package.preview_dataset
+    real_preview = preview_module.preview_dataset
 
     def counting_preview(data, base_dir):  # type: ignore[no-untyped-def]
         loads.append(data.name)
         return real_preview(data, base_dir)
 
-    monkeypatch.setattr(data_package, "preview_dataset", counting_preview)
+    monkeypatch.setattr(preview_module, "preview_dataset", counting_preview)
     app = make_app()
     async with app.run_test() as pilot:
         await pilot.press("n")
