@@ -1,9 +1,9 @@
 """Run configuration as a whole: strict TOML loading, saving, overrides, paths and hashing.
 
 A config's shape (allowed values, sections, ``RunConfig``) is core/runconfig.py's and each
-key's spec and single-value checks core/fieldspecs.py's; this module checks whole configs
-and the rules between keys, and re-exports those names, so callers import every config
-name from here.
+key's spec and single-value checks core/fieldspecs.py's, reading the file
+core/tomlfile.py's; this module checks whole configs and the rules between keys, and
+re-exports those names, so callers import every config name from here.
 """
 
 from __future__ import annotations
@@ -11,14 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import sys
 from pathlib import Path
 from typing import Any, Mapping
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 import tomli_w
 
@@ -59,6 +53,7 @@ from densexp_tui.core.runconfig import (
     RunSection,
     TrainSection,
 )
+from densexp_tui.core.tomlfile import read_toml_mapping, read_toml_text
 
 __all__ = [
     # the shape (core/runconfig.py)
@@ -181,29 +176,6 @@ def load_config(path: str | Path) -> RunConfig:
     cfg = parse_config(read_toml_mapping(path), source=path)
     cfg.source_path = path.resolve()
     return cfg
-
-
-def read_toml_mapping(path: Path) -> dict[str, Any]:
-    """The parsed TOML tables of a run or sweep file, or a one-line ConfigError."""
-    try:
-        return tomllib.loads(read_toml_text(path))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML ({exc})", file=path) from None
-
-
-def read_toml_text(path: Path) -> str:
-    """The file's text, or a ConfigError saying why it cannot be read."""
-    if not path.exists():
-        raise ConfigError("file not found", file=path)
-    if path.is_dir():
-        raise ConfigError("is a folder; allowed: a .toml file", file=path)
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 (byte {exc.start}); allowed: a UTF-8 TOML file",
-                          file=path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot be read ({exc.strerror})", file=path) from None
 
 
 def config_to_dict(cfg: RunConfig) -> dict[str, dict[str, Any]]:
