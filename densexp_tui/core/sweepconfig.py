@@ -135,11 +135,6 @@ class SweepSection:
     def metric(self) -> str:
         return self.objective.split(".")[1]
 
-    @property
-    def pruning_metric(self) -> str:
-        """Pruners watch the validation version of the objective at each epoch."""
-        return f"val.{self.metric}"
-
 
 _SWEEP_INT_KEYS = {"n_trials": 0, "seed": -1, "startup_trials": 0, "pruner_startup_trials": 0,
                    "pruner_warmup_epochs": 0}

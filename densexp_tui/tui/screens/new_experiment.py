@@ -74,6 +74,7 @@ from densexp_tui.tui.widgets.experiment_form import (
     visible_fields,
 )
 from densexp_tui.tui.widgets.form import ConfigField, field_id
+from densexp_tui.tui.widgets.palette import theme_variables
 from densexp_tui.tui.widgets.seeds_field import SeedsField
 
 if TYPE_CHECKING:
@@ -425,7 +426,7 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
                     if self.parent_config is not None and cfg is not None else Text(""))
         toml = dumps_config(cfg) if cfg is not None else ""
         self.query_one("#review-toml", Static).update(
-            toml_syntax(toml, self.app.theme_variables or self.app.get_css_variables()))
+            toml_syntax(toml, theme_variables(self.app)))
 
     # -- launch, save, load, back -----------------------------------------------------------
     @on(Button.Pressed, "#launch-button")

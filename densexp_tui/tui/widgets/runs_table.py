@@ -22,6 +22,7 @@ from densexp_tui.core.rungroups import GroupSummary
 from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.statuses import STATUS_MARKS
 from densexp_tui.tui.widgets.formatting import format_duration, format_metric
+from densexp_tui.tui.widgets.palette import theme_variables
 
 # (key, label): the order people scan in, most telling first.
 COLUMNS = (
@@ -184,7 +185,7 @@ class RunsTable(DataTable[Text]):
 
     def _styled(self, cells: Cells) -> list[Text]:
         """Cells as rich Text: status and marks in theme colours, numbers right-aligned."""
-        variables = self.app.theme_variables or self.app.get_css_variables()
+        variables = theme_variables(self.app)
         status = cells[2].split(" ", 1)[-1]
         styled = []
         for (column, _label), value in zip(COLUMNS, cells, strict=True):
