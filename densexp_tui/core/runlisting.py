@@ -58,12 +58,53 @@ class RunsView:
     def n_shown(self) -> int:
         return self.matched if self.matched >= 0 else len(self.rows)
 
+    def table_order(self, run_ids: set[str] | list[str]) -> list[str]:
+        """``run_ids`` in the order the table shows them (a run in a folded group where
+        its group's row is); runs it does not show last; ties newest first."""
+        def position(run_id: str) -> tuple[int, str]:
+            run = self.runs.get(run_id)
+            at = self.positions.get(run_id)
+            if at is None and run is not None and run.group:
+                at = self.positions.get(GROUP_KEY_PREFIX + run.group)
+            inverted = "".join(chr(0x10FFFF - ord(c)) for c in run_id)
+            return (len(self.positions) if at is None else at, inverted)
+
+        return sorted(run_ids, key=position)
+
     def group_members(self, key: str) -> list[str]:
         """The run ids of the folded group shown under ``key`` ([] for a run or no row)."""
         if key not in self.positions:
             return []
         row = self.rows[self.positions[key]]
         return list(row.run_ids) if isinstance(row, GroupSummary) else []
+
+
+def count_line(n_shown: int, n_runs: int, *, fold: bool, checking: bool, marked: int,
+               problems: tuple[str, ...] = ()) -> str:
+    """``3 of 10 runs · groups folded · 2 marked``: what the runs line under the table says
+    (``checking``: the index has not checked every run yet; a filter problem last)."""
+    noun = "run" if n_runs == 1 else "runs"
+    count = f"{n_shown} of {n_runs} {noun}" if n_shown != n_runs else f"{n_runs} {noun}"
+    if fold:
+        count += " · groups folded"
+    if checking:
+        count += " · checking every run…"
+    marks = f" · {marked} marked" if marked else ""
+    problem = f" · {problems[0]}" if problems else ""
+    return count + marks + problem
+
+
+def empty_hint(n_shown: int, n_runs: int, *, where: str, starting: bool) -> str | None:
+    """What the screen says instead of an empty table (None when it shows rows).
+    ``starting``: the first run is on its way (loading data, building the model)."""
+    if n_runs == 0 and starting:
+        return (f"No runs yet in {where}; "
+                "the first one is starting (loading data, building the model).")
+    if n_runs == 0:
+        return f"No runs yet in {where}.\nPress n to set up an experiment."
+    if n_shown == 0:
+        return "No run matches the filter. Press escape to clear it."
+    return None
 
 
 def build_view(runs: list[RunSummary], filter_text: str, fold: bool, sort: SortSpec,

@@ -12,6 +12,8 @@ from densexp_tui.core.rungroups import GroupSummary
 from densexp_tui.core.runlisting import (
     GROUP_KEY_PREFIX,
     build_view,
+    count_line,
+    empty_hint,
     few_runs,
     read_listing,
     row_key,
@@ -121,3 +123,41 @@ def test_a_re_read_without_a_request_fetches_no_window(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     update_index(store, full=False)
     assert read_listing(store, None, []).window is None
+
+
+def test_marked_runs_come_in_table_order_a_folded_one_where_its_group_is() -> None:
+    folded = build_view(RUNS, "", True, SortSpec("acc", True))  # b, g1 (c, d), a
+    ids = {RUNS[3].run_id, RUNS[0].run_id, RUNS[2].run_id}  # a, d, b
+    assert folded.table_order(ids) == [RUNS[2].run_id, RUNS[0].run_id, RUNS[3].run_id]
+    narrowed = build_view(RUNS, "status:failed", False, SortSpec())  # only b is shown
+    assert narrowed.table_order(ids) == [RUNS[2].run_id, RUNS[0].run_id, RUNS[3].run_id]
+
+
+def test_the_count_line_says_what_is_shown_of_what() -> None:
+    assert count_line(4, 4, fold=False, checking=False, marked=0) == "4 runs"
+    assert count_line(1, 1, fold=False, checking=False, marked=0) == "1 run"
+    assert count_line(2, 40, fold=True, checking=True, marked=3,
+                      problems=("acc>'x': 'x' is not a number",)) == (
+        "2 of 40 runs · groups folded · checking every run… · 3 marked"
+        " · acc>'x': 'x' is not a number")
+
+
+def test_an_empty_table_says_why_and_what_to_do() -> None:
+    assert empty_hint(3, 3, where="runs", starting=False) is None
+    assert empty_hint(0, 0, where="runs", starting=False) == (
+        "No runs yet in runs.\nPress n to set up an experiment.")
+    assert "the first one is starting" in (empty_hint(0, 0, where="runs", starting=True) or "")
+    assert empty_hint(0, 5, where="runs", starting=False) == (
+        "No run matches the filter. Press escape to clear it.")
+
+
+def test_a_runs_dir_is_named_as_short_as_it_can_be(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from densexp_tui.core.formatting import display_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path.parent))
+    assert display_path(tmp_path / "runs") == "runs"
+    assert display_path(tmp_path) == "."
+    assert display_path(tmp_path.parent / "elsewhere") == "~/elsewhere"
+    assert display_path(Path("/")) == "/"

@@ -19,7 +19,6 @@ nothing on the UI thread grows with the number of runs.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -33,12 +32,15 @@ from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import load_config
 from densexp_tui.core.errors import BadInput
+from densexp_tui.core.formatting import display_path
 from densexp_tui.core.rungroups import GroupSummary
 from densexp_tui.core.runlisting import (
     GROUP_KEY_PREFIX,
     Row,
     RunsView,
     build_view,
+    count_line,
+    empty_hint,
     few_runs,
     read_listing,
     row_key,
@@ -74,18 +76,6 @@ HIDDEN_LIST_SECONDS = 10.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
               SortSpec("duration", False), SortSpec("name", False))
-
-
-def display_path(path: Path) -> str:
-    """A path as short as it can be said: relative to the working dir, or with ~."""
-    try:
-        return str(path.relative_to(Path.cwd())) or "."
-    except ValueError:
-        pass
-    try:
-        return "~/" + str(path.relative_to(Path.home()))
-    except ValueError:
-        return str(path)
 
 
 class RunsListed(Message):
@@ -361,27 +351,18 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def _update_side_lines(self, n_runs: int, n_shown: int) -> None:
         hint = self.query_one("#empty-hint", Static)
         problems = self._view.problems if self._view is not None else ()
-        if n_runs == 0 and self.densexp.training_busy:
-            hint.update(f"No runs yet in {display_path(self.densexp.store.root)}; "
-                        "the first one is starting (loading data, building the model).")
-        elif n_runs == 0:
-            hint.update(f"No runs yet in {display_path(self.densexp.store.root)}.\n"
-                        "Press n to set up an experiment.")
-        elif n_shown == 0:
-            hint.update("No run matches the filter. Press escape to clear it.")
+        text = empty_hint(n_shown, n_runs, where=display_path(self.densexp.store.root),
+                          starting=self.densexp.training_busy)
+        if text is not None:
+            hint.update(text)
         hint.display = n_shown == 0
         self.query_one("#runs-table").display = n_shown > 0
         queue = self.densexp.describe_queue()
-        noun = "run" if n_runs == 1 else "runs"
-        count = f"{n_shown} of {n_runs} {noun}" if n_shown != n_runs else f"{n_runs} {noun}"
-        if self.fold_groups:
-            count += " · groups folded"
-        if self._in_worker and not self._checked:
-            count += " · checking every run…"
-        marks = f" · {len(self.marked)} marked" if self.marked else ""
-        problem = f" · {problems[0]}" if problems else ""
+        count = count_line(n_shown, n_runs, fold=self.fold_groups,
+                           checking=self._in_worker and not self._checked,
+                           marked=len(self.marked), problems=problems)
         self.query_one("#queue-line", Static).update(
-            " · ".join(p for p in (queue, count + marks + problem) if p))
+            " · ".join(p for p in (queue, count) if p))
 
     def _extend_window(self) -> None:
         """The cursor nears the last row held: add the next rows (appending is cheap)."""
@@ -530,19 +511,10 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             self._table().update_rows({key: self._cells(view.rows[view.positions[key]])})
             self._update_side_lines(view.n_runs, view.n_shown)
 
-    def _row_position(self, run_id: str) -> tuple[int, str]:
-        """Where the run shows (in its group's row when folded); ties newest first."""
-        positions = self._view.positions if self._view is not None else {}
-        run = self._runs.get(run_id)
-        position = positions.get(run_id)
-        if position is None and run is not None and run.group:
-            position = positions.get(GROUP_KEY_PREFIX + run.group)
-        inverted = "".join(chr(0x10FFFF - ord(c)) for c in run_id)
-        return (len(positions) if position is None else position, inverted)
-
     def compare_ids(self) -> list[str]:
         """Marked runs in table order, plus the selected one when only one is marked."""
-        ids = sorted(self.marked, key=self._row_position)
+        view = self._view or RunsView({}, [], {}, "", False, SortSpec())
+        ids = view.table_order(self.marked)
         selected = self.selected_run_id()
         if selected and selected.startswith(GROUP_KEY_PREFIX):
             selected = None
