@@ -1,5 +1,6 @@
 """Reading a TOML file the user wrote (run, sweep, user config, theme): its tables, or one
-line naming the file and what is wrong with it (missing, a folder, not UTF-8, not TOML)."""
+line naming the file and what is wrong with it (missing, a folder, not UTF-8, not TOML).
+And the tables of a stored run's config.toml text, for views that show what they can."""
 
 from __future__ import annotations
 
@@ -36,3 +37,12 @@ def read_toml_text(path: Path, error: type[BadInput] = ConfigError) -> str:
                     file=path) from None
     except OSError as exc:
         raise error(f"cannot be read ({exc.strerror})", file=path) from None
+
+
+def toml_tables_or_empty(text: str) -> dict[str, Any]:
+    """The tables of ``text`` (a run's stored config.toml), or {} when it is not TOML: a
+    damaged run still shows the rest of what it has."""
+    try:
+        return dict(tomllib.loads(text))
+    except tomllib.TOMLDecodeError:
+        return {}
