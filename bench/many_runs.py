@@ -240,7 +240,7 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
 
             line = app.screen.query_one("#queue-line", Static)
             deadline = time.perf_counter() + 120
-            while "checking every run" in str(line.render()) and \
+            while "checking every run" in str(line.content) and \
                     time.perf_counter() < deadline:
                 await pilot.pause(0.2)
         for name, key in (("move", "down"), ("mark", "space")):
@@ -305,7 +305,7 @@ async def compare_100(root: Path) -> float:
 async def sweeps_1000(tmp: Path) -> dict[str, float]:
     """The Sweeps screen on a 1,000-trial study: open to a full trials table, then the key
     latency (cursor down in the trials table) while the screen keeps refreshing."""
-    from textual.widgets import DataTable
+    from textual.widgets import DataTable, Static
 
     from densexp_tui.tui.screens.sweeps import SweepsScreen
     from tests.sweep.study_factory import write_study
@@ -324,7 +324,7 @@ async def sweeps_1000(tmp: Path) -> dict[str, float]:
         while table.row_count < 1001 and time.perf_counter() < deadline:
             await pilot.pause(0.01)
         if table.row_count < 1001:
-            problem = str(screen.query_one("#sweeps-problem").render())
+            problem = str(screen.query_one("#sweeps-problem", Static).content)
             raise RuntimeError(f"the trials table held {table.row_count} rows after "
                                f"{OPEN_DEADLINE:.0f} s ({problem or 'no problem shown'})")
         opened = time.perf_counter() - started
