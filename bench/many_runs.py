@@ -246,13 +246,18 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
         for name, key in (("move", "down"), ("mark", "space")):
             app.latencies = []
             for _ in range(keys):
+                # By row key, not position: a writer's new runs at the top shift the rows
+                # (the cursor stays on its run), which a position would misread.
                 row = table.cursor_row
+                at = row_key_at(table, row)
+                below = row_key_at(table, row + 1)
                 mark = table.get_row_at(row)[0].plain
 
-                def shown(row: int = row, mark: str = mark, key: str = key) -> bool:
+                def shown(at: str = at, below: str = below, mark: str = mark,
+                          key: str = key) -> bool:
                     if key == "down":
-                        return table.cursor_row == row + 1
-                    return table.get_row_at(row)[0].plain != mark
+                        return row_key_at(table, table.cursor_row) == below
+                    return at in table.rows and table.get_cell(at, "mark").plain != mark
                 await press(app, key, shown)
             out[name] = list(app.latencies)
         await pilot.press("slash")
@@ -267,6 +272,15 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
             await press(app, char, typed)
         out["filter typing"] = list(app.latencies)
     return out
+
+
+def row_key_at(table: Any, row: int) -> str:
+    from textual.coordinate import Coordinate
+
+    try:
+        return str(table.coordinate_to_cell_key(Coordinate(row, 0))[0].value)
+    except Exception:  # noqa: BLE001 - past the last row
+        return ""
 
 
 def remove_writer_runs(root: Path) -> None:
