@@ -23,6 +23,7 @@ from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.runwindow import Window, WindowRequest, fetch_window
 
 if TYPE_CHECKING:
+    from densexp_tui.core.namesync import NamesSync
     from densexp_tui.core.runstore import RunStore
 
 # A folded group's row key: the prefix, then the group's name (run ids never start so).
@@ -145,12 +146,17 @@ def few_runs(root: Path, limit: int) -> bool:
     return True
 
 
-def update_index(store: RunStore, full: bool) -> float | None:
+def update_index(store: RunStore, full: bool,
+                 names: NamesSync | None = None) -> float | None:
     """Bring the runs index in line with the folders: ``full``, every summary (in a child
     process, so it does not hold this process's GIL; returns the seconds it took), else the
-    new and gone folders and the running runs (returns None)."""
+    new and gone folders and the running runs (through ``names``' long-lived child when
+    given, core/namesync.py; returns None)."""
     if not full:
-        store.index.update(full=False)
+        if names is not None:
+            names.update()
+        else:
+            store.index.update(full=False)
         return None
     started = time.monotonic()
     check_every_run(store)

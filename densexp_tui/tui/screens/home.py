@@ -33,6 +33,7 @@ from textual.worker import Worker, WorkerState
 from densexp_tui.core.config import load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.formatting import display_path
+from densexp_tui.core.namesync import NamesSync
 from densexp_tui.core.rungroups import GroupSummary
 from densexp_tui.core.runlisting import (
     GROUP_KEY_PREFIX,
@@ -157,6 +158,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._last_full = 0.0
         self._last_full_seconds = 0.0
         self._queue_line: str | None = None  # as last drawn
+        self._names: NamesSync | None = None  # big runs dir: the names update's child
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -200,7 +202,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             self._last_hidden = time.monotonic()
         self._ticking = True
         self._tick_in_worker(self._request(), False, self._generation,
-                             list(self._running_ids), window=fetch)
+                             list(self._running_ids), self._names_sync(), window=fetch)
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
@@ -231,7 +233,18 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._ticking = True
         full = not self._checked or time.monotonic() - self._last_full >= max(
             FULL_CHECK_SECONDS, FULL_LIST_SPACING * self._last_full_seconds)
-        self._tick_in_worker(self._request(), full, self._generation, list(self._running_ids))
+        self._tick_in_worker(self._request(), full, self._generation, list(self._running_ids),
+                             self._names_sync())
+
+    def _names_sync(self) -> NamesSync:
+        """The child process that keeps the index's names current (core/namesync.py)."""
+        if self._names is None:
+            self._names = NamesSync(self.densexp.store)
+        return self._names
+
+    def on_unmount(self) -> None:
+        if self._names is not None:
+            self._names.close()
 
     def _filter_text(self) -> str:
         return self.query_one("#filter", Input).value
@@ -247,9 +260,9 @@ class HomeScreen(UsesWorkbench, Screen[None]):
 
     @work(thread=True, group="runs-list", exit_on_error=False)
     def _tick_in_worker(self, request: WindowRequest, full: bool, generation: int,
-                        previous: list[str], window: bool = True) -> None:
+                        previous: list[str], names: NamesSync, window: bool = True) -> None:
         store = self.densexp.store
-        checked_in = update_index(store, full)
+        checked_in = update_index(store, full, names)
         # The runs known as running now, not when the tick began: the first rows may have
         # shown one meanwhile (a plain list, read once; the UI thread replaces it whole).
         previous = list(dict.fromkeys([*previous, *self._running_ids]))

@@ -1,0 +1,91 @@
+"""The names-only index update in a long-lived child (core/namesync.py): what the runs
+screen lists stays exactly the folders, the work happens in the child, and a child that is
+gone or a read-only runs dir falls back to the update in this process."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from densexp_tui.core import runindex
+from densexp_tui.core.namesync import NamesSync
+from densexp_tui.core.runlisting import update_index
+from densexp_tui.core.runstore import RunStore
+from tests.runs_factory import generate_runs
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def listed(store: RunStore) -> list[str]:
+    return [run.run_id for run in store.newest_runs(100)[0]]
+
+
+def count_in_process_updates(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    calls: list[bool] = []
+    real = store.index.update
+
+    def update(full: bool = True) -> int:
+        calls.append(full)
+        return real(full)
+    monkeypatch.setattr(store.index, "update", update)
+    return calls
+
+
+def test_new_and_gone_folders_are_synced_by_the_child_not_this_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runindex, "MTIME_TRUST_SECONDS", 0.0)
+    root = tmp_path / "runs"
+    ids = generate_runs(root, 6)
+    store = RunStore(root)
+    store.index.update(full=True)
+    calls = count_in_process_updates(store, monkeypatch)
+    names = NamesSync(store)
+    try:
+        other = generate_runs(tmp_path / "elsewhere", 2, start_index=500)
+        for run_id in other:
+            shutil.copytree(tmp_path / "elsewhere" / run_id, root / run_id)
+        shutil.rmtree(root / ids[0])
+        assert update_index(store, False, names) is None
+        assert listed(store) == sorted([*ids[1:], *other], reverse=True)
+        shutil.rmtree(root / other[0])  # the same child again: it keeps answering
+        names.update()
+        assert listed(store) == sorted([*ids[1:], other[1]], reverse=True)
+        assert calls == []  # every listing and comparison happened in the child
+    finally:
+        names.close()
+    assert names._child is None
+
+
+def test_a_child_that_died_is_replaced_by_the_update_here(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runindex, "MTIME_TRUST_SECONDS", 0.0)
+    root = tmp_path / "runs"
+    ids = generate_runs(root, 3)
+    store = RunStore(root)
+    store.index.update(full=True)
+    names = NamesSync(store)
+    names.update()
+    assert names._child is not None
+    names._child.kill()
+    names._child.wait()
+    calls = count_in_process_updates(store, monkeypatch)
+    shutil.rmtree(root / ids[1])
+    names.update()
+    assert calls == [False]
+    assert listed(store) == sorted([ids[0], ids[2]], reverse=True)
+    names.close()
+
+
+def test_a_read_only_runs_dir_is_synced_in_this_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "runs"
+    ids = generate_runs(root, 3)
+    store = RunStore(root)
+    calls = count_in_process_updates(store, monkeypatch)
+    monkeypatch.setattr("densexp_tui.core.namesync.os.access", lambda *_args: False)
+    names = NamesSync(store)
+    names.update()
+    assert calls == [False] and names._child is None
+    assert listed(store) == sorted(ids, reverse=True)
