@@ -20,13 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from densexp_tui.core.runstore import RunStore
 
 CHILD_TIMEOUT_SECONDS = 600.0
 
 
-def check_every_run(store: RunStore) -> None:
-    """Bring every row of ``store``'s index in line with its folder (see the docstring)."""
+def check_every_run(store: RunStore, names_update: Callable[[], int] | None = None) -> None:
+    """Bring every row of ``store``'s index in line with its folder (see the docstring).
+    ``names_update``: how the names seen since the child listed them are synced after it
+    (the runs screen's own child, core/namesync.py; default: in this process)."""
     if not os.access(store.root, os.W_OK):
         store.index.update(full=True)
         return
@@ -38,7 +42,11 @@ def check_every_run(store: RunStore) -> None:
     if result.returncode != 0:  # the child could not: do it here rather than not at all
         store.index.update(full=True)
         return
-    store.index.update(full=False)  # this process's view of the names, after the child's
+    # The folders that came or went while the child ran (a sweep adds them every second).
+    if names_update is not None:
+        names_update()
+    else:
+        store.index.update(full=False)
 
 
 def _package_path() -> str:

@@ -159,7 +159,7 @@ def update_index(store: RunStore, full: bool,
             store.index.update(full=False)
         return None
     started = time.monotonic()
-    check_every_run(store)
+    check_every_run(store, names.update if names is not None else None)
     return time.monotonic() - started
 
 

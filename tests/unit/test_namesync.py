@@ -89,3 +89,20 @@ def test_a_read_only_runs_dir_is_synced_in_this_process(
     names.update()
     assert calls == [False] and names._child is None
     assert listed(store) == sorted(ids, reverse=True)
+
+
+def test_the_full_check_hands_the_names_after_it_to_the_same_child(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runindex, "MTIME_TRUST_SECONDS", 0.0)
+    root = tmp_path / "runs"
+    ids = generate_runs(root, 4)
+    store = RunStore(root)
+    calls = count_in_process_updates(store, monkeypatch)
+    names = NamesSync(store)
+    try:
+        assert update_index(store, True, names) is not None
+        assert calls == []  # the full check ran in its child, the names sync in names'
+        assert names._child is not None
+        assert listed(store) == sorted(ids, reverse=True)
+    finally:
+        names.close()
