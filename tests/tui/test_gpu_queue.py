@@ -250,6 +250,7 @@ def _events_of(run_dir: Path, kind: str) -> list[dict[str, Any]]:
             if event.kind == kind]
 
 
+@pytest.mark.slow  # two real `densexp run`/`resume` children: about a minute here
 @pytest.mark.timeout(180)
 async def test_a_per_gpu_run_cancelled_after_epoch_one_resumes_on_another_gpu(
         per_gpu_app: Callable[[int], DensexpApp], runs_dir: Path,
