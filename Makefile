@@ -25,11 +25,16 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy
 	$(BIN)/lint-imports
 
-# Lint first, then every test in one pytest process (each test has a timeout, see
-# pyproject.toml, so a hang fails with a traceback instead of blocking CI). The 25 slowest
-# are listed at the end: where the suite's time goes, in every CI log.
+# Lint first, then every test, spread over one pytest-xdist worker per core, at most
+# PYTEST_MAX_WORKERS (each worker is a TensorFlow process of 1-2 GB). Work several workers
+# need once (the cpu:2 training process, the apt installs) is shared: tests/session_once.py.
+# Each test has a timeout (pyproject.toml), so a hang fails with a traceback instead of
+# blocking CI. The 25 slowest are listed at the end: where the suite's time goes.
+# `make test PYTEST_ARGS="-n 0"` runs it in one process.
+PYTEST_MAX_WORKERS ?= 4
 test: lint
-	$(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --maxprocesses $(PYTEST_MAX_WORKERS) --durations=25 \
+		$(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

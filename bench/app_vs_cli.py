@@ -67,6 +67,8 @@ asyncio.run(main())
 
 
 def write_config(config: Path, overrides: list[str], tmp: Path) -> Path:
+    """The TOML to launch: the given one, or a resolved copy with the --set overrides
+    (bench/keypress_latency.py launches the same way)."""
     if not overrides:
         return config
     from densexp_tui.core.config import apply_overrides, load_config, resolve_paths, save_config

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
 
-from densexp_tui.core.config import apply_overrides, load_config, resolve_paths, save_config  # noqa: E402
+from bench.app_vs_cli import write_config  # noqa: E402
 from densexp_tui.tui.app import DensexpApp  # noqa: E402
 
 MISS_AFTER_SECONDS = 2.0
@@ -89,16 +89,6 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
-
-
-def launch_path(config: Path, overrides: list[str], tmp: Path) -> Path:
-    """The TOML to launch: the given one, or a resolved copy with the --set overrides."""
-    if not overrides:
-        return config
-    cfg = resolve_paths(apply_overrides(load_config(config), overrides))
-    path = tmp / "bench-run.toml"
-    save_config(cfg, path)
-    return path
 
 
 def make_probe(app: TimedApp, key: str, phase: str) -> Probe:
@@ -187,7 +177,7 @@ def main() -> None:
 
         # As the app does: library output goes to a log, not between the figures.
         redirect_fd2_for_process(Path(tmp) / "process.log")
-        launch = launch_path(args.config, args.overrides, Path(tmp))
+        launch = write_config(args.config, args.overrides, Path(tmp))
         started = time.perf_counter()
         results = asyncio.run(measure(launch, Path(tmp) / "runs", args.interval))
         wall = time.perf_counter() - started

@@ -253,6 +253,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from densexp_tui import report
     from densexp_tui.core.events import read_events
     from densexp_tui.core.runstore import RunStore
+    from densexp_tui.core.tomlfile import toml_tables_or_empty
 
     if args.errors:
         return cli_evaluation.cmd_show_errors(args)
@@ -267,7 +268,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     config_text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
     if args.json:
         print(json.dumps({"summary": summary.to_dict(), "trainable_fraction":
-                          summary.trainable_fraction, "config": _config_mapping(config_text),
+                          summary.trainable_fraction, "config": toml_tables_or_empty(config_text),
                           "epochs": epochs, "test": test, "skipped_lines": log.skipped},
                          indent=2))
         return 0
@@ -276,14 +277,6 @@ def cmd_show(args: argparse.Namespace) -> int:
         console.print(part)
     return 0
 
-
-def _config_mapping(text: str) -> dict[str, Any]:
-    import tomllib
-
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return {}
 
 
 # ---------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from densexp_tui.core.errors import BadInput
 
 if TYPE_CHECKING:
     from densexp_tui.core.comparing import CompareReport
+    from densexp_tui.core.config import RunConfig
     from densexp_tui.core.misclassified import ErrorRow
+    from densexp_tui.core.runstore import RunStore
 
 
 def add_parsers(sub: Any, add_runs_dir: Any) -> None:
@@ -131,7 +133,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="run the config once per seed, as one group (run.group)")
 
 
-def cmd_run_seeds(cfg: Any, store: Any, args: argparse.Namespace) -> int:
+def cmd_run_seeds(cfg: RunConfig, store: RunStore, args: argparse.Namespace) -> int:
     """Each seed after the other, headless, then the group's test metrics."""
     from densexp_tui.cli import run_headless
     from densexp_tui.core.seeds import parse_seeds, seed_configs
@@ -148,7 +150,7 @@ def cmd_run_seeds(cfg: Any, store: Any, args: argparse.Namespace) -> int:
     return 0 if all(code == 0 for code in codes) else 1
 
 
-def group_lines(store: Any, group: str) -> list[str]:
+def group_lines(store: RunStore, group: str) -> list[str]:
     """``group NAME: N seeds, test F1 mean ± std ...`` for the finished seeds."""
     from densexp_tui.core.seeds import mean_and_std
 

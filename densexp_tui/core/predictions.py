@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from densexp_tui.core.config import write_text_atomic
+from densexp_tui.core.atomicfile import write_text_atomic
 from densexp_tui.core.errors import BadInput
 
 PREDICTIONS_FILE = Path("predictions") / "test.jsonl"

@@ -174,14 +174,6 @@ class ReplaySource:
         done = [e for e, end in self._epoch_ends.items() if end <= self._cursor]
         return max(done, default=0)
 
-    def replay_clock(self) -> float:
-        """Seconds of (compressed) recorded time played so far."""
-        with self._lock:
-            return self._now_replay()
-
-    def recorded_length(self) -> float:
-        return self._replay_times[-1] if self._replay_times else 0.0
-
     # -- controls (UI thread) ------------------------------------------------------------------
     def set_speed(self, speed: float | None) -> None:
         with self._lock:

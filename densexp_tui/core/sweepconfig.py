@@ -41,7 +41,6 @@ from densexp_tui.core.config import (
     FIELD_SPECS,
     RUN_NAME_PATTERN,
     RunConfig,
-    _did_you_mean,
     coerce_value,
     config_hash,
     config_to_dict,
@@ -50,6 +49,7 @@ from densexp_tui.core.config import (
     read_toml_mapping,
 )
 from densexp_tui.core.errors import BadInput, ConfigError
+from densexp_tui.core.fieldspecs import did_you_mean
 
 OBJECTIVE_SPLITS = ("val", "test")
 OBJECTIVE_METRICS = ("loss", "accuracy", "f1")
@@ -134,11 +134,6 @@ class SweepSection:
     @property
     def metric(self) -> str:
         return self.objective.split(".")[1]
-
-    @property
-    def pruning_metric(self) -> str:
-        """Pruners watch the validation version of the objective at each epoch."""
-        return f"val.{self.metric}"
 
 
 _SWEEP_INT_KEYS = {"n_trials": 0, "seed": -1, "startup_trials": 0, "pruner_startup_trials": 0,
@@ -296,7 +291,7 @@ def _check_top_level(mapping: Mapping[str, Any], source: str | Path) -> None:
         if key in {f.name for f in dataclasses.fields(SweepSection)}:
             raise ConfigError(f"{key} belongs in the [sweep] table; allowed at the top: "
                               "base, [sweep], [space]", file=source, key=str(key))
-        hint = _did_you_mean(str(key), TOP_LEVEL_KEYS)
+        hint = did_you_mean(str(key), TOP_LEVEL_KEYS)
         raise ConfigError(f"unknown key {key}{hint}; allowed at the top: base, [sweep], [space]",
                           file=source)
 
@@ -329,7 +324,7 @@ def _parse_sweep_section(table: Any, source: str | Path, fallback_name: str) -> 
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
-            hint = _did_you_mean(str(key), known)
+            hint = did_you_mean(str(key), known)
             raise ConfigError(f"unknown key sweep.{key}{hint}; allowed in [sweep]: "
                               + ", ".join(known), file=source)
         values[key] = _sweep_value(str(key), value, source)
@@ -351,7 +346,7 @@ def _sweep_value(key: str, value: Any, source: str | Path) -> Any:
     if key in _SWEEP_CHOICES:
         allowed = _SWEEP_CHOICES[key]
         if value not in allowed:
-            hint = _did_you_mean(str(value), allowed) if isinstance(value, str) else ""
+            hint = did_you_mean(str(value), allowed) if isinstance(value, str) else ""
             problem = ("is never produced by a run" if key == "objective"
                        else f"is not a {key}")
             raise ConfigError(f"{key} {value!r} {problem}{hint}; allowed: " + ", ".join(allowed),
@@ -397,7 +392,7 @@ def parse_param(key: str, value: Any, source: str | Path = "<sweep>") -> ParamSp
     where = f"space.{key}"
     spec = FIELD_SPECS.get(key)
     if spec is None:
-        hint = _did_you_mean(key, list(FIELD_SPECS))
+        hint = did_you_mean(key, list(FIELD_SPECS))
         raise ConfigError(f"unknown key {key}{hint}; allowed: a run config key such as "
                           "train.learning_rate", file=source, key="space")
     if key in RESERVED_KEYS:
@@ -445,7 +440,7 @@ def _parse_range(key: str, table: Mapping[str, Any], source: str | Path) -> Para
     spec = FIELD_SPECS[key]
     for name in table:
         if name not in _RANGE_KEYS:
-            hint = _did_you_mean(str(name), _RANGE_KEYS + ("choices",))
+            hint = did_you_mean(str(name), _RANGE_KEYS + ("choices",))
             raise ConfigError(f"unknown key {name}{hint}; allowed: low, high, log, step or "
                               "choices", file=source, key=where)
     if spec.kind not in ("int", "float"):

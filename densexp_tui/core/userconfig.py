@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found]
-
 from densexp_tui.core.errors import BadInput
+from densexp_tui.core.tomlfile import read_toml_mapping
 
 CONFIG_DIR_ENV = "DENSEXP_CONFIG_DIR"
 USER_CONFIG_FILE = "config.toml"
@@ -96,13 +91,7 @@ def load_user_config(path: Path | None = None) -> UserConfig:
     path = path or user_config_path()
     if not path.is_file():
         return UserConfig(path=path)
-    try:
-        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserConfigError(f"cannot read ({exc})", file=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserConfigError(f"not valid TOML ({exc})", file=path) from None
-    return parse_user_config(mapping, path)
+    return parse_user_config(read_toml_mapping(path, UserConfigError), path)
 
 
 def load_user_config_or_defaults(path: Path | None = None) -> tuple[UserConfig, str | None]:

@@ -1,6 +1,6 @@
 """Where a run trains: one device, or several under ``tf.distribute.MirroredStrategy``.
 
-``device.device`` (checked for shape by core/config.py) means:
+``device.device`` (checked for shape by core/fieldspecs.py) means:
 
 - ``auto``      gpu:0 when TensorFlow sees a GPU, else the CPU (TensorFlow places ops);
 - ``cpu`` / ``gpu`` / ``gpu:N``   one device;

@@ -3,7 +3,7 @@
 What makes a resumed run end with the same numbers as one never interrupted:
 - weights from ``checkpoints/last.weights.h5`` and the optimizer's variables (moments and
   iteration count, hence the learning-rate schedule's position) from ``optimizer.npz``;
-- the data order of epoch ``e`` is a pure function of ``(seed, e)`` (engine/data.py);
+- the data order of epoch ``e`` is a pure function of ``(seed, e)`` (engine/data/ordering.py);
 - dropout draws from per-layer ``tf.random.Generator``s that are re-seeded from
   ``(seed, epoch, layer)`` at every epoch start (``dropout.reseed_dropout``), so the masks of an
   epoch do not depend on what ran before it in the process;

@@ -8,21 +8,16 @@ same core code the app uses: ``RunView`` for curves and matrices, ``RunStore`` s
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found]
 
 from densexp_tui.core.config import RunConfig, config_to_dict, diff_configs, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.events import read_events
 from densexp_tui.core.runstore import RunStore, RunSummary
 from densexp_tui.core.runview import RunView
+from densexp_tui.core.tomlfile import toml_tables_or_empty
 
 if TYPE_CHECKING:
     from densexp_tui.sweep.study import TrialRow
@@ -87,20 +82,13 @@ def _flat_config(run: RunReport) -> dict[str, Any]:
     if run.config is not None:
         nested: dict[str, Any] = config_to_dict(run.config)
     else:
-        nested = _toml_or_empty(run.config_text)
+        nested = toml_tables_or_empty(run.config_text)
     flat: dict[str, Any] = {}
     for section, table in nested.items():
         if isinstance(table, dict):
             for key, value in table.items():
                 flat[f"{section}.{key}"] = value
     return flat
-
-
-def _toml_or_empty(text: str) -> dict[str, Any]:
-    try:
-        return dict(tomllib.loads(text))
-    except tomllib.TOMLDecodeError:
-        return {}
 
 
 # ---------------------------------------------------------------------------------------------

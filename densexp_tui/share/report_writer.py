@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from densexp_tui.core.config import write_text_atomic
+from densexp_tui.core.atomicfile import write_text_atomic
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.share.report_blocks import report_blocks, walk_figures

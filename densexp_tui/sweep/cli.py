@@ -31,6 +31,7 @@ from densexp_tui.sweep.study import (
     TrialRow,
     best_row,
     count_finished,
+    format_params,
     format_value,
     short_key,
     trial_rows,
@@ -287,8 +288,7 @@ def trial_line(row: TrialRow) -> str:
     value = "" if row.value is None else f" value {row.value:.4f}"
     extra = f" ({row.note})" if row.note else ""
     pruned = f" at epoch {row.pruned_at}" if row.pruned_at else ""
-    params = " ".join(f"{short_key(k)}={format_value(v)}" for k, v in row.params.items())
-    return f"trial {row.number} {row.state}{pruned}{value} {params}{extra}"
+    return f"trial {row.number} {row.state}{pruned}{value} {format_params(row.params)}{extra}"
 
 
 def render_table(rows: list[TrialRow], cfg: SweepConfig, where: str,

@@ -180,19 +180,6 @@ class StudyReader:
                                              mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    def wait_for_importances(self, name: str, timeout: float) -> bool:
-        """Wait until the importances of study ``name`` being computed are done (the CLI
-        and tests); True when none is left computing."""
-        entry = self._importances.get(name)
-        future = entry.computing if entry is not None else None
-        if future is None:
-            return True
-        try:
-            future.result(timeout)
-        except Exception:  # noqa: BLE001 - reported as no importances by the next snapshot
-            pass
-        return future.done()
-
     def close(self) -> None:
         """Stop the importance process (a closing view)."""
         if self._pool is not None:

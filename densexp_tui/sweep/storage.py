@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
-from densexp_tui.core.config import _did_you_mean
 from densexp_tui.core.errors import BadInput
+from densexp_tui.core.fieldspecs import did_you_mean
 
 SWEEPS_DIRNAME = ".sweeps"
 JOURNAL_SUFFIX = ".journal"
@@ -93,7 +93,7 @@ def parse_storage(url: str | None, runs_dir: Path, study_name: str) -> StorageSp
         base_scheme, url = "postgresql", "postgresql" + url[len(scheme):]
         scheme = "postgresql"
     if base_scheme not in SCHEMES:
-        hint = _did_you_mean(base_scheme, SCHEMES)
+        hint = did_you_mean(base_scheme, SCHEMES)
         raise StorageError(f"unknown storage scheme {base_scheme!r}{hint}; allowed: "
                            "postgresql://user:pw@host:port/db or sqlite:///file.db",
                            file=redact(url))

@@ -138,7 +138,8 @@ def importances(study: optuna.Study) -> dict[str, float] | None:
 
 
 def format_params(params: dict[str, Any]) -> str:
-    """``lr=3.2e-04 batch=16``: short names, compact numbers."""
+    """``learning_rate=3.20e-04 batch_size=16``: keys without their section, compact
+    numbers (the line `densexp sweep` prints per trial)."""
     return " ".join(f"{short_key(k)}={format_value(v)}" for k, v in params.items())
 
 
@@ -216,7 +217,3 @@ def load_study(spec: storage_mod.StorageSpec, name: str) -> optuna.Study | None:
     except KeyError:
         return None
 
-
-def study_names(spec: storage_mod.StorageSpec) -> list[str]:
-    storage = storage_mod.open_storage(spec)
-    return sorted(optuna.get_all_study_names(storage))

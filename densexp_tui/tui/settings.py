@@ -18,7 +18,7 @@ else:  # pragma: no cover - 3.10 only
 
 import tomli_w
 
-from densexp_tui.core.config import write_text_atomic
+from densexp_tui.core.atomicfile import write_text_atomic
 
 CONFIG_DIR_ENV = "DENSEXP_CONFIG_DIR"
 SETTINGS_FILE = "settings.toml"

@@ -8,20 +8,15 @@ to a colour every Textual theme has, so the app's CSS always parses.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - 3.10 only
-    import tomli as tomllib
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.statuses import STATUS_ROLE
+from densexp_tui.core.tomlfile import read_toml_mapping
 from densexp_tui.tui.settings import config_dir
 
 # App variable -> the standard theme colour used when a theme does not define it.
@@ -86,13 +81,7 @@ def _check_colour(value: Any, source: Path, key: str) -> None:
 
 def load_theme_file(path: Path) -> Theme:
     """One theme file; raises ThemeError with a one-line reason."""
-    try:
-        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ThemeError(f"cannot be read ({exc})", file=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ThemeError(f"not valid TOML ({exc})", file=path) from None
-    return theme_from_mapping(mapping, path)
+    return theme_from_mapping(read_toml_mapping(path, ThemeError), path)
 
 
 def load_all_themes() -> tuple[list[Theme], list[str]]:

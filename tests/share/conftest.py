@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.session_once import session_lock
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
@@ -40,9 +42,10 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        _install_chromium()
+def chromium_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    with session_lock(tmp_path_factory, "apt"):  # one apt-get at a time across workers
+        if not CHROMIUM.exists():
+            _install_chromium()
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} not found and apt-get could not install it")
     return CHROMIUM

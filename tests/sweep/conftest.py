@@ -20,6 +20,7 @@ import pytest
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.sweep.cli import prepare, start_worker
 from densexp_tui.sweep.runner import SweepOutcome, SweepWorker
+from tests.session_once import session_lock
 from tests.sweep.fake_trainer import fake_train
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,15 +166,19 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """A PostgreSQL server on 127.0.0.1 and a free port, with a throwaway data directory."""
-    missing = _install_postgres()
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """A PostgreSQL server on 127.0.0.1 and a free port, with a throwaway data directory
+    (one per xdist worker that runs these tests; the install is shared and locked)."""
+    with session_lock(tmp_path_factory, "apt"):  # one apt-get at a time across workers
+        missing = _install_postgres()
+        if os.geteuid() == 0 and subprocess.run(["id", "postgres"],
+                                                capture_output=True).returncode:
+            subprocess.run(["useradd", "--system", "--no-create-home", "postgres"],
+                           check=False)
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if missing or not initdb or not pg_ctl:
         _no_postgres(f"server binaries not found ({missing or 'initdb/pg_ctl'})")
         raise AssertionError("unreachable")  # _no_postgres always skips or fails
-    if os.geteuid() == 0 and subprocess.run(["id", "postgres"], capture_output=True).returncode:
-        subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=False)
     root = Path(tempfile.mkdtemp(prefix="densexp-pg-"))
     data, password = root / "data", "s3cret-pw"
     (root / "pw").write_text(password + "\n")

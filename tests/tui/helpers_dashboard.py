@@ -269,15 +269,6 @@ class ScreenTestApp(App[None]):
         self.push_screen(self._make_screen())
 
 
-async def wait_until(pilot: Any, condition: Callable[[], bool], tries: int = 200) -> None:
-    """Let the app run until ``condition`` holds; fail after a bounded number of pauses."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
-
-
 if __name__ == "__main__":
     for path in write_fixed_runs():
         print(path)

@@ -16,8 +16,9 @@ from densexp_tui.tui.commands import declared_bindings
 from densexp_tui.tui.dialogs import ErrorDialog
 from densexp_tui.tui.screens.help import HelpScreen
 from densexp_tui.tui.screens.home import HomeScreen
-from densexp_tui.tui.screens.new_experiment import CARRIED_KEYS, FORM_KEYS, NewExperimentScreen
+from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
 from densexp_tui.tui.settings import load_settings
+from densexp_tui.tui.widgets.experiment_form import CARRIED_KEYS, FORM_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 

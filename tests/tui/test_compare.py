@@ -7,7 +7,8 @@ from textual.widgets import DataTable
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.tui.screens.compare import CompareScreen, SortCell, differing_keys
 from densexp_tui.tui.widgets.line_chart import LineChart
-from tests.tui.helpers_dashboard import DATA_RUNS, LORA_FAST, QUICKSTART, ScreenTestApp, wait_until
+from tests.tui.conftest import wait_for
+from tests.tui.helpers_dashboard import DATA_RUNS, LORA_FAST, QUICKSTART, ScreenTestApp
 
 RUN_IDS = [QUICKSTART.run_id, LORA_FAST.run_id]
 
@@ -35,8 +36,8 @@ def test_differing_keys_come_from_the_configs() -> None:
 async def test_compare_shows_differing_hyperparameters_results_and_both_curves() -> None:
     app = compare_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                         and bool(compare(app).runs))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen)
+                       and bool(compare(app).runs))
         screen = compare(app)
         table = screen.query_one(DataTable)
         keys = [str(key.value) for key in table.columns]
@@ -56,8 +57,8 @@ async def test_compare_shows_differing_hyperparameters_results_and_both_curves()
 async def test_metric_key_switches_the_chart() -> None:
     app = compare_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                         and bool(compare(app).runs))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen)
+                       and bool(compare(app).runs))
         chart = compare(app).query_one(LineChart)
         await pilot.press("m")
         assert chart.title == "Val accuracy"
@@ -71,8 +72,8 @@ async def test_metric_key_switches_the_chart() -> None:
 async def test_sorting_by_a_column_and_reversing() -> None:
     app = compare_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                         and bool(compare(app).runs))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen)
+                       and bool(compare(app).runs))
         screen = compare(app)
         table = screen.query_one(DataTable)
         screen.sort_by("val_loss")

@@ -22,13 +22,13 @@ from densexp_tui.tui.widgets.confusion import ConfusionMatrix
 from densexp_tui.tui.widgets.line_chart import LineChart
 from densexp_tui.tui.widgets.progress import ProgressPanel
 from densexp_tui.tui.widgets.run_header import RunHeader
+from tests.tui.conftest import wait_for
 from tests.tui.helpers_dashboard import (
     DATA_RUNS,
     QUICKSTART,
     ScreenTestApp,
     summary_for,
     synthetic_events,
-    wait_until,
     write_run_dir,
 )
 
@@ -82,12 +82,12 @@ async def test_live_dashboard_follows_a_log_that_another_thread_appends_to(
     epoch_two = split_after_epoch(rest, 2)
     app = ScreenTestApp(lambda: DashboardScreen(run_dir, "live", None))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).view.latest_epoch == 1)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).view.latest_epoch == 1)
         screen = dashboard(app)
         assert screen.view.status == "running"
         writer = append_slowly(run_dir / "events.jsonl", rest[:epoch_two])
-        await wait_until(pilot, lambda: screen.view.latest_epoch == 2, tries=500)
+        await wait_for(pilot, lambda: screen.view.latest_epoch == 2)
         writer.join()
         await pilot.pause(0.15)  # one redraw tick
         matrix = screen.query_one("#confusion", ConfusionMatrix)
@@ -95,7 +95,7 @@ async def test_live_dashboard_follows_a_log_that_another_thread_appends_to(
         assert "epoch 2" in matrix.render().plain
         assert not screen.source_finished
         append_slowly(run_dir / "events.jsonl", rest[epoch_two:]).join()
-        await wait_until(pilot, lambda: screen.source_finished, tries=500)
+        await wait_for(pilot, lambda: screen.source_finished)
         assert screen.view.status == "completed"
 
 
@@ -108,16 +108,16 @@ async def test_live_dashboard_notices_a_run_whose_process_died(tmp_path: Path) -
     (run_dir / "summary.json").write_text(json.dumps(summary))
     app = ScreenTestApp(lambda: DashboardScreen(run_dir, "live", None))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).source_finished, tries=300)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).source_finished)
         assert dashboard(app).view.latest_epoch == 2
 
 
 async def test_counts_and_normalised_toggle_changes_the_numbers() -> None:
     app = ScreenTestApp(lambda: DashboardScreen(FIXED_RUN, "live", None))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).source_finished)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).source_finished)
         await pilot.pause(0.15)
         matrix = dashboard(app).query_one("#confusion", ConfusionMatrix)
         counts = matrix.cell_texts()
@@ -137,8 +137,8 @@ async def test_matrix_epoch_selector_steps_back_and_follows_again() -> None:
     epoch_four = next(e for e in events if e.kind == "epoch" and e.data["epoch"] == 4)
     app = ScreenTestApp(lambda: DashboardScreen(FIXED_RUN, "live", None))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).source_finished)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).source_finished)
         screen = dashboard(app)
         matrix = screen.query_one("#confusion", ConfusionMatrix)
         await pilot.press("left_square_bracket")
@@ -153,8 +153,8 @@ async def test_matrix_epoch_selector_steps_back_and_follows_again() -> None:
 async def test_80x24_shows_header_progress_loss_chart_and_confusion_matrix() -> None:
     app = ScreenTestApp(lambda: DashboardScreen(FIXED_RUN, "replay", None, replay_speed=None))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).source_finished)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).source_finished)
         await pilot.pause(0.15)
         screen = dashboard(app)
         for widget in (screen.query_one(RunHeader), screen.query_one(ProgressPanel),
@@ -183,17 +183,17 @@ async def test_cancel_asks_first_then_calls_the_apps_cancel_run(tmp_path: Path) 
     app = CancellingApp(lambda: DashboardScreen(run_dir, "live", None))
     app.cancelled = []
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).view.latest_epoch == 1)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).view.latest_epoch == 1)
         await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         assert app.cancelled == []
         await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
-        await wait_until(pilot, lambda: app.cancelled == [QUICKSTART.run_id])
+        await wait_for(pilot, lambda: app.cancelled == [QUICKSTART.run_id])
 
 
 async def test_cancel_of_a_run_from_another_terminal_sends_sigint(tmp_path: Path) -> None:
@@ -206,12 +206,12 @@ async def test_cancel_of_a_run_from_another_terminal_sends_sigint(tmp_path: Path
         run_dir, _ = live_run(tmp_path, epochs_written=1, pid=outside.pid)
         app = ScreenTestApp(lambda: DashboardScreen(run_dir, "live", None))
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                             and dashboard(app).view.latest_epoch == 1)
+            await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                           and dashboard(app).view.latest_epoch == 1)
             await pilot.press("c")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
             await pilot.press("y")
-            await wait_until(pilot, lambda: outside.poll() is not None, tries=300)
+            await wait_for(pilot, lambda: outside.poll() is not None)
         assert outside.returncode == 0
     finally:
         if outside.poll() is None:
@@ -223,15 +223,15 @@ async def test_system_metrics_sample_only_while_their_tab_is_open() -> None:
 
     app = ScreenTestApp(lambda: DashboardScreen(FIXED_RUN, "live", None))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).source_finished)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).source_finished)
         metrics = dashboard(app).query_one(SystemMetrics)
         await pilot.pause(0.3)
         assert metrics.samples_taken == 0
         # t steps Overview -> Accuracy -> Classes -> Calibration -> Errors -> Log -> System.
         await pilot.press(*["t"] * 6)
         assert dashboard(app).query_one("#tabs", TabbedContent).active == "system"
-        await wait_until(pilot, lambda: metrics.samples_taken > 0, tries=300)
+        await wait_for(pilot, lambda: metrics.samples_taken > 0)
         text = metrics.render().plain
         assert "CPU" in text and "RAM" in text
 

@@ -41,7 +41,7 @@ async def test_marked_runs_become_an_ensemble_run(make_app: Callable[..., Densex
 async def test_an_ensemble_replays_to_its_test_metrics(runs_dir: Path) -> None:
     from densexp_tui.core.ensemble import make_ensemble
     from densexp_tui.tui.screens.dashboard import DashboardScreen
-    from tests.tui.helpers_dashboard import ScreenTestApp, wait_until
+    from tests.tui.helpers_dashboard import ScreenTestApp
 
     store = RunStore(runs_dir)
     true = true_labels(40)
@@ -50,8 +50,8 @@ async def test_an_ensemble_replays_to_its_test_metrics(runs_dir: Path) -> None:
     app = ScreenTestApp(lambda: DashboardScreen(result.run_dir, "replay", None,
                                                 replay_speed=None))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and app.screen.source_finished)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and app.screen.source_finished)
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
         assert screen.view.status == "completed"

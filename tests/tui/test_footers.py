@@ -21,7 +21,7 @@ from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.screens.help import HelpScreen
 from densexp_tui.tui.screens.home import HomeScreen
 from tests.tui.conftest import wait_for
-from tests.tui.helpers_dashboard import DATA_RUNS, QUICKSTART, wait_until
+from tests.tui.helpers_dashboard import DATA_RUNS, QUICKSTART
 from tests.tui.test_dashboard import live_run
 
 NARROW = (80, 24)
@@ -92,8 +92,8 @@ async def test_dashboard_footer_fits_in_80_columns(make_app: Callable[..., Dense
     async with app.run_test(size=NARROW) as pilot:
         if mode == "live":
             app.open_run(QUICKSTART.run_id, live=True)
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and app.screen.view.latest_epoch is not None, tries=500)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and app.screen.view.latest_epoch is not None)
         expected = {"Back", "Re-run", "By row", "Tab"} if mode == "replay" else \
             {"Back", "Cancel run", "By row", "Tab"}
         # The footer is rebuilt when the run's status arrives (on a loaded machine it was
@@ -107,7 +107,7 @@ async def test_help_from_a_replay_lists_its_keys_and_not_cancel(
         make_app: Callable[..., DensexpApp]) -> None:
     app = make_app(runs_dir=DATA_RUNS, replay=QUICKSTART.run_id)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), tries=500)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=10)
         text = help_text(app)
@@ -122,8 +122,8 @@ async def test_help_from_a_live_dashboard_lists_cancel_and_no_replay_keys(
     app = make_app(runs_dir=run_dir.parent)
     async with app.run_test(size=(120, 40)) as pilot:
         app.open_run(QUICKSTART.run_id, live=True)
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and app.screen.view.latest_epoch is not None, tries=500)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and app.screen.view.latest_epoch is not None)
         await pilot.pause(0.3)
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=10)

@@ -23,6 +23,7 @@ from densexp_tui.tui.app import DensexpApp
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.run_watch import RunStatusesChanged
 from tests.tui.conftest import cells, shown_error_dialog, wait_for
+from tests.tui.helpers_notes import record_notes
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -50,7 +51,7 @@ def per_gpu_app(make_app: Callable[..., DensexpApp], tui_environment: Path,
 
     def factory(n_gpus: int) -> DensexpApp:
         monkeypatch.setattr(app_module, "per_gpu_mode", lambda: per_gpu_mode(lambda: n_gpus))
-        return _record_notes(make_app())
+        return make_app()
 
     return factory
 
@@ -61,24 +62,6 @@ def _config(name: str, epochs: int = 2) -> RunConfig:
 
 def queue_line(app: DensexpApp) -> str:
     return str(app.screen.query_one("#queue-line", Static).render())
-
-
-def _notes(app: DensexpApp) -> list[str]:
-    """Every notification the app showed (shown ones expire from app._notifications)."""
-    return app.shown_notes  # type: ignore[attr-defined]
-
-
-def _record_notes(app: DensexpApp) -> DensexpApp:
-    shown: list[str] = []
-    original = app.notify
-
-    def notify(message: str, *args: Any, **kwargs: Any) -> None:
-        shown.append(message)
-        original(message, *args, **kwargs)
-
-    app.notify = notify  # type: ignore[method-assign]
-    app.shown_notes = shown  # type: ignore[attr-defined]
-    return app
 
 
 def test_the_mode_says_how_many_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,6 +85,7 @@ async def test_two_gpus_train_two_runs_at_once_each_seeing_only_its_gpu(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_EPOCH_SECONDS", "1.0")
     app = per_gpu_app(2)
+    notes = record_notes(app)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: "Up to 2 at once" in queue_line(app), timeout=30)
         for name in ("first", "second", "third"):
@@ -116,7 +100,7 @@ async def test_two_gpus_train_two_runs_at_once_each_seeing_only_its_gpu(
         app.post_message(RunStatusesChanged(store.list_runs()))
         await pilot.pause()
         for name in ("first", "second", "third"):
-            assert [n for n in _notes(app) if f"{name} completed" in n] == [
+            assert [n for n in notes if f"{name} completed" in n] == [
                 f"{name} completed: best val accuracy 0.562"]
     runs = {summary.name: summary for summary in store.list_runs()}
     assert {name: run.status for name, run in runs.items()} == {
@@ -137,6 +121,7 @@ async def test_cancel_one_then_quit_cancels_the_other(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_EPOCH_SECONDS", "0.5")
     app = per_gpu_app(2)
+    notes = record_notes(app)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: "Up to 2 at once" in queue_line(app), timeout=30)
         app.launch_run(_config("left", epochs=400), watch=False)
@@ -147,7 +132,7 @@ async def test_cancel_one_then_quit_cancels_the_other(
         assert app.cancel_run(left.run_id)
         await wait_for(pilot, lambda: left not in app.training.running, timeout=60)
         assert right in app.training.running
-        assert "left: cancelled" in " ".join(_notes(app))
+        assert "left: cancelled" in " ".join(notes)
         await pilot.press("ctrl+q")
         assert isinstance(app.screen, ConfirmDialog)
         assert "right is training" in app.screen.question
@@ -186,9 +171,10 @@ async def test_without_a_gpu_it_runs_one_at_a_time_and_says_so(
         per_gpu_app: Callable[[int], DensexpApp], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_module, "run_job", _in_app_job)
     app = per_gpu_app(0)
+    notes = record_notes(app)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: "One at a time" in queue_line(app), timeout=30)
-        assert "TensorFlow sees no GPU" in " ".join(_notes(app))
+        assert "TensorFlow sees no GPU" in " ".join(notes)
         app.launch_run(_config("solo"), watch=False)
         app.launch_run(_config("waits"), watch=False)
         await pilot.pause()
@@ -206,11 +192,12 @@ async def test_a_real_mlp_on_iris_trains_in_its_own_process_on_its_gpu(
         "run.name=iris-gpu", "data.name=iris", "model.name=mlp", "train.epochs=2",
         "train.batch_size=16"])
     app = per_gpu_app(1)
+    notes = record_notes(app)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: "Up to 1 at once" in queue_line(app), timeout=30)
         app.launch_run(cfg, watch=False)
         await wait_for(pilot, lambda: any(note.startswith("iris-gpu completed")
-                                          for note in _notes(app)), timeout=200)
+                                          for note in notes), timeout=200)
     (summary,) = RunStore(runs_dir).list_runs()
     assert summary.status == "completed" and summary.epochs_done == 2
     assert summary.visible_gpus == "0"  # its process saw only "its" GPU
@@ -280,13 +267,14 @@ async def test_a_per_gpu_run_cancelled_after_epoch_one_resumes_on_another_gpu(
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "6")  # the next session has GPU 6
     app = per_gpu_app(1)
+    notes = record_notes(app)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: "(GPU 6)" in queue_line(app), timeout=30)
         await wait_for(pilot, lambda: any("paused" in " ".join(row) for row in cells(app)),
                        timeout=10)
         await pilot.press("R")
         await wait_for(pilot, lambda: any(note.startswith("paused completed")
-                                          for note in _notes(app)), timeout=120)
+                                          for note in notes), timeout=120)
         await wait_for(pilot, lambda: not app.training.busy, timeout=30)
     summary = store.read_summary(run_id)
     assert summary.status == "completed" and summary.epochs_done == epochs

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static, TabbedContent
 
 from densexp_tui.core.config import load_config, validate_field
@@ -156,15 +157,17 @@ async def test_save_asks_before_overwriting(make_app: Callable[..., DensexpApp],
     target.write_text("# keep me\n")
     app = make_app()
     async with app.run_test() as pilot:
-        await pilot.press("n", "ctrl+s")
+        await open_path_prompt(pilot, app, "ctrl+s")
         app.screen.query_one(Input).value = str(target)
         await pilot.press("enter")
-        assert isinstance(app.screen, ConfirmDialog)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), timeout=30)
         await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathPrompt), timeout=30)
         assert target.read_text() == "# keep me\n"
         await pilot.press("enter")  # still in the prompt: enter again, then overwrite
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), timeout=30)
         await pilot.press("y")
-        assert "[train]" in target.read_text()
+        await wait_for(pilot, lambda: "[train]" in target.read_text(), timeout=30)
 
 
 async def test_loading_a_bad_toml_says_why(make_app: Callable[..., DensexpApp],
@@ -173,11 +176,20 @@ async def test_loading_a_bad_toml_says_why(make_app: Callable[..., DensexpApp],
     bad.write_text("[model]\nfinetune = 'lorra'\n")
     app = make_app()
     async with app.run_test() as pilot:
-        await pilot.press("n", "ctrl+o")
+        await open_path_prompt(pilot, app, "ctrl+o")
         app.screen.query_one(Input).value = str(bad)
         await pilot.press("enter")
-        assert isinstance(app.screen, NewExperimentScreen)
-        assert any("did you mean lora" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: isinstance(app.screen, NewExperimentScreen)
+                       and any("did you mean lora" in n.message for n in app._notifications),
+                       timeout=30)
+
+
+async def open_path_prompt(pilot: Pilot, app: DensexpApp, key: str) -> None:
+    """Open the form, then its save (ctrl+s) or load (ctrl+o) prompt, each awaited."""
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(app.screen, NewExperimentScreen), timeout=30)
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, PathPrompt), timeout=30)
 
 
 async def test_file_source_offers_the_columns_and_previews(
@@ -226,16 +238,16 @@ async def test_setting_a_data_field_to_its_own_value_keeps_the_preview(
         make_app: Callable[..., DensexpApp], monkeypatch: pytest.MonkeyPatch) -> None:
     """A Select re-posting its value (or a field typed back) must not reload the preview:
     on a slow machine the reload blanked the shown preview to "loading…"."""
-    import densexp_tui.engine.data as data_package
+    import densexp_tui.engine.data.preview as preview_module  # where the form's worker looks
 
     loads: list[str] = []
-    real_preview = data_package.preview_dataset
+    real_preview = preview_module.preview_dataset
 
     def counting_preview(data, base_dir):  # type: ignore[no-untyped-def]
         loads.append(data.name)
         return real_preview(data, base_dir)
 
-    monkeypatch.setattr(data_package, "preview_dataset", counting_preview)
+    monkeypatch.setattr(preview_module, "preview_dataset", counting_preview)
     app = make_app()
     async with app.run_test() as pilot:
         await pilot.press("n")

@@ -15,12 +15,12 @@ from densexp_tui.core import events as event_log
 from densexp_tui.core.events import EventFollower
 from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.widgets.confusion import ConfusionMatrix
+from tests.tui.conftest import wait_for
 from tests.tui.helpers_dashboard import (
     DATA_RUNS,
     QUICKSTART,
     ScreenTestApp,
     synthetic_events,
-    wait_until,
 )
 
 RUN_DIR = DATA_RUNS / QUICKSTART.run_id
@@ -91,8 +91,8 @@ async def test_replay_reaches_the_last_epoch_and_shows_its_confusion_matrix() ->
     expected = synthetic_events(QUICKSTART)
     last_epoch = [e for e in expected if e.kind == "epoch"][-1]
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).source_finished)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).source_finished)
         await pilot.pause()
         screen = dashboard(app)
         assert screen.view.latest_epoch == 5 and screen.view.status == "completed"
@@ -110,7 +110,7 @@ async def test_replay_reaches_the_last_epoch_and_shows_its_confusion_matrix() ->
 async def test_speed_and_pause_keys_drive_the_source() -> None:
     app = replay_app(speed=10.0)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         replay = dashboard(app).replay
         assert replay is not None
         await pilot.press("1")
@@ -123,37 +123,37 @@ async def test_speed_and_pause_keys_drive_the_source() -> None:
         assert not replay.paused
         await pilot.press("3")
         assert replay.speed is None
-        await wait_until(pilot, lambda: dashboard(app).source_finished)
+        await wait_for(pilot, lambda: dashboard(app).source_finished)
 
 
 async def test_scrubbing_moves_between_epochs_and_end_jumps_back() -> None:
     app = replay_app(speed=None)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).source_finished)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).source_finished)
         screen = dashboard(app)
         await pilot.press("comma")
-        await wait_until(pilot, lambda: screen.view.latest_epoch == 4
-                         and not screen.view.finished)
+        await wait_for(pilot, lambda: screen.view.latest_epoch == 4
+                       and not screen.view.finished)
         assert screen.replay is not None and screen.replay.paused
         await pilot.press("comma", "comma")
-        await wait_until(pilot, lambda: screen.view.latest_epoch == 2)
+        await wait_for(pilot, lambda: screen.view.latest_epoch == 2)
         assert len(screen.view.epochs) == 2
         await pilot.press("full_stop")
-        await wait_until(pilot, lambda: screen.view.latest_epoch == 3)
+        await wait_for(pilot, lambda: screen.view.latest_epoch == 3)
         await pilot.press("e")
-        await wait_until(pilot, lambda: screen.view.finished and screen.source_finished)
+        await wait_for(pilot, lambda: screen.view.finished and screen.source_finished)
         assert screen.view.latest_epoch == 5
 
 
 async def test_restart_plays_again_from_the_start_at_10x() -> None:
     app = replay_app(speed=None)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and dashboard(app).source_finished)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and dashboard(app).source_finished)
         screen = dashboard(app)
         await pilot.press("0")
-        await wait_until(pilot, lambda: screen.view.latest_epoch is None)
+        await wait_for(pilot, lambda: screen.view.latest_epoch is None)
         assert screen.replay is not None and screen.replay.speed == 10.0
         assert not screen.replay.paused
 
@@ -172,9 +172,9 @@ async def test_rerun_opens_new_experiment_with_this_run_as_parent(
     monkeypatch.setitem(sys.modules, "densexp_tui.tui.screens.new_experiment", module)
     app = replay_app(speed=None)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         await pilot.press("r")
-        await wait_until(pilot, lambda: isinstance(app.screen, FakeNewExperiment))
+        await wait_for(pilot, lambda: isinstance(app.screen, FakeNewExperiment))
     assert opened["parent"] == QUICKSTART.run_id
     assert opened["config"].run.parent == QUICKSTART.run_id
     assert opened["config"].train.epochs == 5

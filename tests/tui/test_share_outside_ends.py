@@ -91,7 +91,7 @@ async def test_a_run_from_another_terminal_ending_is_announced(
         make_app: Callable[..., DensexpApp], runs_dir: Path, other_process: psutil.Process,
         monkeypatch: pytest.MonkeyPatch, listing: str) -> None:
     if listing == "worker":  # as for a big runs dir: the listing runs in a thread worker
-        monkeypatch.setattr(home, "few_runs", lambda root: False)
+        monkeypatch.setattr(home, "few_runs", lambda root, limit: False)
     path = _write_running(runs_dir, 1, "elsewhere", other_process)
     app = make_app()
     async with app.run_test() as pilot:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 from rich.console import Console
@@ -16,6 +16,7 @@ from densexp_tui.tui.screens.help import HelpScreen
 from densexp_tui.tui.screens.home import HomeScreen
 from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
 from tests.tui.conftest import wait_for
+from tests.tui.helpers_notes import record_notes
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,20 +34,6 @@ def _help_lines(app: DensexpApp) -> list[str]:
     for section in app.screen.query(".help-section").results(Static):
         console.print(section.content)
     return console.export_text().splitlines()
-
-
-def _record_notes(app: DensexpApp) -> list[str]:
-    """Every toast the app posts, kept: a start-up note expires after 8 s, which a loaded
-    machine can spend starting the app before the test looks."""
-    notes: list[str] = []
-    show = app.notify
-
-    def notify(message: str, *args: Any, **kwargs: Any) -> None:
-        notes.append(message)
-        show(message, *args, **kwargs)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return notes
 
 
 def test_every_binding_has_an_id() -> None:
@@ -77,7 +64,7 @@ async def test_unknown_binding_id_is_named_and_the_rest_applies(
     path = _write_config(tui_environment,
                          '[keymap]\n"home.nwe" = "ctrl+n"\n"home.sweeps" = "ctrl+w"\n')
     app = make_app()
-    notes = _record_notes(app)
+    notes = record_notes(app)
     async with app.run_test(size=(120, 40)):
         assert any(str(path) in n and "keymap.home.nwe" in n and "home.new" in n
                    for n in notes), notes
@@ -90,7 +77,7 @@ async def test_a_malformed_config_starts_with_defaults_and_says_so(
         text: str, make_app: Callable[..., DensexpApp], tui_environment: Path) -> None:
     path = _write_config(tui_environment, text)
     app = make_app()
-    posted = _record_notes(app)
+    posted = record_notes(app)
     async with app.run_test(size=(120, 40)):
         assert isinstance(app.screen, HomeScreen)
         notes = [n for n in posted if str(path) in n]

@@ -16,23 +16,24 @@ from textual.pilot import Pilot
 
 from densexp_tui.tui.screens.compare import CompareScreen
 from densexp_tui.tui.screens.dashboard import DashboardScreen
-from tests.tui.helpers_dashboard import DATA_RUNS, LORA_FAST, QUICKSTART, wait_until
+from tests.tui.conftest import wait_for
+from tests.tui.helpers_dashboard import DATA_RUNS, LORA_FAST, QUICKSTART
 
 SIZES = [(80, 24), (120, 40)]
 
 
 async def replay_to_the_end(pilot: Pilot) -> None:
     app = pilot.app
-    await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                     and app.screen.source_finished, tries=500)
+    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                   and app.screen.source_finished)
     await pilot.pause(0.25)  # past the next redraw tick
 
 
 async def open_compare(pilot: Pilot) -> None:
     app: Any = pilot.app
     app.open_compare([QUICKSTART.run_id, LORA_FAST.run_id])
-    await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                     and bool(app.screen.runs), tries=500)
+    await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen)
+                   and bool(app.screen.runs))
     await pilot.pause(0.1)
 
 

@@ -13,7 +13,7 @@ from textual.widgets import TabbedContent
 from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.widgets.calibration_view import CalibrationView
 from densexp_tui.tui.widgets.error_browser import ErrorBrowser
-from tests.tui.helpers_dashboard import wait_until
+from tests.tui.conftest import wait_for
 from tests.tui.helpers_evaluation import quickstart_with_predictions
 
 SIZES = [(80, 24), (120, 40)]
@@ -23,11 +23,11 @@ pytestmark = pytest.mark.timeout(120)
 def _open_tab(tab: str) -> Callable[[Pilot], Any]:
     async def run_before(pilot: Pilot) -> None:
         app = pilot.app
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                         and app.screen.source_finished, tries=500)
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and app.screen.source_finished)
         screen = app.screen
-        await wait_until(pilot, lambda: screen.query_one(CalibrationView).data is not None
-                         and bool(screen.query_one(ErrorBrowser).shown), tries=500)
+        await wait_for(pilot, lambda: screen.query_one(CalibrationView).data is not None
+                       and bool(screen.query_one(ErrorBrowser).shown))
         screen.query_one(TabbedContent).active = tab
         await pilot.pause(0.25)
 

@@ -14,7 +14,8 @@ from densexp_tui.core.sweepconfig import load_sweep
 from densexp_tui.tui.screens.sweeps import SweepsScreen
 from densexp_tui.tui.widgets.line_chart import LineChart
 from tests.sweep.conftest import Sweeper, write_sweep
-from tests.tui.helpers_dashboard import ScreenTestApp, wait_until
+from tests.tui.conftest import wait_for
+from tests.tui.helpers_dashboard import ScreenTestApp
 
 SWEEP = """
 [sweep]
@@ -53,7 +54,7 @@ async def test_lists_the_study_its_trials_curve_and_importances(study_runs: Path
     async with app.run_test(size=(160, 45)) as pilot:
         screen = _screen(app)
         trials = screen.query_one("#trials-table", DataTable)
-        await wait_until(pilot, lambda: trials.row_count == 5)
+        await wait_for(pilot, lambda: trials.row_count == 5)
         studies = screen.query_one("#studies-table", DataTable)
         assert studies.row_count == 1 and str(studies.get_row_at(0)[0]) == "tui-study"
         headers = [str(c.label) for c in trials.columns.values()]
@@ -69,11 +70,11 @@ async def test_stop_key_writes_the_stop_file(study_runs: Path) -> None:
     app = _app(study_runs)
     async with app.run_test(size=(160, 45)) as pilot:
         screen = _screen(app)
-        await wait_until(pilot, lambda: screen.snapshot is not None and
-                         screen.snapshot.selected is not None)
+        await wait_for(pilot, lambda: screen.snapshot is not None and
+                       screen.snapshot.selected is not None)
         await pilot.press("s")
         stop_file = study_runs / ".sweeps" / "tui-study.stop"
-        await wait_until(pilot, stop_file.exists)
+        await wait_for(pilot, stop_file.exists)
         stop_file.unlink()
 
 
@@ -84,10 +85,10 @@ async def test_open_trial_pushes_its_dashboard(study_runs: Path) -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         screen = _screen(app)
         trials = screen.query_one("#trials-table", DataTable)
-        await wait_until(pilot, lambda: trials.row_count == 5)
+        await wait_for(pilot, lambda: trials.row_count == 5)
         trials.focus()
         await pilot.press("o")
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
 
 
 async def test_a_new_sweep_from_the_form_is_launched(study_runs: Path, tmp_path: Path,
@@ -151,7 +152,7 @@ async def test_a_storage_url_that_cannot_be_reached_is_one_line(tmp_path: Path) 
         storage.focus()
         await pilot.press("enter")
         problem = screen.query_one("#sweeps-problem", Static)
-        await wait_until(pilot, lambda: "127.0.0.1:9" in str(problem.render()), tries=400)
+        await wait_for(pilot, lambda: "127.0.0.1:9" in str(problem.render()))
         assert "hidden" not in str(problem.render())
 
 
@@ -169,16 +170,16 @@ async def test_a_failing_stop_shows_the_error_and_the_app_keeps_running(
     app = DensexpApp(runs_dir=study_runs)
     async with app.run_test(size=(160, 45)) as pilot:
         app.open_sweeps()
-        await wait_until(pilot, lambda: isinstance(app.screen, SweepsScreen)
-                         and app.screen.snapshot is not None
-                         and app.screen.snapshot.selected is not None, tries=400)
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepsScreen)
+                       and app.screen.snapshot is not None
+                       and app.screen.snapshot.selected is not None)
         await pilot.press("s")
-        await wait_until(pilot, lambda: shown_error_dialog(app) is not None, tries=400)
+        await wait_for(pilot, lambda: shown_error_dialog(app) is not None)
         dialog = shown_error_dialog(app)
         assert dialog.title_text == "Error while stopping the study"
         assert "PermissionError: [Errno 13] Permission denied" in dialog.message
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, SweepsScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepsScreen))
         assert app.is_running
 
 
@@ -199,13 +200,13 @@ async def test_a_failing_study_read_shows_one_dialog_not_one_a_second(
     app = DensexpApp(runs_dir=tmp_path / "runs")
     async with app.run_test(size=(160, 45)) as pilot:
         app.open_sweeps()
-        await wait_until(pilot, lambda: shown_error_dialog(app) is not None, tries=400)
+        await wait_for(pilot, lambda: shown_error_dialog(app) is not None)
         dialog = shown_error_dialog(app)
         assert (dialog.title_text, dialog.message) == (
             "Error while reading the studies", "RuntimeError: journal storage is corrupt")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, SweepsScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepsScreen))
         seen = len(calls)
         # The refresh timer reads again every second; the same error is not shown again.
-        await wait_until(pilot, lambda: len(calls) >= seen + 2, tries=400)
+        await wait_for(pilot, lambda: len(calls) >= seen + 2)
         assert isinstance(app.screen, SweepsScreen) and app.is_running

@@ -14,7 +14,8 @@ from densexp_tui.tui.screens.dashboard import DashboardScreen
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart, tick_labels
 from densexp_tui.tui.widgets.log_pane import LogPane
 from densexp_tui.tui.widgets.progress import ProgressPanel
-from tests.tui.helpers_dashboard import QUICKSTART, ScreenTestApp, wait_until, write_run_dir
+from tests.tui.conftest import wait_for
+from tests.tui.helpers_dashboard import QUICKSTART, ScreenTestApp, write_run_dir
 
 
 def test_tick_labels_tell_close_values_apart() -> None:
@@ -32,7 +33,7 @@ class ChartScreen(Screen[None]):
 async def test_a_flat_loss_gets_distinct_axis_labels() -> None:
     app = ScreenTestApp(ChartScreen)
     async with app.run_test(size=(60, 20)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ChartScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChartScreen))
         chart = app.screen.query_one(LineChart)
         chart.set_series([ChartSeries("train", [(1, 1.1005), (10, 1.0991), (20, 1.0986)])])
         await pilot.pause()
@@ -46,13 +47,13 @@ async def test_log_tab_opens_on_the_newest_lines(tmp_path: Path) -> None:
     (run_dir / "log.txt").write_text("".join(f"library line {i}\n" for i in range(200)))
     app = ScreenTestApp(lambda: DashboardScreen(run_dir, "live"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         screen = app.screen
         pane = screen.query_one(LogPane)
-        await wait_until(pilot, lambda: pane.line_count >= 200)
+        await wait_for(pilot, lambda: pane.line_count >= 200)
         screen.query_one(TabbedContent).active = "log"
-        await wait_until(pilot, lambda: pane.max_scroll_y > 0
-                         and pane.scroll_y == pane.max_scroll_y)
+        await wait_for(pilot, lambda: pane.max_scroll_y > 0
+                       and pane.scroll_y == pane.max_scroll_y)
 
 
 class ProgressScreen(Screen[None]):
@@ -68,7 +69,7 @@ async def test_the_progress_panel_shows_padding_efficiency_next_to_samples_per_s
                                          "tokens": {"real": 9_430, "padded": 10_000}}))
     app = ScreenTestApp(ProgressScreen)
     async with app.run_test(size=(100, 10)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         panel = app.screen.query_one(ProgressPanel)
         panel.show(view, live=False)
         await pilot.pause()

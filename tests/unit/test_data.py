@@ -420,3 +420,26 @@ def test_tabular_pipeline_batches_float_features():
     assert [x.shape[0] for x, _ in batches] == [4, 4, 2]
     assert batches[0][0].dtype.name == "float32"
     assert batches[2][0].numpy().tolist() == [[16.0, 17.0], [18.0, 19.0]]
+
+
+# --- the form's preview (preview_for_form) ----------------------------------------------------
+
+
+def test_the_form_preview_offers_the_file_columns_and_the_rows(tmp_path):
+    from densexp_tui.engine.data import preview_for_form
+
+    write(tmp_path / "d.csv", "body,stars,extra\ngood,5,x\nbad,1,y\nok,3,z\n")
+    data = DataSection(source="csv", path="d.csv", text_column="body", label_column="stars")
+    outcome = preview_for_form(data, tmp_path)
+    assert outcome.columns == ["body", "stars", "extra"] and outcome.problem is None
+    assert outcome.preview is not None and outcome.preview.n_rows == 3
+
+
+def test_the_form_preview_gives_the_reason_instead_of_raising(tmp_path):
+    from densexp_tui.engine.data import preview_for_form
+
+    write(tmp_path / "d.csv", "body,stars\ngood,5\n")
+    data = DataSection(source="csv", path="d.csv", text_column="text", label_column="stars")
+    outcome = preview_for_form(data, tmp_path)
+    assert outcome.columns == ["body", "stars"] and outcome.preview is None
+    assert outcome.problem is not None and "text" in outcome.problem

@@ -103,3 +103,19 @@ def test_runs_dir_default_comes_from_the_user_config(config_dir: Path, tmp_path:
     capsys.readouterr()
     assert main(["report", "nope", "--out", str(tmp_path / "r.html")]) == 2
     assert str(tmp_path / "mine") in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_utf8_is_named_with_the_byte(config_dir: Path) -> None:
+    config_dir.mkdir()
+    path = config_dir / "config.toml"
+    path.write_bytes('theme = "nord"\n# caf\xe9\n'.encode("latin-1"))
+    config, problem = load_user_config_or_defaults()
+    assert config == UserConfig(path=path)
+    assert problem is not None
+    assert problem.startswith(f"{path}: not UTF-8 (byte 20); allowed: a UTF-8 TOML file")
+
+
+def test_a_byte_order_mark_is_read_like_the_run_tomls(config_dir: Path) -> None:
+    config_dir.mkdir()
+    (config_dir / "config.toml").write_bytes(b'\xef\xbb\xbftheme = "nord"\n')
+    assert load_user_config().theme == "nord"

@@ -32,7 +32,12 @@ from densexp_tui.engine.data.pipelines import (
     make_text_pipeline,
     tokenize_texts,
 )
-from densexp_tui.engine.data.preview import Preview, preview_dataset
+from densexp_tui.engine.data.preview import (
+    Preview,
+    PreviewOutcome,
+    preview_dataset,
+    preview_for_form,
+)
 from densexp_tui.engine.data.readers import sniff_columns
 from densexp_tui.engine.data.sources import load_dataset
 from densexp_tui.engine.data.splitting import split_dataset
@@ -42,6 +47,7 @@ __all__ = [
     "MAX_CLASSES",
     "Dataset",
     "Preview",
+    "PreviewOutcome",
     "Splits",
     "TokenCounts",
     "TokenLedger",
@@ -52,6 +58,7 @@ __all__ = [
     "make_text_pipeline",
     "padded_width",
     "preview_dataset",
+    "preview_for_form",
     "sniff_columns",
     "split_dataset",
     "steps_per_epoch",

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from densexp_tui.core.config import DataSection
+from densexp_tui.core.config import FILE_SOURCES, DataSection
+from densexp_tui.core.errors import BadInput
 from densexp_tui.engine.data.dataset import Dataset
+from densexp_tui.engine.data.readers import sniff_columns
 from densexp_tui.engine.data.sources import load_dataset
 
 
-@dataclass
 @dataclass
 class Preview:
     """What the TUI shows before training: first rows, class balance, text lengths."""
@@ -56,6 +57,30 @@ def preview_dataset(data: DataSection, base_dir: Path | None = None, n_rows: int
         label_names=list(dataset.label_names),
         source_desc=dataset.source_desc,
     )
+
+
+@dataclass
+class PreviewOutcome:
+    """What the form's preview found: the file's columns and a Preview, or why not."""
+
+    columns: list[str]
+    preview: Preview | None
+    problem: str | None
+
+
+def preview_for_form(data: DataSection, base_dir: Path) -> PreviewOutcome:
+    """The data file's columns (the form offers them for text/label_column) and its preview.
+    A dataset that cannot be previewed gives the reason, never an exception: the user is
+    still typing the settings."""
+    path = Path(data.path).expanduser()
+    columns = sniff_columns(data.source, path if path.is_absolute() else base_dir / path) \
+        if data.source in FILE_SOURCES and data.path else []
+    try:
+        return PreviewOutcome(columns, preview_dataset(data, base_dir), None)
+    except BadInput as err:
+        return PreviewOutcome(columns, None, str(err))
+    except Exception as exc:  # a library error reading odd data: show it, keep typing
+        return PreviewOutcome(columns, None, f"{type(exc).__name__}: {exc}")
 
 
 def _label_of(dataset: Dataset, index: int) -> str:

@@ -21,7 +21,13 @@ from densexp_tui.core.catalog import (
     IMDB_WORD_INDEX_FILE,
     keras_datasets_dir,
 )
-from densexp_tui.core.config import BUILTIN_DATASETS, DATA_SOURCES, KERAS_DATASETS, DataSection
+from densexp_tui.core.config import (
+    BUILTIN_DATASETS,
+    DATA_SOURCES,
+    KERAS_DATASETS,
+    NAMED_SOURCES,
+    DataSection,
+)
 from densexp_tui.core.errors import DataError
 from densexp_tui.engine.data.dataset import Dataset, first_line
 from densexp_tui.engine.data.labels import class_label_dataset, text_dataset
@@ -60,7 +66,7 @@ def load_dataset(data: DataSection, base_dir: Path | None = None, *, seed: int =
 
 def _describe_file(data: DataSection, base_dir: Path | None) -> str | None:
     """The file to name in errors: the data file, or None for built-in and Keras sets."""
-    has_file = data.path and data.source not in ("builtin", "keras")
+    has_file = data.path and data.source not in NAMED_SOURCES
     return str(_resolve_path(data, base_dir)) if has_file else None
 
 

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from textual import work
 from textual.app import ComposeResult
@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from densexp_tui.core.evaluation_view import load_evaluation
 from densexp_tui.core.events import Event
@@ -237,7 +237,7 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
                     return  # a finished live run gets no more events
             self._pause_between_polls(events, worker)
 
-    def _pause_between_polls(self, events: list[Event], worker: Any) -> None:
+    def _pause_between_polls(self, events: list[Event], worker: Worker[None]) -> None:
         """While events flow, poll again at once (a busy handler only makes the next batch
         bigger); once the source is dry, wait a little before asking again."""
         if events:

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
@@ -48,7 +48,7 @@ def installed_screens() -> Iterator[tuple[str, type[DOMNode]]]:
             yield title, screen_class
 
 
-def bindings_table(app: Any, node_class: type[DOMNode],
+def bindings_table(app: App[object], node_class: type[DOMNode],
                    node: DOMNode | None = None,
                    keymap: dict[str, str] | None = None) -> Table | None:
     """Key / action / what it does, for one class; None when it declares no bindings.

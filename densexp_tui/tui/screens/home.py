@@ -1,9 +1,11 @@
 """Runs: the home screen. Every run in the runs directory, newest first, live.
 
-The runs come from ``RunStore.list_runs`` (the runs index, core/runindex.py) once a second and
-only the cells that changed are redrawn. Typing in the filter narrows the list with core's
-one filter syntax (core/runquery.py: words, ``status:completed``, ``acc>0.8``, ``sort:f1``);
-marks (space) pick runs to compare; ``g`` folds seed groups into one row (mean ± std).
+The runs come from ``RunStore.list_runs`` (the runs index, core/runindex.py) once a second;
+what the filter, order and folding leave is core/runlisting.py's, and the table
+(tui/widgets/runs_table.py) redraws only the cells that changed. Typing in the filter
+narrows the list with core's one filter syntax (core/runquery.py: words,
+``status:completed``, ``acc>0.8``, ``sort:f1``); marks (space) pick runs to compare; ``g``
+folds seed groups into one row (mean ± std).
 
 Scale: up to SYNC_LIMIT runs, listing and filtering happen right on the UI thread (a few
 milliseconds). Beyond that the screen never holds every run: thread workers ask the runs
@@ -16,18 +18,12 @@ nothing on the UI thread grows with the number of runs.
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-from rich.console import JustifyMethod
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
-from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
@@ -36,18 +32,30 @@ from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import load_config
 from densexp_tui.core.errors import BadInput
-from densexp_tui.core.runcheck import check_every_run
-from densexp_tui.core.rungroups import GroupSummary, fold_groups
-from densexp_tui.core.runquery import SortSpec, parse_filter, sort_runs
+from densexp_tui.core.formatting import display_path
+from densexp_tui.core.rungroups import GroupSummary
+from densexp_tui.core.runlisting import (
+    GROUP_KEY_PREFIX,
+    Row,
+    RunsView,
+    build_view,
+    count_line,
+    empty_hint,
+    few_runs,
+    read_listing,
+    row_key,
+    update_index,
+    window_view,
+)
+from densexp_tui.core.runquery import SortSpec
 from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.runwindow import Window, WindowRequest, fetch_window
-from densexp_tui.core.statuses import RESUMABLE_STATUSES, STATUS_MARKS
+from densexp_tui.core.statuses import RESUMABLE_STATUSES
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.run_watch import RunStatusesChanged, ended_since
 from densexp_tui.tui.services import UsesWorkbench
-from densexp_tui.tui.widgets.formatting import format_duration, format_metric
-from densexp_tui.tui.widgets.runs_table import RunsTable
+from densexp_tui.tui.widgets.runs_table import Cells, RunsTable, group_cells, run_cells
 
 REFRESH_SECONDS = 1.0
 # Up to this many runs the UI thread lists and filters itself (bounded: a few ms).
@@ -68,153 +76,6 @@ HIDDEN_LIST_SECONDS = 10.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
               SortSpec("duration", False), SortSpec("name", False))
-GROUP_KEY_PREFIX = "group:"
-# (key, label): the order people scan in, most telling first.
-COLUMNS = (
-    ("mark", " "),
-    ("name", "Name"),
-    ("status", "Status"),
-    ("acc", "Val acc"),
-    ("f1", "F1"),
-    ("dataset", "Dataset"),
-    ("model", "Model"),
-    ("mode", "Mode"),
-    ("epochs", "Epochs"),
-    ("duration", "Duration"),
-    ("started", "Started"),
-    ("trainable", "Train %"),
-)
-RIGHT_ALIGNED = {"acc", "f1", "epochs", "duration", "trainable"}
-
-
-def format_trainable(run: RunSummary) -> str:
-    """Share of weights that train: 100% for full fine-tuning, small for LoRA/head."""
-    fraction = run.trainable_fraction
-    if fraction is None:
-        return "-"
-    percent = fraction * 100
-    return f"{percent:.0f}%" if percent >= 10 else f"{percent:.2g}%"
-
-
-def display_path(path: Path) -> str:
-    """A path as short as it can be said: relative to the working dir, or with ~."""
-    try:
-        return str(path.relative_to(Path.cwd())) or "."
-    except ValueError:
-        pass
-    try:
-        return "~/" + str(path.relative_to(Path.home()))
-    except ValueError:
-        return str(path)
-
-
-def run_duration(run: RunSummary, now: float) -> float | None:
-    if run.duration is not None:
-        return run.duration
-    if run.status == "running" and run.started:
-        return now - run.started  # live: the clock keeps going while it trains
-    return None
-
-
-def run_cells(run: RunSummary, marked: bool, now: float) -> tuple[str, ...]:
-    """The row's plain texts, in COLUMNS order (compared to skip redraws)."""
-    started = time.strftime("%m-%d %H:%M", time.localtime(run.started)) if run.started else "-"
-    glyph = STATUS_MARKS.get(run.status, "?")
-    return (
-        "●" if marked else " ",
-        run.name or run.run_id,
-        f"{glyph} {run.status}",
-        format_metric(run.best.get("accuracy")),
-        format_metric(run.best.get("f1")),
-        run.dataset or "-",
-        run.model or "-",
-        run.finetune or "-",
-        f"{run.epochs_done}/{run.epochs}" if run.epochs else "-",
-        format_duration(run_duration(run, now)),
-        started,
-        format_trainable(run),
-    )
-
-
-def group_cells(group: GroupSummary, marked: bool, now: float) -> tuple[str, ...]:
-    """A folded seed group's row: mean ± std over its members, and how many seeds."""
-    started = time.strftime("%m-%d %H:%M", time.localtime(group.started)) if group.started \
-        else "-"
-    glyph = STATUS_MARKS.get(group.status, "?")
-
-    def stats(metric: str) -> str:
-        value = group.metrics.get(metric)
-        return value.format() if value else "-"
-
-    return (
-        "●" if marked else " ",
-        f"{group.group} ({group.size} seeds)",
-        f"{glyph} {group.status}",
-        stats("best.accuracy"),
-        stats("best.f1"),
-        group.dataset or "-",
-        group.model or "-",
-        group.finetune or "-",
-        f"{group.size} seeds",
-        format_duration(group.duration),
-        started,
-        "-",
-    )
-
-
-Row = RunSummary | GroupSummary
-
-
-def row_key(row: Row) -> str:
-    return GROUP_KEY_PREFIX + row.group if isinstance(row, GroupSummary) else row.run_id
-
-
-@dataclass
-class RunsView:
-    """What the table shows: every run, and the rows the filter, sort and folding leave."""
-
-    runs: dict[str, RunSummary]
-    rows: list[Row]
-    positions: dict[str, int]
-    filter_text: str
-    fold: bool
-    sort: SortSpec
-    problems: tuple[str, ...] = ()
-    total: int = -1  # runs in the directory, when ``runs`` holds only the window's
-    matched: int = -1  # rows the filter leaves, when ``rows`` holds only the window's
-
-    @property
-    def n_runs(self) -> int:
-        return self.total if self.total >= 0 else len(self.runs)
-
-    @property
-    def n_shown(self) -> int:
-        return self.matched if self.matched >= 0 else len(self.rows)
-
-
-def build_view(runs: list[RunSummary], filter_text: str, fold: bool, sort: SortSpec,
-               by_id: dict[str, RunSummary] | None = None) -> RunsView:
-    """Filter, sort and fold ``runs`` (newest first) the way the screen shows them.
-    Runs off the UI thread for big runs dirs; pure, so it is tested directly."""
-    query = parse_filter(filter_text, lenient=True)
-    order = query.sort or sort
-    chosen = query.apply(runs)
-    if order != SortSpec():
-        chosen = sort_runs(chosen, order)
-    rows: list[Row] = list(fold_groups(chosen)) if fold else list(chosen)
-    positions = {row_key(row): index for index, row in enumerate(rows)}
-    runs_by_id = by_id if by_id is not None else {run.run_id: run for run in runs}
-    return RunsView(runs_by_id, rows, positions, filter_text, fold, sort, query.problems)
-
-
-def window_view(window: Window) -> RunsView:
-    """A worker's window as what the table shows (only those rows' runs)."""
-    request = window.request
-    runs = {row.run_id: row for row in window.rows if isinstance(row, RunSummary)}
-    runs.update(window.members)
-    positions = {row_key(row): index for index, row in enumerate(window.rows)}
-    return RunsView(runs, list(window.rows), positions, request.filter_text, request.fold,
-                    request.sort, window.problems, window.total, window.matched)
 
 
 class RunsListed(Message):
@@ -230,18 +91,6 @@ class RunsListed(Message):
         self.checked_in = checked_in  # seconds a full check of every summary took
         self.ended = ended or []  # runs that were running at the last tick and are not now
         self.running = running or []  # runs running now
-
-
-def few_runs(root: Path, limit: int = SYNC_LIMIT) -> bool:
-    """Whether ``root`` holds at most ``limit`` entries (stops counting past it)."""
-    try:
-        with os.scandir(root) as entries:
-            for count, _entry in enumerate(entries, 1):
-                if count > limit:
-                    return False
-    except OSError:
-        return True
-    return True
 
 
 class HomeScreen(UsesWorkbench, Screen[None]):
@@ -293,10 +142,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self.sort = SortSpec()
         self._runs: dict[str, RunSummary] = {}
         self._all: list[RunSummary] = []
-        self._window_rows: list[Row] = []
+        self._window_rows: list[Row] = []  # the rows drawn: the view's first _window
         self._view: RunsView | None = None
-        self._rows: dict[str, tuple[str, ...]] = {}
-        self._order: list[str] = []
         self._window = WINDOW_ROWS
         self._footer_offers_resume: bool | None = None
         self._in_worker = False  # big runs dir: listing and filtering run in workers
@@ -314,17 +161,14 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             yield Static("Filter", id="filter-label")
             yield Input(placeholder="type / then words: name, status, dataset, model…",
                         id="filter", compact=True)
-        table = RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="empty-hint")
         yield Static(id="queue-line")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"Runs · {display_path(self.densexp.store.root)}"
-        self._in_worker = not few_runs(self.densexp.store.root)
+        self._in_worker = not few_runs(self.densexp.store.root, SYNC_LIMIT)
         if self._in_worker:
             self.query_one("#queue-line", Static).update("Reading the runs…")
             # After the first frame: a listing worker competes for the GIL with painting.
@@ -368,7 +212,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def refresh_runs(self, restyle: bool = False) -> None:
         """Re-read the runs and redraw what changed (everything when ``restyle``)."""
         if restyle:
-            self._rows = {}
+            self._table().forget_drawn()
         if not self._in_worker:
             runs = self.densexp.store.list_runs()
             self._all = runs
@@ -402,22 +246,15 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def _tick_in_worker(self, request: WindowRequest, full: bool, generation: int,
                         previous: list[str], window: bool = True) -> None:
         store = self.densexp.store
-        index = store.index
-        started = time.monotonic()
-        if full:
-            check_every_run(store)  # in a child process: it must not hold the GIL here
-        else:
-            index.update(full=False)  # new and gone folders, running runs re-read
-        checked_in = time.monotonic() - started if full else None
+        checked_in = update_index(store, full)
         # The runs known as running now, not when the tick began: the first rows may have
         # shown one meanwhile (a plain list, read once; the UI thread replaces it whole).
         previous = list(dict.fromkeys([*previous, *self._running_ids]))
-        were = [store.read_summary(run_id) for run_id in previous
-                if store.run_dir(run_id).is_dir()]
-        running = index.dirnames_where("running = 1 AND t_status = 'running'", [])
-        fetched = fetch_window(index, request) if window else None
-        self.post_message(RunsListed(fetched, generation, ticked=True, checked_in=checked_in,
-                                     ended=ended_since(previous, were), running=running))
+        listing = read_listing(store, request if window else None, previous)
+        self.post_message(RunsListed(listing.window, generation, ticked=True,
+                                     checked_in=checked_in,
+                                     ended=ended_since(previous, listing.summaries),
+                                     running=listing.running))
 
     @work(thread=True, exclusive=True, group="runs-query", exit_on_error=False)
     def _query_in_worker(self, request: WindowRequest, generation: int,
@@ -474,7 +311,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._runs = view.runs
         self.marked = self._member_ids(self.marked)
         if restyle:
-            self._rows = {}
+            self._table().forget_drawn()
             self._window_rows = []
         self._draw_window()
         self._update_side_lines(view.n_runs, view.n_shown)
@@ -493,111 +330,53 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         if view is None:
             return
         shown = view.rows[:self._window]
-        if self._rows and len(shown) == len(self._window_rows) and all(
+        table = self._table()
+        if table.drawn and len(shown) == len(self._window_rows) and all(
                 a is b for a, b in zip(shown, self._window_rows, strict=True)) and not any(
                 row.status == "running" for row in shown):
             return  # the same summaries as drawn, none live: nothing can differ
         self._window_rows = list(shown)
         now = time.time()
-        rows = {row_key(row): self._cells(row, now) for row in view.rows[:self._window]}
-        order = list(rows)
-        if self._rows and len(order) > len(self._order) and order[:len(self._order)] == \
-                self._order:
-            self._update_changed(rows)  # more rows after the same ones: append them
-        elif order != self._order or not self._rows:
-            self._rebuild(rows)
-        else:
-            self._update_changed(rows)
-        self._rows, self._order = rows, list(rows)
+        table.show_rows({row_key(row): self._cells(row, now) for row in shown})
 
-    def _cells(self, row: Row, now: float | None = None) -> tuple[str, ...]:
+    def _cells(self, row: Row, now: float | None = None) -> Cells:
         now = time.time() if now is None else now
         if isinstance(row, GroupSummary):
-            return group_cells(row, bool(row.run_ids) and set(row.run_ids) <= self.marked, now)
+            return group_cells(row, bool(row.run_ids) and set(row.run_ids) <= self.marked)
         return run_cells(row, row.run_id in self.marked, now)
 
-    def _rebuild(self, rows: dict[str, tuple[str, ...]]) -> None:
-        table = self.query_one("#runs-table", DataTable)
-        selected = self.selected_run_id()
-        table.clear()
-        for key, cells in rows.items():
-            table.add_row(*self._styled(key, cells), key=key)
-        if selected in rows:
-            table.move_cursor(row=list(rows).index(selected), animate=False)
-
-    def _update_changed(self, rows: dict[str, tuple[str, ...]]) -> None:
-        table = self.query_one("#runs-table", RunsTable)
-        for key, cells in rows.items():
-            old = self._rows.get(key)
-            if old == cells:
-                continue
-            styled = self._styled(key, cells)
-            if old is None and key not in table.rows:
-                table.add_row(*styled, key=key)
-                self._rows[key] = cells
-                continue
-            for index, (column, _label) in enumerate(COLUMNS):
-                if old is None or old[index] != cells[index]:
-                    table.set_cell(key, column, styled[index])
-            self._rows[key] = cells
-
-    def _styled(self, key: str, cells: tuple[str, ...]) -> list[Text]:
-        """Cells as rich Text: status and marks in theme colours, numbers right-aligned."""
-        variables = self.app.theme_variables or self.app.get_css_variables()
-        status = cells[2].split(" ", 1)[-1]
-        styled = []
-        for (column, _label), value in zip(COLUMNS, cells, strict=True):
-            style = ""
-            if column == "status":
-                style = f"bold {variables.get(f'status-{status}', '')}"
-            elif column == "mark":
-                style = f"bold {variables.get('mark', '')}"
-            justify: JustifyMethod = "right" if column in RIGHT_ALIGNED else "left"
-            styled.append(Text(value, style=style.strip(), justify=justify))
-        return styled
+    def _table(self) -> RunsTable:
+        return self.query_one("#runs-table", RunsTable)
 
     def _update_side_lines(self, n_runs: int, n_shown: int) -> None:
         hint = self.query_one("#empty-hint", Static)
         problems = self._view.problems if self._view is not None else ()
-        if n_runs == 0 and self.densexp.training_busy:
-            hint.update(f"No runs yet in {display_path(self.densexp.store.root)}; "
-                        "the first one is starting (loading data, building the model).")
-        elif n_runs == 0:
-            hint.update(f"No runs yet in {display_path(self.densexp.store.root)}.\n"
-                        "Press n to set up an experiment.")
-        elif n_shown == 0:
-            hint.update("No run matches the filter. Press escape to clear it.")
+        text = empty_hint(n_shown, n_runs, where=display_path(self.densexp.store.root),
+                          starting=self.densexp.training_busy)
+        if text is not None:
+            hint.update(text)
         hint.display = n_shown == 0
         self.query_one("#runs-table").display = n_shown > 0
         queue = self.densexp.describe_queue()
-        noun = "run" if n_runs == 1 else "runs"
-        count = f"{n_shown} of {n_runs} {noun}" if n_shown != n_runs else f"{n_runs} {noun}"
-        if self.fold_groups:
-            count += " · groups folded"
-        if self._in_worker and not self._checked:
-            count += " · checking every run…"
-        marks = f" · {len(self.marked)} marked" if self.marked else ""
-        problem = f" · {problems[0]}" if problems else ""
+        count = count_line(n_shown, n_runs, fold=self.fold_groups,
+                           checking=self._in_worker and not self._checked,
+                           marked=len(self.marked), problems=problems)
         self.query_one("#queue-line", Static).update(
-            " · ".join(p for p in (queue, count + marks + problem) if p))
+            " · ".join(p for p in (queue, count) if p))
 
     def _extend_window(self) -> None:
         """The cursor nears the last row held: add the next rows (appending is cheap)."""
         view = self._view
-        table = self.query_one("#runs-table", DataTable)
+        table = self._table()
         if view is None or self._window >= len(view.rows):
             return
-        if table.cursor_row < len(self._order) - WINDOW_MARGIN:
+        if table.cursor_row < len(table.drawn_order) - WINDOW_MARGIN:
             return
-        start = len(self._order)
+        start = len(table.drawn_order)
         self._window += WINDOW_ROWS
         now = time.time()
-        for row in view.rows[start:self._window]:
-            key = row_key(row)
-            cells = self._cells(row, now)
-            table.add_row(*self._styled(key, cells), key=key)
-            self._rows[key] = cells
-            self._order.append(key)
+        table.append_rows({row_key(row): self._cells(row, now)
+                           for row in view.rows[start:self._window]})
         self._window_rows = list(view.rows[:self._window])
         if self._in_worker:  # fetch the rows after these before the cursor gets there
             self._generation += 1
@@ -634,14 +413,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
 
     # -- the selected run -------------------------------------------------------------------
     def selected_run_id(self) -> str | None:
-        table = self.query_one("#runs-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key, _ = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
-        except Exception:  # cursor outside the rows while the table is rebuilt
-            return None
-        return key.value
+        """The selected row's key: a run id, or a folded group's (GROUP_KEY_PREFIX...)."""
+        return self._table().cursor_key()
 
     def selected_run(self) -> RunSummary | None:
         """The selected run (a folded group: its newest member)."""
@@ -652,11 +425,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         return self._runs.get(run_id) if run_id else None
 
     def _group_members(self, key: str) -> list[str]:
-        view = self._view
-        if view is None or key not in view.positions:
-            return []
-        row = view.rows[view.positions[key]]
-        return list(row.run_ids) if isinstance(row, GroupSummary) else []
+        return self._view.group_members(key) if self._view is not None else []
 
     def _need_run(self) -> RunSummary | None:
         run = self.selected_run()
@@ -739,22 +508,13 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         """Only the selected row's cells and the count line change: no re-listing."""
         view = self._view
         if view is not None and key in view.positions:
-            self._update_changed({key: self._cells(view.rows[view.positions[key]])})
+            self._table().update_rows({key: self._cells(view.rows[view.positions[key]])})
             self._update_side_lines(view.n_runs, view.n_shown)
-
-    def _row_position(self, run_id: str) -> tuple[int, str]:
-        """Where the run shows (in its group's row when folded); ties newest first."""
-        positions = self._view.positions if self._view is not None else {}
-        run = self._runs.get(run_id)
-        position = positions.get(run_id)
-        if position is None and run is not None and run.group:
-            position = positions.get(GROUP_KEY_PREFIX + run.group)
-        inverted = "".join(chr(0x10FFFF - ord(c)) for c in run_id)
-        return (len(positions) if position is None else position, inverted)
 
     def compare_ids(self) -> list[str]:
         """Marked runs in table order, plus the selected one when only one is marked."""
-        ids = sorted(self.marked, key=self._row_position)
+        view = self._view or RunsView({}, [], {}, "", False, SortSpec())
+        ids = view.table_order(self.marked)
         selected = self.selected_run_id()
         if selected and selected.startswith(GROUP_KEY_PREFIX):
             selected = None
@@ -772,7 +532,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def action_export_report(self) -> None:
         from densexp_tui.tui.reporting import ExportReport
 
-        marked = [run_id for run_id in self._order if run_id in self.marked]
+        marked = [run_id for run_id in self._table().drawn_order if run_id in self.marked]
         selected = self.selected_run_id()
         ids = marked or ([selected] if selected else [])
         if not ids:

@@ -4,25 +4,23 @@ Every field comes from ``core.config.FIELD_SPECS`` and is checked as you type wi
 ``validate_field``; the Review step shows the exact TOML that will run (and, for a re-run,
 what changed against the parent run). Data previews load in a thread worker so typing stays
 smooth; the catalog of models is scanned in one too (the Hugging Face cache can be large).
+
+The steps' keys and widgets are tui/widgets/experiment_form.py's, the preview and review
+renderables tui/widgets/config_review.py's, the catalog's choices core/catalog_choices.py's
+and what the preview worker finds engine/data/preview.py's: this screen wires them together.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group
-from rich.style import Style
-from rich.syntax import ANSISyntaxTheme, Syntax
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.color import Color
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -31,7 +29,6 @@ from textual.widgets import (
     DataTable,
     Footer,
     Header,
-    Label,
     Select,
     Static,
     TabbedContent,
@@ -41,12 +38,12 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.augment import augment_preview_lines, augment_preview_texts
+from densexp_tui.core.catalog_choices import CatalogModel, catalog_models, dataset_options
 from densexp_tui.core.config import (
-    FIELD_SPECS,
+    NAMED_SOURCES,
     DataSection,
     RunConfig,
     config_to_dict,
-    diff_configs,
     dumps_config,
     load_config,
     parse_config,
@@ -56,81 +53,39 @@ from densexp_tui.core.config import (
 from densexp_tui.core.errors import BadInput, ConfigError
 from densexp_tui.core.seeds import seed_configs
 from densexp_tui.tui.dialogs import ConfirmDialog, PathPrompt
-from densexp_tui.tui.dialogs.path_prompt import PathSuggester
 from densexp_tui.tui.services import UsesWorkbench
+from densexp_tui.tui.widgets.config_review import (
+    parent_diff,
+    preview_cell,
+    preview_summary,
+    review_problems,
+    toml_syntax,
+)
+from densexp_tui.tui.widgets.experiment_form import (
+    CARRIED_KEYS,
+    DATA_KEYS,
+    FORM_KEYS,
+    MODEL_HINT,
+    STEPS,
+    data_step,
+    model_step,
+    review_step,
+    training_step,
+    visible_fields,
+)
 from densexp_tui.tui.widgets.form import ConfigField, field_id
+from densexp_tui.tui.widgets.palette import theme_variables
 from densexp_tui.tui.widgets.seeds_field import SeedsField
 
 if TYPE_CHECKING:
-    from densexp_tui.engine.data import Preview
+    from densexp_tui.engine.data import PreviewOutcome
 
-FILE_SOURCES = ("csv", "jsonl", "parquet", "hf_disk")
-NAMED_SOURCES = ("builtin", "keras")
-# Keys the form does not show: lineage, set by re-run and sweeps, carried through unchanged.
-CARRIED_KEYS = ("run.parent", "run.sweep", "run.trial")
-DATA_KEYS = tuple(k for k in FIELD_SPECS if k.startswith("data."))
-MODEL_KEYS = tuple(k for k in FIELD_SPECS if k.startswith("model."))
-TRAINING_KEYS = (
-    *(k for k in FIELD_SPECS if k.startswith("run.") and k not in CARRIED_KEYS),
-    *(k for k in FIELD_SPECS if k.startswith(("train.", "device."))),
-)
-FORM_KEYS = (*DATA_KEYS, *MODEL_KEYS, *TRAINING_KEYS)
-STEPS = ("tab-data", "tab-model", "tab-training", "tab-review")
 PREVIEW_DEBOUNCE_SECONDS = 0.4
 # Keys whose change redraws the augmented examples under the data preview.
 AUGMENT_PREVIEW_KEYS = ("data.augment", "data.augment_prob", "run.seed")
-MODEL_HINT = "Pick a model here, or type a model directory or a hub id below"
 # Data keys whose change means a different dataset to preview.
 PREVIEW_KEYS = ("data.source", "data.name", "data.path", "data.text_column",
                 "data.label_column", "data.max_samples")
-
-
-@dataclass
-class PreviewOutcome:
-    """What the preview worker found: the file's columns and a Preview, or why not."""
-
-    columns: list[str]
-    preview: Preview | None
-    problem: str | None
-
-
-def dataset_options(source: str) -> list[tuple[str, str]]:
-    """Catalog datasets for a builtin/keras source, labelled with what they hold."""
-    from densexp_tui.core.catalog import list_datasets
-
-    options = []
-    for info in list_datasets():
-        if info.source != source:
-            continue
-        label = f"{info.name} · {info.kind}, {info.n_classes} classes, {info.n_rows:,} rows"
-        options.append((label + ("" if info.available else " (not downloaded)"), info.name))
-    return options or [("reviews", "reviews")]
-
-
-@dataclass
-class CatalogModel:
-    """One model the catalog offers: the Select's label, the name to use, what it is."""
-
-    label: str
-    name: str
-    description: str
-
-
-def catalog_models() -> list[CatalogModel]:
-    """Catalog models (builtins, ./models, Hugging Face cache), labelled with what they are."""
-    from densexp_tui.core.catalog import list_models
-
-    found = []
-    for info in list_models():
-        details = [info.kind]
-        if info.arch:
-            details.append(info.arch)
-        if info.size_bytes:
-            details.append(f"{info.size_bytes / 1e6:.0f} MB")
-        label = f"{info.name} · {', '.join(details)}"
-        label += "" if info.available else f" ({info.note})"
-        found.append(CatalogModel(label, info.name, info.note or info.description))
-    return found
 
 
 class NewExperimentScreen(UsesWorkbench, Screen[None]):
@@ -186,60 +141,18 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         with TabbedContent(id="steps", initial="tab-data"):
             with TabPane("1 Data", id="tab-data"):
                 with VerticalScroll(classes="form-step"):
-                    yield from self._data_step()
+                    yield from data_step(self.base)
             with TabPane("2 Model", id="tab-model"):
                 with VerticalScroll(classes="form-step"):
-                    yield from self._model_step()
+                    yield from model_step(self.base)
             with TabPane("3 Training", id="tab-training"):
                 with VerticalScroll(classes="form-step"):
-                    for key in TRAINING_KEYS:
-                        yield self._field(key)
-                    yield SeedsField()
+                    yield from training_step(self.base)
             with TabPane("4 Review", id="tab-review"):
                 with VerticalScroll(classes="form-step", id="review-scroll"):
-                    yield from self._review_step()
+                    yield from review_step()
         yield Static(id="form-status")
         yield Footer(compact=True)
-
-    def _field(self, key: str, **kwargs: Any) -> ConfigField:
-        return ConfigField(key, self.base.get(key), **kwargs)
-
-    def _data_step(self) -> ComposeResult:
-        source = self.base.data.source
-        for key in DATA_KEYS:
-            if key == "data.name":
-                options = dataset_options(source if source in NAMED_SOURCES else "builtin")
-                if self.base.data.name not in [value for _label, value in options]:
-                    options.append((self.base.data.name, self.base.data.name))
-                yield self._field(key, options=options, label="Dataset")
-            elif key == "data.path":
-                yield self._field(key, suggester=PathSuggester())
-            else:
-                yield self._field(key)
-            if key == "data.label_column":
-                yield Static("", id="columns-hint", classes="form-note")
-        yield Label("Preview", classes="form-heading")
-        yield Static("", id="preview-summary", classes="form-note")
-        yield DataTable(id="preview-table", show_cursor=False, zebra_stripes=True)
-        yield Static("", id="augment-preview", classes="form-note")
-
-    def _model_step(self) -> ComposeResult:
-        with Horizontal(classes="field-line", id="catalog-line"):
-            yield Label("Catalog", classes="field-label")
-            yield Select([], prompt="scanning models…", id="model-catalog", compact=True,
-                         allow_blank=True)
-        yield Static(MODEL_HINT, id="model-note", classes="form-note")
-        for key in MODEL_KEYS:
-            yield self._field(key)
-
-    def _review_step(self) -> ComposeResult:
-        yield Static(id="review-problems")
-        with Horizontal(id="review-buttons"):
-            yield Button("Launch ^l", id="launch-button", variant="primary", compact=True)
-            yield Button("Save TOML ^s", id="save-button", compact=True)
-            yield Button("Load TOML ^o", id="load-button", compact=True)
-        yield Static(id="review-diff")
-        yield Static(id="review-toml")
 
     def on_mount(self) -> None:
         # The parent's name: its id rarely fits the header at 80 columns (Review shows it).
@@ -320,20 +233,10 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         source = self.config_field("data.source").raw_text()
         model = self.config_field("model.name").raw_text().strip()
         finetune = self.config_field("model.finetune").raw_text()
-        shown = {
-            "data.name": source in NAMED_SOURCES,
-            "data.path": source in FILE_SOURCES,
-            "data.text_column": source in FILE_SOURCES,
-            "data.label_column": source in FILE_SOURCES,
-            "model.hidden_units": model == "mlp",
-            "model.dropout": model in ("mlp", "tiny-bert"),
-            "model.finetune": model != "mlp",
-            **{key: finetune == "lora" and model != "mlp"
-               for key in MODEL_KEYS if key.startswith("model.lora_")},
-        }
+        shown = visible_fields(source, model, finetune)
         for key, visible in shown.items():
             self.config_field(key).display = visible
-        self.query_one("#columns-hint").display = source in FILE_SOURCES and bool(
+        self.query_one("#columns-hint").display = shown["data.label_column"] and bool(
             self._columns_hint)
 
     def _revalidate(self) -> None:
@@ -418,18 +321,9 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _load_preview(self, data: DataSection, base_dir: Path) -> PreviewOutcome:
-        from densexp_tui.engine.data import preview_dataset, sniff_columns  # no TensorFlow
+        from densexp_tui.engine.data import preview_for_form  # no TensorFlow
 
-        path = Path(data.path).expanduser()
-        columns = sniff_columns(data.source, path if path.is_absolute() else base_dir / path) \
-            if data.source in FILE_SOURCES and data.path else []
-        try:
-
-            return PreviewOutcome(columns, preview_dataset(data, base_dir), None)
-        except BadInput as err:
-            return PreviewOutcome(columns, None, str(err))
-        except Exception as exc:  # a library error reading odd data: show it, keep typing
-            return PreviewOutcome(columns, None, f"{type(exc).__name__}: {exc}")
+        return preview_for_form(data, base_dir)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group == "catalog":
@@ -438,8 +332,12 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         if event.state != WorkerState.SUCCESS:
             return
         result = event.worker.result
-        if event.worker.group == "preview" and isinstance(result, PreviewOutcome):
-            self._show_preview(result)
+        if event.worker.group == "preview":
+            # Loaded by the worker that just ended (kept out of the screen's own import).
+            from densexp_tui.engine.data import PreviewOutcome
+
+            if isinstance(result, PreviewOutcome):
+                self._show_preview(result)
         elif event.worker.group == "catalog" and isinstance(result, list):
             self._show_catalog(result)
 
@@ -463,8 +361,7 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         for column in preview.columns:
             table.add_column(column, key=column)
         for row in preview.rows:
-            table.add_row(*(Text(_one_line(row.get(c, "")), no_wrap=True)
-                            for c in preview.columns))
+            table.add_row(*(preview_cell(row.get(c, "")) for c in preview.columns))
         text_column = self.config_field("data.text_column").raw_text().strip()
         self._preview_texts = augment_preview_texts(preview, text_column)
         self._show_augment_preview()
@@ -521,33 +418,15 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
 
     def _render_review(self, cfg: RunConfig | None) -> None:
         problems = self.query_one("#review-problems", Static)
-        if self._problems:
-            lines = [Text(f"✗ {key}: {message}") for key, message in self._problems]
-            problems.update(Group(Text("Fix these before launching:", style="bold"), *lines))
-        else:
-            problems.update(Text("✓ Every field is valid. This is the TOML that will run:"))
+        problems.update(review_problems(self._problems))
         problems.set_class(bool(self._problems), "-invalid")
         diff = self.query_one("#review-diff", Static)
         diff.display = self.parent_config is not None
-        diff.update(self._diff_table(cfg))
+        diff.update(parent_diff(self.parent_config, self.parent_id, cfg, CARRIED_KEYS)
+                    if self.parent_config is not None and cfg is not None else Text(""))
         toml = dumps_config(cfg) if cfg is not None else ""
         self.query_one("#review-toml", Static).update(
-            toml_syntax(toml, self.app.theme_variables or self.app.get_css_variables()))
-
-    def _diff_table(self, cfg: RunConfig | None) -> Group | Text:
-        if self.parent_config is None or cfg is None:
-            return Text("")
-        changes = [(key, old, new) for key, old, new in diff_configs(self.parent_config, cfg)
-                   if key not in CARRIED_KEYS]
-        if not changes:
-            return Text(f"Same settings as the parent run {self.parent_id}.")
-        table = Table(box=None, padding=(0, 1))
-        table.add_column("Key", style="bold")
-        table.add_column("Parent")
-        table.add_column("Now")
-        for key, old, new in changes:
-            table.add_row(key, repr(old), repr(new))
-        return Group(Text(f"Changed from the parent run {self.parent_id}:", style="bold"), table)
+            toml_syntax(toml, theme_variables(self.app)))
 
     # -- launch, save, load, back -----------------------------------------------------------
     @on(Button.Pressed, "#launch-button")
@@ -637,45 +516,6 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         # A callback's return value is awaited: dismiss() must not be returned from here.
         if yes:
             self.dismiss(None)
-
-
-def toml_syntax(toml: str, variables: dict[str, str]) -> Syntax:
-    """The run TOML highlighted by rich's Syntax, in the current theme's colours."""
-    from pygments.token import Keyword, Name, Number, Operator, String
-
-    def style(name: str, bold: bool = False) -> Style:
-        colour = variables.get(name)
-        return Style(color=Color.parse(colour).rich_color if colour else None, bold=bold)
-
-    theme = ANSISyntaxTheme({
-        Keyword: style("secondary", bold=True),  # [section] headers
-        Keyword.Constant: style("accent"),  # true / false
-        Name: style("primary"),
-        String: style("success"),
-        Number: style("accent"),
-        Operator: style("foreground"),
-    })
-    return Syntax(toml, "toml", theme=theme, background_color="default", word_wrap=True)
-
-
-def preview_summary(preview: Any) -> Text:
-    """Rows, kind, class balance and text lengths in a few lines."""
-    counts = ", ".join(f"{name} {count:,}" for name, count in preview.class_counts.items())
-    text = Text()
-    text.append(f"{preview.n_rows:,} rows", style="bold")
-    text.append(f" · {preview.kind} · {preview.source_desc}\n")
-    text.append("Classes: ", style="bold")
-    text.append(counts)
-    lengths = preview.length_percentiles
-    if lengths:
-        text.append("\nWords per text: ", style="bold")
-        text.append(" · ".join(f"{k} {v}" for k, v in lengths.items()))
-    return text
-
-
-def _one_line(value: Any) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _relative(path: str) -> str:

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
-from densexp_tui.core.runview import RunView
+from densexp_tui.core.runview import EarlyStopping, RunView
 from densexp_tui.tui.widgets.formatting import format_metric
 from densexp_tui.tui.widgets.palette import fg, muted_color, status_color, theme_color
 
@@ -75,7 +75,7 @@ class EarlyStoppingPanel(Widget):
         row.append("".join(f"{format_metric(metrics.get(key)):>7}" for key, _ in COLUMNS))
         return row
 
-    def _patience_line(self, stopping: Any) -> Text:
+    def _patience_line(self, stopping: EarlyStopping) -> Text:
         line = Text("Early stop ", style="bold", no_wrap=True)
         if not stopping.enabled:
             line.append("off", style=fg(muted_color(self.app)))

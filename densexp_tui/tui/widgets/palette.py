@@ -21,8 +21,7 @@ SERIES_COUNT = 6  # $series-1..6
 
 def theme_variables(app: App[object]) -> dict[str, str]:
     """The current theme's variables (Textual fills ``theme_variables`` on each CSS refresh)."""
-    variables = getattr(app, "theme_variables", None)
-    return variables if variables else app.get_css_variables()
+    return app.theme_variables or app.get_css_variables()
 
 
 def theme_color(app: App[object], *names: str) -> Color:
