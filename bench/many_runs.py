@@ -17,8 +17,19 @@ folder added (one stat of the runs dir), and the disk used. Compare: time from p
 screen with the 100 newest runs to its table holding them. Figures are noisy on a shared
 machine: compare the ratios within one run.
 
-    .venv/bin/python bench/many_runs.py [--sizes 1000,10000,100000] [--keys 40] [--sweeps]
-        [--prefix /tmp/scale2-bench-]
+    .venv/bin/python bench/many_runs.py [--sizes 1000,10000,100000] [--keys 40] [--repeat 3]
+        [--no-sweeps] [--no-cli] [--prefix /tmp/scale2-bench-]
+
+Every figure of issue 11's table in one run: the Sweeps screen on a 1,000-trial journal
+study (the runs dir's default storage, written through Optuna by tests/sweep/
+study_factory.py: open to a full trials table, then cursor keys while it refreshes), then
+per size the CLI and index figures (``--no-cli`` skips them: they delete and rebuild the
+index, ~2 min at 100,000), the first frame, key latency idle and with the writer
+(``--repeat`` rounds), compare 100 and the index's disk use. Runs of each size are read
+from ``--prefix``<N> (the existing /tmp/scale2-bench-1000 ... dirs by default; they are
+generated there when missing). Key latency is measured once the runs screen has checked
+every run (its "checking every run…" note is gone): the state a user is in seconds after
+start; the writer's runs are removed after each round.
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ from tests.runs_factory import generate_runs  # noqa: E402
 
 DENSEXP = [sys.executable, "-m", "densexp_tui"]
 MISS_AFTER = 2.0
+OPEN_DEADLINE = 60.0  # a screen that has not filled by then is reported, not waited for
 
 FIRST_FRAME_CHILD = r"""
 import json, sys, time
@@ -213,7 +225,7 @@ async def press(app: TimedApp, key: str, shown: Callable[[], bool]) -> None:
     await asyncio.sleep(0.05)
 
 
-async def key_latency(root: Path, keys: int) -> dict[str, list[float]]:
+async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, list[float]]:
     app = TimedApp(runs_dir=root)
     app.latencies = []
     out: dict[str, list[float]] = {}
@@ -223,16 +235,29 @@ async def key_latency(root: Path, keys: int) -> dict[str, list[float]]:
         table = app.screen.query_one("#runs-table", DataTable)
         while table.row_count == 0:
             await pilot.pause(0.05)
+        if steady:  # after the first check of every run ("checking every run…" is gone)
+            from textual.widgets import Static
+
+            line = app.screen.query_one("#queue-line", Static)
+            deadline = time.perf_counter() + 120
+            while "checking every run" in str(line.content) and \
+                    time.perf_counter() < deadline:
+                await pilot.pause(0.2)
         for name, key in (("move", "down"), ("mark", "space")):
             app.latencies = []
             for _ in range(keys):
+                # By row key, not position: a writer's new runs at the top shift the rows
+                # (the cursor stays on its run), which a position would misread.
                 row = table.cursor_row
+                at = row_key_at(table, row)
+                below = row_key_at(table, row + 1)
                 mark = table.get_row_at(row)[0].plain
 
-                def shown(row: int = row, mark: str = mark, key: str = key) -> bool:
+                def shown(at: str = at, below: str = below, mark: str = mark,
+                          key: str = key) -> bool:
                     if key == "down":
-                        return table.cursor_row == row + 1
-                    return table.get_row_at(row)[0].plain != mark
+                        return row_key_at(table, table.cursor_row) == below
+                    return at in table.rows and table.get_cell(at, "mark").plain != mark
                 await press(app, key, shown)
             out[name] = list(app.latencies)
         await pilot.press("slash")
@@ -247,6 +272,15 @@ async def key_latency(root: Path, keys: int) -> dict[str, list[float]]:
             await press(app, char, typed)
         out["filter typing"] = list(app.latencies)
     return out
+
+
+def row_key_at(table: Any, row: int) -> str:
+    from textual.coordinate import Coordinate
+
+    try:
+        return str(table.coordinate_to_cell_key(Coordinate(row, 0))[0].value)
+    except Exception:  # noqa: BLE001 - past the last row
+        return ""
 
 
 def remove_writer_runs(root: Path) -> None:
@@ -285,7 +319,7 @@ async def compare_100(root: Path) -> float:
 async def sweeps_1000(tmp: Path) -> dict[str, float]:
     """The Sweeps screen on a 1,000-trial study: open to a full trials table, then the key
     latency (cursor down in the trials table) while the screen keeps refreshing."""
-    from textual.widgets import DataTable
+    from textual.widgets import DataTable, Static
 
     from densexp_tui.tui.screens.sweeps import SweepsScreen
     from tests.sweep.study_factory import write_study
@@ -300,8 +334,13 @@ async def sweeps_1000(tmp: Path) -> dict[str, float]:
         screen = app.screen
         assert isinstance(screen, SweepsScreen)
         table = screen.query_one("#trials-table", DataTable)
-        while table.row_count < 1001:
+        deadline = started + OPEN_DEADLINE
+        while table.row_count < 1001 and time.perf_counter() < deadline:
             await pilot.pause(0.01)
+        if table.row_count < 1001:
+            problem = str(screen.query_one("#sweeps-problem", Static).content)
+            raise RuntimeError(f"the trials table held {table.row_count} rows after "
+                               f"{OPEN_DEADLINE:.0f} s ({problem or 'no problem shown'})")
         opened = time.perf_counter() - started
         table.focus()
         for _ in range(20):
@@ -324,13 +363,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--keys", type=int, default=40)
-    parser.add_argument("--sweeps", action="store_true", help="also the 1,000-trial figures")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="key-latency rounds per size (the box is shared: give ranges)")
+    parser.add_argument("--no-sweeps", action="store_true",
+                        help="skip the 1,000-trial Sweeps screen figures")
+    parser.add_argument("--no-cli", action="store_true",
+                        help="skip the CLI and index figures (they rebuild the index cold)")
     parser.add_argument("--prefix", default="/tmp/scale2-bench-",
-                        help="generated runs go to PREFIX<N>")
+                        help="runs of size N are in PREFIX<N> (generated there if missing)")
     args = parser.parse_args()
-    if args.sweeps:
+    if not args.no_sweeps:
         import tempfile
 
+        print(f"== Sweeps screen, 1,000 trials · load {os.getloadavg()[0]:.1f}", flush=True)
         with tempfile.TemporaryDirectory(prefix="scale-sweeps-") as tmp:
             for name, value in asyncio.run(sweeps_1000(Path(tmp))).items():
                 print(f"  {name:<40} {value:8.2f}", flush=True)
@@ -338,25 +383,30 @@ def main() -> None:
         print(f"== {count} runs", flush=True)
         root = ensure_runs(count, args.prefix)
         print(f"  load average {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
-        for name, value in cli_figures(root).items():
-            print(f"  {name:<30} {value:7.2f} s", flush=True)
-        for name, value in index_figures(root).items():
-            print(f"  {name:<36} {value:7.2f}", flush=True)
-        for name, value in in_process_figures(root).items():
-            print(f"  {name:<36} {value:7.2f} s", flush=True)
+        if not args.no_cli:
+            for name, value in cli_figures(root).items():
+                print(f"  {name:<30} {value:7.2f} s", flush=True)
+            for name, value in index_figures(root).items():
+                print(f"  {name:<36} {value:7.2f}", flush=True)
+            for name, value in in_process_figures(root).items():
+                print(f"  {name:<36} {value:7.2f} s", flush=True)
         for name, value in first_frame(root).items():
             print(f"  {name:<30} {value:7.2f} s", flush=True)
-        report_keys("idle", asyncio.run(key_latency(root, args.keys)))
-        writer = subprocess.Popen([sys.executable, "-c", WRITER_CHILD, str(root), str(ROOT)],
-                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
-        try:
-            report_keys("with writer", asyncio.run(key_latency(root, args.keys)))
-        finally:
-            writer.kill()
-            writer.wait()
+        for round_ in range(1, args.repeat + 1):
+            print(f"  key latency, round {round_} · load {os.getloadavg()[0]:.1f}", flush=True)
+            report_keys("idle", asyncio.run(key_latency(root, args.keys)))
+            writer = subprocess.Popen([sys.executable, "-c", WRITER_CHILD, str(root),
+                                       str(ROOT)], env={**os.environ, "PYTHONPATH": str(ROOT)})
+            try:
+                report_keys("with writer", asyncio.run(key_latency(root, args.keys)))
+            finally:
+                writer.kill()
+                writer.wait()
+                remove_writer_runs(root)
         print(f"  compare 100 runs              {asyncio.run(compare_100(root)):7.2f} s",
               flush=True)
-        remove_writer_runs(root)
+        print(f"  index disk                    "
+              f"{RunStore(root).index.disk_bytes() / 1e6:7.1f} MB", flush=True)
         print(f"  load average {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
 
 

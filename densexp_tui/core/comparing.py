@@ -78,10 +78,17 @@ def resolve_side(store: RunStore, ref: str) -> Side:
 
 
 def load_run_predictions(store: RunStore, run: RunSummary) -> Predictions:
-    path = store.run_dir(run.run_id) / PREDICTIONS_FILE
+    return load_predictions_of(store, run.run_id)
+
+
+def load_predictions_of(store: RunStore, run_id: str) -> Predictions:
+    """The test predictions of the run in folder ``run_id`` (an id, nothing to resolve:
+    the compare screen's runs; resolving each side as a group or name first re-checked the
+    runs index's folder names, ~0.3 s a side at 100,000 runs)."""
+    path = store.run_dir(run_id) / PREDICTIONS_FILE
     if not path.is_file():
-        raise BadInput(f"run {run.run_id} has no test predictions ({PREDICTIONS_FILE}); "
-                       f"make them with `densexp evaluate {run.run_id}`", file=store.root)
+        raise BadInput(f"run {run_id} has no test predictions ({PREDICTIONS_FILE}); "
+                       f"make them with `densexp evaluate {run_id}`", file=store.root)
     return read_predictions(path)
 
 

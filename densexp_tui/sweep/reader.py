@@ -14,6 +14,7 @@ completed or enough time passed. Thread-safe: one snapshot at a time.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -175,6 +176,7 @@ class StudyReader:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            start_resource_tracker()
             # spawn: a fork of a threaded app (Textual, workers) is not safe
             self._pool = ProcessPoolExecutor(max_workers=1,
                                              mp_context=multiprocessing.get_context("spawn"))
@@ -185,6 +187,31 @@ class StudyReader:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker against the process's real stderr.
+
+    The tracker hands ``sys.stderr``'s descriptor to its process; inside a Textual app
+    sys.stderr is a capture object whose fileno() is -1, so the first spawn failed with
+    "bad value(s) in fds_to_keep" and the Sweeps screen said "cannot read studies" for
+    every study with enough finished trials to compute importances (found measuring a
+    1,000-trial study, bench/many_runs.py --sweeps)."""
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable or sys.__stderr__ is None:
+        resource_tracker.ensure_running()
+        return
+    captured = sys.stderr
+    sys.stderr = sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = captured
 
 
 def _result_or_none(future: Future[dict[str, float] | None]) -> dict[str, float] | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +16,7 @@ from densexp_tui.sweep.reader import StudyReader, trial_header
 from tests.sweep.study_factory import write_study
 
 pytestmark = pytest.mark.timeout(120)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_snapshot_lists_studies_and_reads_the_selected_one(tmp_path: Path) -> None:
@@ -62,3 +67,18 @@ def test_the_screens_empty_header_is_the_readers() -> None:
     from densexp_tui.tui.screens.sweeps import EMPTY_TRIALS_HEADER
 
     assert trial_header([]) == EMPTY_TRIALS_HEADER
+
+
+@pytest.mark.timeout(200)
+def test_importances_of_a_big_study_are_computed_inside_a_textual_app(tmp_path: Path) -> None:
+    """The Sweeps screen said "cannot read studies: ValueError: bad value(s) in fds_to_keep"
+    for every study big enough to compute its importances in a child process: under Textual
+    sys.stderr has no descriptor, and multiprocessing's resource tracker needs one."""
+    done = subprocess.run([sys.executable, "-m", "tests.sweep.textual_stderr_main",
+                           str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                          timeout=180, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-2000:]
+    found = json.loads(lines[-1][len("RESULT "):])
+    assert found["problem"] == ""
+    assert set(found["importances"] or {}) == {"train.learning_rate", "train.batch_size"}

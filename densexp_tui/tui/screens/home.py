@@ -27,7 +27,7 @@ from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from densexp_tui.core.config import load_config
@@ -55,7 +55,9 @@ from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.run_watch import RunStatusesChanged, ended_since
 from densexp_tui.tui.services import UsesWorkbench
+from densexp_tui.tui.widgets.filter_input import FilterInput
 from densexp_tui.tui.widgets.runs_table import Cells, RunsTable, group_cells, run_cells
+from densexp_tui.tui.widgets.steady_footer import SteadyFooter
 
 REFRESH_SECONDS = 1.0
 # Up to this many runs the UI thread lists and filters itself (bounded: a few ms).
@@ -154,17 +156,18 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._generation = 0
         self._last_full = 0.0
         self._last_full_seconds = 0.0
+        self._queue_line: str | None = None  # as last drawn
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="filter-bar"):
             yield Static("Filter", id="filter-label")
-            yield Input(placeholder="type / then words: name, status, dataset, model…",
+            yield FilterInput(placeholder="type / then words: name, status, dataset, model…",
                         id="filter", compact=True)
         yield RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="empty-hint")
         yield Static(id="queue-line")
-        yield Footer(compact=True)
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"Runs · {display_path(self.densexp.store.root)}"
@@ -361,8 +364,11 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         count = count_line(n_shown, n_runs, fold=self.fold_groups,
                            checking=self._in_worker and not self._checked,
                            marked=len(self.marked), problems=problems)
-        self.query_one("#queue-line", Static).update(
-            " · ".join(p for p in (queue, count) if p))
+        line = " · ".join(p for p in (queue, count) if p)
+        if line != self._queue_line:
+            # One row high (app.tcss): no layout pass, which costs a frame at any scale.
+            self._queue_line = line
+            self.query_one("#queue-line", Static).update(line, layout=False)
 
     def _extend_window(self) -> None:
         """The cursor nears the last row held: add the next rows (appending is cheap)."""
@@ -387,11 +393,21 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def active_bindings(self) -> dict[str, ActiveBinding]:
         """What the footer shows. Re-run and Resume take turns, so the footer fits in 80
         columns: Resume for a run that can continue, Re-run for the others. Both keys work
-        on every run (this only filters the display; help and the palette list both)."""
+        on every run (this only filters the display; help and the palette list both).
+        They share one slot, the first of the two, so a turn relabels that key in place
+        (widgets/steady_footer.py) instead of moving the keys after it."""
         bindings = super().active_bindings
-        hidden = "rerun" if self._selected_resumable() else "resume_run"
-        return {key: active for key, active in bindings.items()
-                if active.binding.action != hidden}
+        shown = "resume_run" if self._selected_resumable() else "rerun"
+        turns = {"rerun", "resume_run"}
+        chosen = [(key, active) for key, active in bindings.items()
+                  if active.binding.action == shown]
+        out: dict[str, ActiveBinding] = {}
+        for key, active in bindings.items():
+            if active.binding.action not in turns:
+                out[key] = active
+            elif chosen and not any(k in out for k, _active in chosen):
+                out.update(chosen)
+        return out
 
     def _selected_resumable(self) -> bool:
         try:

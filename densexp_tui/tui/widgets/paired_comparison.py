@@ -14,9 +14,11 @@ from textual import work
 from textual.message import Message
 from textual.widget import Widget
 
-from densexp_tui.core.comparing import compare
+from densexp_tui.core.comparing import load_predictions_of
 from densexp_tui.core.errors import BadInput
+from densexp_tui.core.predictions import Predictions
 from densexp_tui.core.runstore import RunStore
+from densexp_tui.core.significance import metric_name, paired_comparison
 from densexp_tui.tui.widgets.palette import fg, muted_color
 
 METRICS = ("test.f1", "test.accuracy")
@@ -31,19 +33,29 @@ class PairLine:
 
 
 def verdict_lines(store: RunStore, run_ids: list[str]) -> list[PairLine]:
-    """One line per (A, B) pair and metric; a refused test is a line saying why."""
+    """One line per (A, B) pair and metric; a refused test is a line saying why. The runs
+    are ids (folders): each one's predictions are read once, not per pair and metric."""
     if len(run_ids) < 2:
         return []
-    a_id = run_ids[0]
+    try:
+        a_side: Predictions | BadInput = load_predictions_of(store, run_ids[0])
+    except BadInput as err:
+        a_side = err
     lines: list[PairLine] = []
     for b_id in run_ids[1:1 + MAX_PAIRS]:
+        try:
+            if isinstance(a_side, BadInput):
+                raise a_side
+            b_side = load_predictions_of(store, b_id)
+        except BadInput as err:
+            lines.append(PairLine(b_id, err.message, False))
+            continue
         for metric in METRICS:
             try:
-                report = compare(store, a_id, b_id, metric)
+                result = paired_comparison(a_side, b_side, metric_name(metric))
             except BadInput as err:
                 lines.append(PairLine(b_id, err.message, False))
                 break  # the other metric would fail for the same reason
-            result = report.comparison
             lines.append(PairLine(b_id, f"{result.sentence} ({result.test.split(';')[0]}, "
                                         f"n = {result.n})", True))
     return lines
