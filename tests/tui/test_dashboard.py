@@ -198,11 +198,14 @@ async def test_cancel_asks_first_then_calls_the_apps_cancel_run(tmp_path: Path) 
 
 async def test_cancel_of_a_run_from_another_terminal_sends_sigint(tmp_path: Path) -> None:
     # A stand-in for `densexp run`: exits 0 on SIGINT (KeyboardInterrupt), 3 on timeout.
+    # It says "ready" once its code runs, when Python's SIGINT handler is in place; the
+    # timeout is long because a loaded machine can take half a minute to open the dashboard.
     outside = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "try:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    sys.exit(0)\nsys.exit(3)")])
+        "import sys, time\nprint('ready', flush=True)\n"
+        "try:\n    time.sleep(600)\nexcept KeyboardInterrupt:\n    sys.exit(0)\nsys.exit(3)")],
+        stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)  # let Python install its SIGINT handler
+        assert outside.stdout is not None and outside.stdout.readline() == "ready\n"
         run_dir, _ = live_run(tmp_path, epochs_written=1, pid=outside.pid)
         app = ScreenTestApp(lambda: DashboardScreen(run_dir, "live", None))
         async with app.run_test(size=(80, 24)) as pilot:
