@@ -13,7 +13,6 @@ message; widgets are only touched there.
 
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -278,8 +277,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
             return
         self._show_text("#study-title", self._title(view))
         self._draw_trials(view)
-        finished = (view.info.name, view.info.direction, [
-            (r.number, r.value) for r in view.rows if r.state == "complete"])
+        finished = (view.info.name, view.info.objective, view.best_points, view.value_points)
         if self._drawn.get("best") != finished:  # a running trial's clock is not a new best
             self._drawn["best"] = finished
             self._draw_best(view)
@@ -354,17 +352,11 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                     table.update_cell(cells[0], column_keys[column], styled[column])
 
     def _draw_best(self, view: StudyView) -> None:
-        from densexp_tui.sweep.study import best_so_far
-
-        direction = view.info.direction
-        best = best_so_far(view.rows, direction)
-        values = [(float(r.number), float(r.value)) for r in view.rows
-                  if r.state == "complete" and r.value is not None and math.isfinite(r.value)]
+        best = view.best_points  # built in the worker: they grow with the trials
         note = f"{best[-1][1]:.4f}" if best else ""
         self.query_one("#best-curve", LineChart).set_series([
-            ChartSeries("best", [(float(n), v) for n, v in best], 0, markers=True,
-                        value_note=note),
-            ChartSeries("trial value", values, 1, markers=True),
+            ChartSeries("best", best, 0, markers=True, value_note=note),
+            ChartSeries("trial value", view.value_points, 1, markers=True),
         ], title=f"best {view.info.objective or 'value'} so far")
 
     # -- selecting and opening --------------------------------------------------------------
