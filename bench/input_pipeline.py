@@ -6,21 +6,26 @@ lengths in word pieces are spread like short reviews, tickets and news snippets 
 p50 26, p90 79, p99 134). Every figure is measured in this process, on this machine:
 
 1. samples/s and the real/padded token share for ``data.batching`` random vs bucketed and
-   ``data.pad_to_multiple_of`` 1 vs 8 (the product's ``make_text_pipeline``; the train step
-   is traced first, untimed, then each setting trains one timed epoch);
+   ``data.pad_to_multiple_of`` 1 vs 8 (the product's ``epoch_batches`` and
+   ``make_text_pipeline``). A whole epoch of MiniLM on 2 cores takes many minutes, so
+   ``--steps K`` times K of the epoch's batches, one per size stratum (the epoch's batches
+   ranked by padded tokens, cut into K equal strata, the middle one of each), after one
+   untimed step of every batch shape not run before; it prints the figure on the timed
+   batches and the whole epoch extrapolated from them (each timed batch's seconds times
+   its stratum's batches). Padding efficiency is counted on every batch of the epoch,
+   next to its ceiling at each pad_to_multiple_of;
 2. XLA on vs off for the train step on the CPU, same model, one fixed batch shape (the
    steady-state ratio; the first XLA step, i.e. the compile, is printed separately);
 3. model FLOP utilisation: useful FLOPs/s (6 x non-embedding parameters x real tokens/s,
    plus attention over the real lengths) / the measured peak of a tf.function 2048x2048
-   float32 matmul;
+   float32 matmul, measured in this process right before and right after each setting (the
+   MFU is printed as the range over those two peaks);
 4. with ``--accuracy``: final validation accuracy of 3 seeds x {random, bucketed} through the
-   real trainer (tiny-bert on the same kind of texts, so it takes minutes, not hours).
+   real trainer on the same kind of texts: tiny-bert, or with ``--accuracy-layers L
+   --accuracy-hidden H`` a random-init BERT of that shape saved as a local model folder.
 
 Run:  .venv/bin/python bench/input_pipeline.py [--rows 480] [--batch-size 32] [--no-xla]
           [--steps K] [--max-length 128] [--accuracy [--accuracy-rows N]]
-``--steps K`` times only the first K batches of each setting's epoch (batches come in
-random order either way, so they are a fair sample of the epoch; token shares and FLOPs are
-counted on exactly those K batches): a MiniLM-shaped run then ends in minutes on 2 cores.
 The machine may be shared: compare the ratios within one run, not absolute numbers; the
 load average is printed next to the figures.
 """
@@ -57,6 +62,7 @@ import densexp_tui  # noqa: E402,F401  (sets the TensorFlow environment before T
 from densexp_tui.engine.data import (  # noqa: E402
     epoch_batches,
     make_text_pipeline,
+    padded_width,
     token_counts,
     tokenize_texts,
 )
@@ -150,8 +156,10 @@ def useful_train_flops(model: TFBertForSequenceClassification, lengths: np.ndarr
     return dense + attention
 
 
-def matmul_peak_flops(size: int = 2048, calls: int = 20) -> float:
-    """FLOP/s of a tf.function float32 matmul: the machine's practical peak."""
+def matmul_peak_flops(size: int = 2048, calls: int = 5) -> float:
+    """FLOP/s of a tf.function float32 matmul, best of 3 rounds of ``calls``: the machine's
+    practical peak at this moment (other people's load moves it: measure it next to what
+    it is compared with)."""
     a = tf.random.normal((size, size))
     b = tf.random.normal((size, size))
     matmul = tf.function(lambda x, y: tf.linalg.matmul(x, y))
@@ -170,39 +178,115 @@ def matmul_peak_flops(size: int = 2048, calls: int = 20) -> float:
 # Measurements
 
 
-def warm_up(model, ids: list[list[int]], labels: list[int], batch_size: int) -> None:
-    """Trace the train step before timing: three batches of different widths make Keras'
-    train function (reduce_retracing) settle on one graph for any batch shape."""
-    # Bucketed: the three batches are of typical (short) widths, so tracing costs little.
-    pipeline = make_text_pipeline(ids, labels, batch_size, True, 3, batching="bucketed",
-                                  pad_to_multiple_of=1, max_width=MAX_LENGTH)
-    model.fit(pipeline, epochs=1, steps_per_epoch=3, verbose=0)
+EPOCH_SEED, EPOCH = 7, 1  # the timed epoch: the pipeline's (seed, epoch)
 
 
-def timed_epoch(model, ids: list[list[int]], labels: list[int], batch_size: int,
-                batching: str, multiple: int, max_steps: int = 0) -> dict[str, float]:
-    """samples/s, real/padded, real tokens/s and useful FLOPs over the first ``max_steps``
-    batches of one epoch of ``batching`` (0: the whole epoch)."""
-    lengths = np.asarray([len(row) for row in ids])
+def epoch_plan(lengths: np.ndarray, batch_size: int, batching: str) -> list[np.ndarray]:
+    """The row indices of each batch of the timed epoch, in the order the product trains
+    them (the same function make_text_pipeline uses)."""
     bucket_by = lengths if batching == "bucketed" else None
-    batches = epoch_batches(len(ids), batch_size, 7, 1, shuffle=True, bucket_by=bucket_by)
-    steps = min(max_steps, len(batches)) if max_steps > 0 else len(batches)
-    pipeline = make_text_pipeline(ids, labels, batch_size, True, 7, epoch=1, batching=batching,
-                                  pad_to_multiple_of=multiple, max_width=MAX_LENGTH)
-    started = time.perf_counter()
-    model.fit(pipeline, epochs=1, steps_per_epoch=steps, verbose=0)
-    seconds = time.perf_counter() - started
-    timed = batches[:steps]
-    counts = token_counts(timed, lengths, multiple, MAX_LENGTH)
+    return epoch_batches(len(lengths), batch_size, EPOCH_SEED, EPOCH, shuffle=True,
+                         bucket_by=bucket_by)
+
+
+def stratified_picks(batches: list[np.ndarray], lengths: np.ndarray, multiple: int,
+                     k: int) -> list[tuple[int, int]]:
+    """K batches spread evenly over the epoch's batches ranked by padded size (what a step
+    costs), each with the number of the epoch's batches it stands for.
+
+    The epoch's batches are ranked by padded tokens and cut into K strata of (nearly) equal
+    count; the middle batch of each stratum is timed. Why not every n-th batch of the train
+    order itself: bucketed batches come shuffled, so any K of them in train order are a
+    random sample of widths from 8 to 128, and 8 such draws are noisy (the first 8 were
+    1.7x longer than the epoch's average in the last figures). Ranking first makes the K
+    span the widths as the epoch does."""
+    sizes = np.asarray([len(batch) * padded_width(int(lengths[batch].max()), multiple,
+                                                  MAX_LENGTH) for batch in batches])
+    ranked = np.argsort(sizes, kind="stable")
+    k = min(k, len(batches)) if k > 0 else len(batches)
+    bounds = np.linspace(0, len(batches), k + 1).round().astype(int)
+    return [(int(ranked[(lo + hi - 1) // 2]), int(hi - lo))
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def train_step_function(model) -> tf.types.experimental.GenericFunction:
+    """The train step as fit runs it (a tf.function with reduce_retracing), one batch a call."""
+    return tf.function(model.train_step, reduce_retracing=True)
+
+
+def gather_batches(ids: list[list[int]], labels: list[int], batch_size: int, batching: str,
+                   multiple: int, wanted: set[int]) -> dict[int, tuple]:
+    """Batches ``wanted`` of the timed epoch, built by the product's make_text_pipeline."""
+    pipeline = make_text_pipeline(ids, labels, batch_size, True, EPOCH_SEED, epoch=EPOCH,
+                                  batching=batching, pad_to_multiple_of=multiple,
+                                  max_width=MAX_LENGTH)
+    return {index: batch for index, batch in enumerate(pipeline) if index in wanted}
+
+
+def timed_setting(step, model, ids: list[list[int]], labels: list[int], batch_size: int,
+                  batching: str, multiple: int, k: int, seen: set[tuple[int, ...]]
+                  ) -> dict[str, float]:
+    """Time K stratified batches of one setting's epoch, one train step each, after one
+    untimed step on every batch shape not yet run in this process (``seen``)."""
+    lengths = np.asarray([len(row) for row in ids])
+    batches = epoch_plan(lengths, batch_size, batching)
+    picks = stratified_picks(batches, lengths, multiple, k)
+    data = gather_batches(ids, labels, batch_size, batching, multiple,
+                          {index for index, _ in picks})
+    for index, _ in picks:  # sanity: the pipeline built what the plan says
+        width = padded_width(int(lengths[batches[index]].max()), multiple, MAX_LENGTH)
+        assert tuple(data[index][0]["input_ids"].shape) == (len(batches[index]), width)
+    warmed = 0
+    for index, _ in picks:
+        shape = tuple(data[index][0]["input_ids"].shape)
+        if shape not in seen:
+            float(step(data[index])["loss"])
+            seen.add(shape)
+            warmed += 1
+    traces = step.experimental_get_tracing_count()
+    seconds = []
+    for index, _ in picks:
+        started = time.perf_counter()
+        float(step(data[index])["loss"])
+        seconds.append(time.perf_counter() - started)
+    retraced = step.experimental_get_tracing_count() - traces
+    return summarise(model, batches, lengths, multiple, picks, seconds) | {
+        "warmed": float(warmed), "retraced": float(retraced)}
+
+
+def summarise(model, batches: list[np.ndarray], lengths: np.ndarray, multiple: int,
+              picks: list[tuple[int, int]], seconds: list[float]) -> dict[str, float]:
+    """Figures on the timed batches, and the epoch extrapolated from them: each timed batch's
+    seconds count once per epoch batch of its stratum."""
+    timed = [batches[index] for index, _ in picks]
     rows = lengths[np.concatenate(timed)]
-    # K random batches of a long-tailed set can be longer or shorter than the epoch's
-    # average: the whole epoch's estimate scales the measured seconds per padded token.
-    epoch_padded = token_counts(batches, lengths, multiple, MAX_LENGTH).padded
-    epoch_seconds = seconds * epoch_padded / counts.padded
-    return {"samples_per_sec": len(rows) / seconds, "efficiency": counts.real / counts.padded,
-            "real_tokens_per_sec": counts.real / seconds, "seconds": seconds,
-            "useful_flops": useful_train_flops(model, rows), "steps": float(steps),
-            "epoch_samples_per_sec": len(ids) / epoch_seconds}
+    counts = token_counts(timed, lengths, multiple, MAX_LENGTH)
+    epoch_counts = token_counts(batches, lengths, multiple, MAX_LENGTH)
+    epoch_seconds = float(sum(weight * t for (_, weight), t in zip(picks, seconds,
+                                                                   strict=True)))
+    total = float(sum(seconds))
+    return {"samples_per_sec": len(rows) / total, "seconds": total, "steps": float(len(picks)),
+            "efficiency": counts.real / counts.padded,
+            "real_tokens_per_sec": counts.real / total,
+            "useful_flops": useful_train_flops(model, rows),
+            "epoch_samples_per_sec": len(lengths) / epoch_seconds,
+            "epoch_seconds": epoch_seconds, "epoch_batches": float(len(batches)),
+            "epoch_efficiency": epoch_counts.real / epoch_counts.padded,
+            "epoch_useful_flops": useful_train_flops(model, lengths)}
+
+
+def padding_bounds(lengths: np.ndarray, batch_size: int, multiple: int) -> dict[str, float]:
+    """How far padding can go down at all: every row padded only to its own length rounded
+    up to ``multiple`` (no batch shares a width: the ceiling for any batching), and rows
+    sorted globally into batches (bucketing with a window as wide as the set)."""
+    own = np.asarray([padded_width(int(n), multiple, MAX_LENGTH) for n in lengths])
+    ranked = np.sort(lengths)
+    sorted_batches = [np.arange(start, min(start + batch_size, len(ranked)))
+                      for start in range(0, len(ranked), batch_size)]
+    sorted_counts = token_counts(sorted_batches, ranked, multiple, MAX_LENGTH)
+    return {"own_row": float(lengths.sum() / own.sum()),
+            "mean_rounding": float((own - lengths).mean()), "mean_length": float(lengths.mean()),
+            "global_sort": sorted_counts.real / sorted_counts.padded}
 
 
 def load_average() -> str:
@@ -234,8 +318,11 @@ def xla_ratio(batch_size: int, width: int, steps: int,
 
 
 def accuracy_over_seeds(texts: list[str], labels: list[int], seeds: tuple[int, ...],
-                        epochs: int = 4) -> None:
-    """Final validation accuracy through the real trainer, random vs bucketed batching."""
+                        epochs: int = 4, shape: dict[str, int] | None = None,
+                        learning_rate: float = 2e-3) -> None:
+    """Final validation accuracy through the real trainer, random vs bucketed batching:
+    tiny-bert, or with ``shape`` a random-init BERT of that shape saved as a local model
+    folder (the product loads it as any Hugging Face folder)."""
     import csv
 
     from densexp_tui.core.config import parse_config
@@ -247,23 +334,49 @@ def accuracy_over_seeds(texts: list[str], labels: list[int], seeds: tuple[int, .
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
         writer.writerows(zip(texts, labels, strict=True))
+    model_name = "tiny-bert" if shape is None else str(save_bert_folder(folder / "bert",
+                                                                        texts, shape))
     for batching in ("random", "bucketed"):
-        accuracies = []
+        accuracies, seconds = [], []
         for seed in seeds:
             cfg = parse_config({
                 "run": {"name": f"bench-{batching}", "seed": seed},
                 "data": {"source": "csv", "path": str(folder / "long_tailed.csv"),
                          "max_length": MAX_LENGTH, "batching": batching, "val_fraction": 0.2,
                          "test_fraction": 0.1},
-                "model": {"name": "tiny-bert"},
-                "train": {"epochs": epochs, "batch_size": 32, "learning_rate": 2e-3},
+                "model": {"name": model_name},
+                "train": {"epochs": epochs, "batch_size": 32, "learning_rate": learning_rate},
             })
             result = train(cfg, RunStore(folder / "runs"))
             accuracies.append(result.best["accuracy"] if result.best else float("nan"))
+            seconds.append(result.duration)
         print(f"  {batching:8s} val accuracy over seeds {seeds}: "
               + ", ".join(f"{a:.3f}" for a in accuracies)
               + f"  (mean {np.mean(accuracies):.3f}, sd {np.std(accuracies, ddof=1):.3f}); "
-              + load_average())
+              + f"{np.mean(seconds):.0f}s a run; " + load_average(), flush=True)
+
+
+def save_bert_folder(out: Path, texts: list[str], shape: dict[str, int]) -> Path:
+    """A random-init BERT of ``shape`` with the product's WordPiece tokenizer (trained on
+    ``texts``, as tiny-bert's is), saved like a downloaded checkpoint."""
+    from densexp_tui.engine.models import train_wordpiece_tokenizer
+
+    tokenizer = train_wordpiece_tokenizer(texts, MAX_LENGTH)
+    config = BertConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                        max_position_embeddings=512, num_labels=N_CLASSES,
+                        architectures=["BertForSequenceClassification"], **shape)
+    model = TFBertForSequenceClassification(config)
+    model.build_in_name_scope()
+    out.mkdir(parents=True)
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out
+
+
+def bert_shape(layers: int, hidden: int) -> dict[str, int]:
+    """BERT's proportions: 4x wide feed-forward, heads of 32 (MiniLM: 12 heads of 32)."""
+    return {"num_hidden_layers": layers, "hidden_size": hidden, "intermediate_size": 4 * hidden,
+            "num_attention_heads": max(1, hidden // 32)}
 
 
 def main() -> None:
@@ -279,7 +392,7 @@ def main() -> None:
                         help="a smaller model for a slow or busy machine (default: MiniLM's)")
     parser.add_argument("--hidden", type=int, default=MINILM["hidden_size"])
     parser.add_argument("--steps", type=int, default=0,
-                        help="time only the first K batches of each setting (0: whole epoch)")
+                        help="time K batches of each setting, one per size stratum (0: all)")
     parser.add_argument("--max-length", type=int, default=MAX_LENGTH,
                         help="the tokenizer's max_length (rows longer are truncated)")
     parser.add_argument("--accuracy", action="store_true",
@@ -287,6 +400,11 @@ def main() -> None:
     parser.add_argument("--accuracy-rows", type=int, default=0,
                         help="rows for --accuracy (default: --rows)")
     parser.add_argument("--accuracy-epochs", type=int, default=4)
+    parser.add_argument("--accuracy-layers", type=int, default=0,
+                        help="--accuracy on a random-init BERT of this many layers (saved as a "
+                             "local model folder) instead of tiny-bert")
+    parser.add_argument("--accuracy-hidden", type=int, default=256)
+    parser.add_argument("--accuracy-lr", type=float, default=2e-3)
     parser.add_argument("--skip-speed", action="store_true",
                         help="only --accuracy (no MiniLM-shaped timing)")
     args = parser.parse_args()
@@ -300,59 +418,60 @@ def main() -> None:
     if args.accuracy:
         n_rows = args.accuracy_rows or args.rows
         texts, labels = long_tailed_texts(n_rows)
-        print(f"accuracy: tiny-bert through the real trainer, {n_rows} rows, max_length "
-              f"{MAX_LENGTH}, {args.accuracy_epochs} epochs, batch 32, seeds 1 2 3")
-        accuracy_over_seeds(texts, labels, seeds=(1, 2, 3), epochs=args.accuracy_epochs)
+        shape = (bert_shape(args.accuracy_layers, args.accuracy_hidden)
+                 if args.accuracy_layers else None)
+        described = ("tiny-bert (2 layers x 64 hidden)" if shape is None else
+                     f"a random-init BERT {args.accuracy_layers} layers x "
+                     f"{args.accuracy_hidden} hidden ({shape['num_attention_heads']} heads, "
+                     f"intermediate {shape['intermediate_size']})")
+        print(f"accuracy: {described} through the real trainer, {n_rows} rows, max_length "
+              f"{MAX_LENGTH}, {args.accuracy_epochs} epochs, batch 32, learning rate "
+              f"{args.accuracy_lr:g}, seeds 1 2 3", flush=True)
+        accuracy_over_seeds(texts, labels, seeds=(1, 2, 3), epochs=args.accuracy_epochs,
+                            shape=shape, learning_rate=args.accuracy_lr)
     print(f"end: {load_average()}")
+
+
+SETTINGS = (("random", 1), ("random", 8), ("bucketed", 1), ("bucketed", 8))
 
 
 def speed_figures(args: argparse.Namespace, texts: list[str], labels: list[int]) -> None:
     tokenizer = train_wordpiece(texts)
     ids = tokenize_texts(tokenizer, texts, MAX_LENGTH)
+    lengths = np.asarray([len(row) for row in ids])
     raw = np.asarray([len(row) for row in tokenize_texts(tokenizer, texts, 512)])
     p10, p50, p90, p99 = np.percentile(raw, [10, 50, 90, 99])
     print(f"long-tailed set: {len(ids)} rows, word pieces before truncation p10 {p10:.0f} "
           f"p50 {p50:.0f} p90 {p90:.0f} p99 {p99:.0f} max {raw.max()}; max_length "
           f"{MAX_LENGTH} ({(raw > MAX_LENGTH).mean():.1%} truncated); batch {args.batch_size}")
+    padding_figures(lengths, args.batch_size)
 
-    peak = matmul_peak_flops()
-    print(f"matmul peak (tf.function 2048x2048 float32): {peak / 1e9:.1f} GFLOP/s; "
-          + load_average())
-
-    shape = {"num_hidden_layers": args.layers, "hidden_size": args.hidden,
-             "intermediate_size": 4 * args.hidden,
-             "num_attention_heads": max(1, args.hidden // 32)}
+    shape = bert_shape(args.layers, args.hidden)
     model = minilm_shaped_bert(**shape)
     print(f"BERT {args.layers} layers x {args.hidden} hidden: "
           f"{model.count_params() / 1e6:.1f}M parameters, "
           f"{non_embedding_params(model) / 1e6:.1f}M non-embedding")
-    warm_up(model, ids, labels, args.batch_size)
+    step = train_step_function(model)
+    seen: set[tuple[int, ...]] = set()
+    peaks = [matmul_peak_flops()]
+    print(f"matmul peak (tf.function 2048x2048 float32): {peaks[0] / 1e9:.1f} GFLOP/s; "
+          + load_average(), flush=True)
     figures = {}
-    for batching, multiple in (("random", 1), ("random", 8), ("bucketed", 1), ("bucketed", 8)):
-        figure = timed_epoch(model, ids, labels, args.batch_size, batching, multiple,
-                             args.steps)
+    for batching, multiple in SETTINGS:
+        figure = timed_setting(step, model, ids, labels, args.batch_size, batching, multiple,
+                               args.steps, seen)
+        peaks.append(matmul_peak_flops())  # right after: the peak this setting is held to
         figures[batching, multiple] = figure
-        mfu = figure["useful_flops"] / figure["seconds"] / peak
-        print(f"  {batching:8s} pad_to_multiple_of {multiple}: "
-              f"{figure['samples_per_sec']:6.1f} samples/s, real/padded "
-              f"{figure['efficiency']:.3f}, {figure['real_tokens_per_sec']:7.0f} real tokens/s, "
-              f"MFU {mfu:.0%} ({figure['steps']:.0f} steps, {figure['seconds']:.0f}s; "
-              f"{load_average()}); whole-epoch estimate "
-              f"{figure['epoch_samples_per_sec']:.1f} samples/s", flush=True)
+        print_setting(batching, multiple, figure, peaks[-2], peaks[-1])
+    print("bucketed / random samples/s:")
     for multiple in (1, 8):
-        ratio = (figures["bucketed", multiple]["samples_per_sec"]
-                 / figures["random", multiple]["samples_per_sec"])
-        estimate = (figures["bucketed", multiple]["epoch_samples_per_sec"]
-                    / figures["random", multiple]["epoch_samples_per_sec"])
-        print(f"bucketed / random samples/s at pad_to_multiple_of {multiple}: {ratio:.2f}x "
-              f"measured on the timed steps, {estimate:.2f}x whole-epoch estimate")
-    again = matmul_peak_flops()
-    print(f"matmul peak again: {again / 1e9:.1f} GFLOP/s; {load_average()}")
-    # Conservative: the load changes while the bench runs; the higher peak gives lower MFUs.
-    high = max(peak, again)
-    print(f"MFU against the higher peak ({high / 1e9:.1f} GFLOP/s): " + ", ".join(
-        f"{batching} pad {multiple} {figure['useful_flops'] / figure['seconds'] / high:.0%}"
-        for (batching, multiple), figure in figures.items()))
+        bucketed, random = figures["bucketed", multiple], figures["random", multiple]
+        print(f"  pad_to_multiple_of {multiple}: "
+              f"{bucketed['samples_per_sec'] / random['samples_per_sec']:.2f}x on the timed "
+              f"batches, {bucketed['epoch_samples_per_sec'] / random['epoch_samples_per_sec']:.2f}x"
+              " per epoch (extrapolated from them)")
+    print(f"matmul peak, measured {len(peaks)} times between the settings: "
+          f"{min(peaks) / 1e9:.1f}-{max(peaks) / 1e9:.1f} GFLOP/s; {load_average()}")
 
     if not args.no_xla:
         width = int(np.ceil(p50 / 8) * 8)
@@ -362,6 +481,45 @@ def speed_figures(args: argparse.Namespace, texts: list[str], labels: list[int])
               f"(on/off {xla['steps_per_sec_on'] / xla['steps_per_sec_off']:.2f}x); first step "
               f"{xla['first_step_on']:.1f}s on vs {xla['first_step_off']:.1f}s off "
               "(each new batch shape compiles again under XLA)")
+
+
+def print_setting(batching: str, multiple: int, figure: dict[str, float], peak_before: float,
+                  peak_after: float) -> None:
+    """Two lines: what the timed batches measured, and the epoch extrapolated from them."""
+    flops = figure["useful_flops"] / figure["seconds"]
+    low, high = sorted((flops / peak_before, flops / peak_after))
+    epoch_flops = figure["epoch_useful_flops"] / figure["epoch_seconds"]
+    epoch_low, epoch_high = sorted((epoch_flops / peak_before, epoch_flops / peak_after))
+    print(f"  {batching:8s} pad_to_multiple_of {multiple}:\n"
+          f"    timed batches ({figure['steps']:.0f} of {figure['epoch_batches']:.0f}, one per "
+          f"size stratum; {figure['warmed']:.0f} new shapes warmed up untimed, "
+          f"{figure['retraced']:.0f} retraces while timed): "
+          f"{figure['samples_per_sec']:.1f} samples/s, real/padded {figure['efficiency']:.3f}, "
+          f"{figure['real_tokens_per_sec']:.0f} real tokens/s, {figure['seconds']:.0f}s, "
+          f"MFU {low:.0%}-{high:.0%} (peak {peak_before / 1e9:.1f} before, "
+          f"{peak_after / 1e9:.1f} GFLOP/s after)\n"
+          f"    whole epoch, extrapolated (each timed batch x its stratum's batches): "
+          f"{figure['epoch_samples_per_sec']:.1f} samples/s ({figure['epoch_seconds']:.0f}s an "
+          f"epoch), real/padded {figure['epoch_efficiency']:.3f} (counted on every batch), "
+          f"MFU {epoch_low:.0%}-{epoch_high:.0%}; {load_average()}", flush=True)
+
+
+def padding_figures(lengths: np.ndarray, batch_size: int) -> None:
+    """Whole-epoch padding efficiency of each setting (counted, not timed), and the ceiling
+    at each pad_to_multiple_of."""
+    print("padding efficiency, real / padded tokens over one whole epoch (counted):")
+    for multiple in (1, 8):
+        shares = []
+        for batching in ("random", "bucketed"):
+            counts = token_counts(epoch_plan(lengths, batch_size, batching), lengths, multiple,
+                                  MAX_LENGTH)
+            shares.append(f"{batching} {counts.real / counts.padded:.3f}")
+        bound = padding_bounds(lengths, batch_size, multiple)
+        print(f"  pad_to_multiple_of {multiple}: {', '.join(shares)}; rows sorted globally "
+              f"into batches {bound['global_sort']:.3f}; ceiling (each row padded only to its "
+              f"own length rounded up to {multiple}) {bound['own_row']:.3f} = mean length "
+              f"{bound['mean_length']:.1f} / ({bound['mean_length']:.1f} + mean rounding "
+              f"{bound['mean_rounding']:.2f})")
 
 
 if __name__ == "__main__":

@@ -327,6 +327,9 @@ class RunView:
             series.drop_after(from_step)
         self.global_step = from_step
         self._rate_base = None
+        if "replicas" in data:  # the resuming process may train on other devices
+            self.header.replicas = [str(name) for name in data.get("replicas") or []]
+            self.header.visible_gpus = data.get("visible_gpus")
 
     def _on_run_finished(self, event: Event) -> None:
         data = event.data

@@ -324,8 +324,12 @@ def _start_point(prepared: Prepared, outcome: Any, emit: _Emitter, per_epoch: in
     outcome.best_epoch, outcome.best_score = point.best_epoch, point.best_score
     outcome.best_val, outcome.wait = point.best_val, point.wait
     note = "" if kept_moments else " (optimizer moments were too big to keep: started afresh)"
+    # This process may see other devices than the one that started the run (the per-GPU
+    # queue resumes it on whichever GPU is free): the summary says where it trains now.
+    devices = describe_devices(prepared.placement) if prepared.placement else {}
+    prepared.handle.update_summary(**devices)
     emit("status", status="resumed", from_epoch=point.epoch, from_step=point.global_step,
-         epochs=prepared.cfg.train.epochs, steps_per_epoch=per_epoch,
+         epochs=prepared.cfg.train.epochs, steps_per_epoch=per_epoch, **devices,
          message=f"resumed after epoch {point.epoch} at step {point.global_step}{note}")
     emit("status", status="running", message="")
     return point.epoch

@@ -22,6 +22,7 @@ from densexp_tui.tui.widgets.confusion import ConfusionMatrix
 from densexp_tui.tui.widgets.line_chart import LineChart
 from densexp_tui.tui.widgets.progress import ProgressPanel
 from densexp_tui.tui.widgets.run_header import RunHeader
+from tests.sigint_standin import start_standin
 from tests.tui.conftest import wait_for
 from tests.tui.helpers_dashboard import (
     DATA_RUNS,
@@ -197,12 +198,8 @@ async def test_cancel_asks_first_then_calls_the_apps_cancel_run(tmp_path: Path) 
 
 
 async def test_cancel_of_a_run_from_another_terminal_sends_sigint(tmp_path: Path) -> None:
-    # A stand-in for `densexp run`: exits 0 on SIGINT (KeyboardInterrupt), 3 on timeout.
-    outside = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "try:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    sys.exit(0)\nsys.exit(3)")])
+    outside = start_standin()
     try:
-        time.sleep(0.3)  # let Python install its SIGINT handler
         run_dir, _ = live_run(tmp_path, epochs_written=1, pid=outside.pid)
         app = ScreenTestApp(lambda: DashboardScreen(run_dir, "live", None))
         async with app.run_test(size=(80, 24)) as pilot:

@@ -22,7 +22,7 @@ from densexp_tui.engine.gpu_queue import QueueMode, per_gpu_mode
 from densexp_tui.tui.app import DensexpApp
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.run_watch import RunStatusesChanged
-from tests.tui.conftest import shown_error_dialog, wait_for
+from tests.tui.conftest import cells, shown_error_dialog, wait_for
 from tests.tui.helpers_notes import record_notes
 
 pytestmark = pytest.mark.timeout(240)
@@ -220,3 +220,72 @@ def test_quitting_names_every_run_that_trains_and_what_waits() -> None:
     assert counting.start_next() is None  # nothing starts before the GPUs are counted
     assert counting.quit_question() == ("1 run waiting in the queue (the GPUs are being "
                                         "counted).\nQuit anyway?")
+
+
+def _digits_mlp(name: str, epochs: int) -> RunConfig:
+    """An MLP on 300 digits rows, one row per step: about a second an epoch here, so a cancel
+    sent after the first epoch lands before the last."""
+    return apply_overrides(RunConfig(), [
+        f"run.name={name}", "data.name=digits", "data.max_samples=300", "model.name=mlp",
+        f"train.epochs={epochs}", "train.batch_size=1"])
+
+
+def _events_of(run_dir: Path, kind: str) -> list[dict[str, Any]]:
+    from densexp_tui.core.events import read_events
+
+    return [event.data for event in read_events(run_dir / "events.jsonl").events
+            if event.kind == kind]
+
+
+@pytest.mark.slow  # two real `densexp run`/`resume` children: about a minute here
+@pytest.mark.timeout(180)
+async def test_a_per_gpu_run_cancelled_after_epoch_one_resumes_on_another_gpu(
+        per_gpu_app: Callable[[int], DensexpApp], runs_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real `densexp run` child on (fake) GPU 4 is cancelled after its first epoch; in a
+    later session whose one GPU is 6, the runs screen's resume key continues it through a
+    `densexp resume` child on GPU 6. It ends completed with every epoch once, and records
+    both processes' devices: run_started GPU 4, the resumed event and the summary GPU 6."""
+    monkeypatch.setattr(gpu_queue, "job_command", REAL_COMMAND)
+    epochs = 5
+    store = RunStore(runs_dir)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4")  # the app's GPUs: slot 0 is GPU 4
+    app = per_gpu_app(1)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: "(GPU 4)" in queue_line(app), timeout=30)
+        app.launch_run(_digits_mlp("paused", epochs), watch=False)
+        await wait_for(pilot, lambda: bool(app.training.running)
+                       and app.training.running[0].run_id is not None, timeout=90)
+        run_id = app.training.running[0].run_id
+        assert run_id is not None
+        await wait_for(pilot, lambda: store.read_summary(run_id).epochs_done >= 1, timeout=90)
+        assert app.cancel_run(run_id)
+        await wait_for(pilot, lambda: not app.training.busy, timeout=60)
+    cancelled = store.read_summary(run_id)
+    assert cancelled.status == "cancelled" and 1 <= cancelled.epochs_done < epochs
+    assert cancelled.visible_gpus == "4"
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "6")  # the next session has GPU 6
+    app = per_gpu_app(1)
+    notes = record_notes(app)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: "(GPU 6)" in queue_line(app), timeout=30)
+        await wait_for(pilot, lambda: any("paused" in " ".join(row) for row in cells(app)),
+                       timeout=10)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: any(note.startswith("paused completed")
+                                          for note in notes), timeout=120)
+        await wait_for(pilot, lambda: not app.training.busy, timeout=30)
+    summary = store.read_summary(run_id)
+    assert summary.status == "completed" and summary.epochs_done == epochs
+    assert [run.run_id for run in store.list_runs()] == [run_id]  # continued in place
+    run_dir = store.run_dir(run_id)
+    epoch_numbers = [event["epoch"] for event in _events_of(run_dir, "epoch")]
+    assert sorted(set(epoch_numbers)) == list(range(1, epochs + 1))
+    (resumed,) = [event for event in _events_of(run_dir, "status")
+                  if event["status"] == "resumed"]
+    assert resumed["from_epoch"] == cancelled.epochs_done
+    (started,) = _events_of(run_dir, "run_started")
+    assert started["visible_gpus"] == "4" and resumed["visible_gpus"] == "6"
+    assert summary.visible_gpus == "6" and summary.replicas == ["cpu:0"]
+    assert summary.pid not in (os.getpid(), cancelled.pid)  # a process of its own, again

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import psutil
@@ -13,25 +12,13 @@ import pytest
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runcontrol import CannotCancel, interrupt_run_process
 from densexp_tui.core.runstore import RunSummary
+from tests.sigint_standin import start_standin
 
 pytestmark = pytest.mark.timeout(60)
 
-# A stand-in for `densexp run`: installs its SIGINT handler (as densexp run does; a child of
-# a background CI shell may inherit another disposition), says it is ready, exits 0 on
-# SIGINT (KeyboardInterrupt), 3 if nobody signals it.
-TRAINER = (
-    "import signal, sys, time\n"
-    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-    "print('ready', flush=True)\n"
-    "try:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    sys.exit(0)\nsys.exit(3)\n"
-)
-
-
 @pytest.fixture
 def trainer() -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen([sys.executable, "-c", TRAINER], stdout=subprocess.PIPE,
-                               text=True)
-    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    process = start_standin()
     yield process
     if process.poll() is None:
         process.kill()

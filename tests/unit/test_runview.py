@@ -248,3 +248,16 @@ def test_resumed_run_forgets_the_steps_it_redoes() -> None:
     view.apply(Event(next(seq), 21.0, "step", {"epoch": 2, "step": 11, "loss": 0.5}))
     assert view.train_loss.points()[-1] == (11, 0.5)
     assert view.status == "resumed" and not view.finished
+
+
+def test_a_run_resumed_on_another_gpu_shows_the_devices_it_trains_on_now() -> None:
+    clock = Clock()
+    view = RunView()
+    view.apply(clock.event("run_started", epochs=3, steps_per_epoch=10, replicas=["gpu:0"],
+                           visible_gpus="1"))
+    assert (view.header.replicas, view.header.visible_gpus) == (["gpu:0"], "1")
+    view.apply(clock.event("status", status="resumed", from_step=10, replicas=["gpu:0"],
+                           visible_gpus="0"))
+    assert (view.header.replicas, view.header.visible_gpus) == (["gpu:0"], "0")
+    view.apply(clock.event("status", status="resumed", from_step=20))  # an older writer's
+    assert view.header.visible_gpus == "0"
