@@ -13,6 +13,7 @@ completed or enough time passed. Thread-safe: one snapshot at a time.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import sys
 import threading
@@ -49,6 +50,10 @@ class StudyView:
     importances_pending: bool = False  # being computed; a later snapshot has them
     header: tuple[str, ...] = ()
     cells: list[tuple[str, ...]] = field(default_factory=list)  # one row of text per trial
+    # The best-so-far curve's points and every complete trial's (number, value), built off
+    # the UI thread like the cells.
+    best_points: list[tuple[float, float]] = field(default_factory=list)
+    value_points: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -145,8 +150,10 @@ class StudyReader:
         keys = list(dict.fromkeys(k for r in rows for k in r.params))
         complete = sum(1 for r in rows if r.state == "complete")
         importances, pending = self._importance(url, info.name, complete)
+        best, values = curve_points(rows, info.direction)
         return StudyView(info, rows, keys, importances, str(settings.get("source", "")),
-                         pending, trial_header(keys), [trial_cells(row, keys) for row in rows])
+                         pending, trial_header(keys), [trial_cells(row, keys) for row in rows],
+                         best, values)
 
     def _importance(self, url: str, name: str,
                     complete: int) -> tuple[dict[str, float] | None, bool]:
@@ -235,3 +242,12 @@ def trial_cells(row: study_mod.TrialRow, keys: list[str]) -> tuple[str, ...]:
     value = "" if row.value is None else f"{row.value:.4f}"
     return (str(row.number), *params, row.state + note, value, str(row.epochs or ""),
             format_duration(row.duration), str(row.pruned_at or ""), run)
+
+
+def curve_points(rows: list[study_mod.TrialRow], direction: str) -> tuple[
+        list[tuple[float, float]], list[tuple[float, float]]]:
+    """(the best value so far at each complete trial, each complete trial's finite value)."""
+    best = [(float(n), v) for n, v in study_mod.best_so_far(rows, direction)]
+    values = [(float(r.number), float(r.value)) for r in rows
+              if r.state == "complete" and r.value is not None and math.isfinite(r.value)]
+    return best, values

@@ -82,3 +82,16 @@ def test_importances_of_a_big_study_are_computed_inside_a_textual_app(tmp_path: 
     found = json.loads(lines[-1][len("RESULT "):])
     assert found["problem"] == ""
     assert set(found["importances"] or {}) == {"train.learning_rate", "train.batch_size"}
+
+
+def test_curve_points_follow_the_best_complete_trial_and_skip_the_rest() -> None:
+    from densexp_tui.sweep.reader import curve_points
+    from densexp_tui.sweep.study import TrialRow
+
+    rows = [TrialRow(0, "complete", value=0.5), TrialRow(1, "running"),
+            TrialRow(2, "complete", value=0.4), TrialRow(3, "complete", value=float("nan")),
+            TrialRow(4, "pruned", value=0.9), TrialRow(5, "complete", value=0.7)]
+    best, values = curve_points(rows, "maximize")
+    assert best == [(0.0, 0.5), (2.0, 0.5), (5.0, 0.7)]
+    assert values == [(0.0, 0.5), (2.0, 0.4), (5.0, 0.7)]
+    assert curve_points(rows, "minimize")[0] == [(0.0, 0.5), (2.0, 0.4), (5.0, 0.4)]

@@ -403,7 +403,7 @@ async def test_a_new_sweep_starts_from_the_forms_saved_settings(
         await pilot.pause()
         sweeps = app.screen
         assert isinstance(sweeps, SweepsScreen)
-        sweeps.action_new_sweep()
+        await sweeps.action_new_sweep()  # the form is mounted on its first showing
         await pilot.pause()
         base = str(sweeps.query_one("#new-base", Static).render())
         assert "the New experiment settings" in base and "7 epochs" in base

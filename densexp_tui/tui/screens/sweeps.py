@@ -13,7 +13,6 @@ message; widgets are only touched there.
 
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +50,8 @@ from densexp_tui.tui.widgets.palette import fg, status_color
 from densexp_tui.tui.widgets.runs_table import MeasuredTable
 
 if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
+    from textual.widget import AwaitMount
+
     from densexp_tui.sweep.reader import Snapshot, StudyReader, StudyView
 
 REFRESH_SECONDS = 1.0
@@ -134,6 +135,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         self.snapshot: Snapshot | None = None
         self._drawn: dict[str, Any] = {}
         self._processes: list[tuple[str, Any]] = []
+        self._form_mounting: AwaitMount | None = None  # the New sweep form, once asked for
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -155,9 +157,23 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                             yield LineChart("best so far", x_label="trial", id="best-curve",
                                             empty_text="no complete trial yet")
                             yield Static("", id="importances")
-            with TabPane("New sweep", id="tab-new"):
-                yield from self._new_sweep_form()
+            # Its ~150 widgets are mounted when the tab is first shown (_show_form): styling
+            # them with the screen cost ~0.8 s of UI thread on every opening, form unseen.
+            yield TabPane("New sweep", id="tab-new")
         yield Footer()
+
+    async def _show_form(self) -> None:
+        """Mount the New sweep form on its first showing; its fields exist once awaited."""
+        if self._form_mounting is None:
+            self._form_mounting = self.query_one("#tab-new", TabPane).mount_compose(
+                self._new_sweep_form())
+        await self._form_mounting
+
+    @on(TabbedContent.TabActivated, "#sweeps-tabs")
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-new" and self._form_mounting is None:  # a click on the tab
+            await self._show_form()
+            self.query_one("#new-base", Static).update(self._base_description())
 
     def _new_sweep_form(self) -> ComposeResult:
         with VerticalScroll():
@@ -213,7 +229,6 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         studies.add_columns("Study", "Trials", "Best")
         self.set_interval(REFRESH_SECONDS, self.request_load)
         self.request_load()
-        self.query_one("#new-base", Static).update(self._base_description())
 
     # -- reading ----------------------------------------------------------------------------
     def request_load(self) -> None:
@@ -262,8 +277,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
             return
         self._show_text("#study-title", self._title(view))
         self._draw_trials(view)
-        finished = (view.info.name, view.info.direction, [
-            (r.number, r.value) for r in view.rows if r.state == "complete"])
+        finished = (view.info.name, view.info.objective, view.best_points, view.value_points)
         if self._drawn.get("best") != finished:  # a running trial's clock is not a new best
             self._drawn["best"] = finished
             self._draw_best(view)
@@ -338,17 +352,11 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                     table.update_cell(cells[0], column_keys[column], styled[column])
 
     def _draw_best(self, view: StudyView) -> None:
-        from densexp_tui.sweep.study import best_so_far
-
-        direction = view.info.direction
-        best = best_so_far(view.rows, direction)
-        values = [(float(r.number), float(r.value)) for r in view.rows
-                  if r.state == "complete" and r.value is not None and math.isfinite(r.value)]
+        best = view.best_points  # built in the worker: they grow with the trials
         note = f"{best[-1][1]:.4f}" if best else ""
         self.query_one("#best-curve", LineChart).set_series([
-            ChartSeries("best", [(float(n), v) for n, v in best], 0, markers=True,
-                        value_note=note),
-            ChartSeries("trial value", values, 1, markers=True),
+            ChartSeries("best", best, 0, markers=True, value_note=note),
+            ChartSeries("trial value", view.value_points, 1, markers=True),
         ], title=f"best {view.info.objective or 'value'} so far")
 
     # -- selecting and opening --------------------------------------------------------------
@@ -456,7 +464,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                         title="Sweep", severity=severity)
 
     # -- new sweep --------------------------------------------------------------------------
-    def action_new_sweep(self) -> None:
+    async def action_new_sweep(self) -> None:
+        await self._show_form()
         self.query_one("#new-base", Static).update(self._base_description())
         self.query_one("#sweeps-tabs", TabbedContent).active = "tab-new"
         self.query_one("#new-name", Input).focus()
