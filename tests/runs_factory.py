@@ -13,6 +13,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from densexp_tui.core.config import (
     RunConfig,
@@ -20,6 +21,11 @@ from densexp_tui.core.config import (
     config_hash,
     dumps_config,
 )
+
+if TYPE_CHECKING:
+    import pytest
+
+    from densexp_tui.core.runstore import RunStore
 
 # 2025-03-01 09:00:00 UTC; run i starts i minutes later, so ids sort by creation.
 BASE_TIME = 1_740_819_600.0
@@ -130,3 +136,17 @@ def _stamp(seconds: float) -> str:
 def _write(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def count_index_updates(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The ``full`` flag of every update of ``store``'s index done in this process, as it
+    happens: tests of the child processes (core/runcheck.py, core/namesync.py) check that
+    the work went there."""
+    calls: list[bool] = []
+    real = store.index.update
+
+    def update(full: bool = True) -> int:
+        calls.append(full)
+        return real(full)
+    monkeypatch.setattr(store.index, "update", update)
+    return calls

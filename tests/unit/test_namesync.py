@@ -13,34 +13,31 @@ from densexp_tui.core import runindex
 from densexp_tui.core.namesync import NamesSync
 from densexp_tui.core.runlisting import update_index
 from densexp_tui.core.runstore import RunStore
-from tests.runs_factory import generate_runs
+from tests.runs_factory import count_index_updates, generate_runs
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def indexed_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 count: int) -> tuple[Path, list[str], RunStore]:
+    """``count`` runs in tmp_path/runs, fully indexed; the runs dir's mtime never trusted,
+    so every update lists the folder (what a writer adding runs each tick causes)."""
+    monkeypatch.setattr(runindex, "MTIME_TRUST_SECONDS", 0.0)
+    root = tmp_path / "runs"
+    ids = generate_runs(root, count)
+    store = RunStore(root)
+    store.index.update(full=True)
+    return root, ids, store
 
 
 def listed(store: RunStore) -> list[str]:
     return [run.run_id for run in store.newest_runs(100)[0]]
 
 
-def count_in_process_updates(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    calls: list[bool] = []
-    real = store.index.update
-
-    def update(full: bool = True) -> int:
-        calls.append(full)
-        return real(full)
-    monkeypatch.setattr(store.index, "update", update)
-    return calls
-
-
 def test_new_and_gone_folders_are_synced_by_the_child_not_this_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runindex, "MTIME_TRUST_SECONDS", 0.0)
-    root = tmp_path / "runs"
-    ids = generate_runs(root, 6)
-    store = RunStore(root)
-    store.index.update(full=True)
-    calls = count_in_process_updates(store, monkeypatch)
+    root, ids, store = indexed_runs(tmp_path, monkeypatch, 6)
+    calls = count_index_updates(store, monkeypatch)
     names = NamesSync(store)
     try:
         other = generate_runs(tmp_path / "elsewhere", 2, start_index=500)
@@ -60,17 +57,13 @@ def test_new_and_gone_folders_are_synced_by_the_child_not_this_process(
 
 def test_a_child_that_died_is_replaced_by_the_update_here(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runindex, "MTIME_TRUST_SECONDS", 0.0)
-    root = tmp_path / "runs"
-    ids = generate_runs(root, 3)
-    store = RunStore(root)
-    store.index.update(full=True)
+    root, ids, store = indexed_runs(tmp_path, monkeypatch, 3)
     names = NamesSync(store)
     names.update()
     assert names._child is not None
     names._child.kill()
     names._child.wait()
-    calls = count_in_process_updates(store, monkeypatch)
+    calls = count_index_updates(store, monkeypatch)
     shutil.rmtree(root / ids[1])
     names.update()
     assert calls == [False]
@@ -83,7 +76,7 @@ def test_a_read_only_runs_dir_is_synced_in_this_process(
     root = tmp_path / "runs"
     ids = generate_runs(root, 3)
     store = RunStore(root)
-    calls = count_in_process_updates(store, monkeypatch)
+    calls = count_index_updates(store, monkeypatch)
     monkeypatch.setattr("densexp_tui.core.namesync.os.access", lambda *_args: False)
     names = NamesSync(store)
     names.update()
@@ -97,7 +90,7 @@ def test_the_full_check_hands_the_names_after_it_to_the_same_child(
     root = tmp_path / "runs"
     ids = generate_runs(root, 4)
     store = RunStore(root)
-    calls = count_in_process_updates(store, monkeypatch)
+    calls = count_index_updates(store, monkeypatch)
     names = NamesSync(store)
     try:
         assert update_index(store, True, names) is not None

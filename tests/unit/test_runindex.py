@@ -20,7 +20,7 @@ from densexp_tui.core import runindex
 from densexp_tui.core.config import RunConfig, apply_overrides
 from densexp_tui.core.runindex import INDEX_NAME
 from densexp_tui.core.runstore import RunStore
-from tests.runs_factory import generate_runs
+from tests.runs_factory import count_index_updates, generate_runs
 
 pytestmark = pytest.mark.timeout(120)
 REPO = Path(__file__).resolve().parents[2]
@@ -218,13 +218,7 @@ def test_the_full_check_in_a_child_process_sees_a_rewritten_summary(
     path = tmp_path / ids[2] / "summary.json"
     summary = json.loads(path.read_text())
     path.write_text(json.dumps({**summary, "status": "cancelled", "name": "renamed"}))
-    calls: list[bool] = []
-    real = store.index.update
-
-    def update(full: bool = True) -> int:
-        calls.append(full)
-        return real(full)
-    monkeypatch.setattr(store.index, "update", update)
+    calls = count_index_updates(store, monkeypatch)
     check_every_run(store)
     assert calls == [False]  # the stat of every summary happened in the child
     assert [r.run_id for r in store.index.query(parse_filter("name:renamed"),
