@@ -51,11 +51,16 @@ def painted(table: RunsTable) -> list[Strip]:
 
 
 def painted_from_nothing(table: RunsTable) -> list[Strip]:
-    """The same lines with every cache dropped: what DataTable itself draws."""
-    if hasattr(table, "_lines"):  # RunsTable's own line cache
+    """The same lines with every cache dropped, each drawn by DataTable itself."""
+    if hasattr(table, "_lines"):  # RunsTable's own line cache and line drawing
         table._lines.clear()
+        table.short_lines = False
     table._clear_caches()
-    return painted(table)
+    try:
+        return painted(table)
+    finally:
+        table._clear_caches()  # nothing DataTable drew stays in RunsTable's line cache
+        table.short_lines = True
 
 
 def newest_first(root: Path) -> list[str]:

@@ -27,6 +27,7 @@ from rich.console import JustifyMethod
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._segment_tools import line_crop
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.coordinate import Coordinate
@@ -63,6 +64,7 @@ RIGHT_ALIGNED = {"acc", "f1", "epochs", "duration", "trainable"}
 # Lines kept drawn (a few screenfuls of rows, each with and without the cursor, both
 # stripes); past it the cache starts again (cheap: a screenful is redrawn once).
 LINE_CACHE_SIZE = 2000
+CELL_STYLE_CACHE_SIZE = 20000
 # A row's plain texts, in COLUMNS order (compared with the drawn ones to skip redraws).
 Cells = tuple[str, ...]
 
@@ -206,6 +208,8 @@ class RunsTable(MeasuredTable[Text]):
         self._next_version = itertools.count()
         self._lines: dict[tuple[object, ...], DrawnLine] = {}
         self._frame: tuple[Style, int, int, int] | None = None  # see render_lines
+        self.short_lines = True  # body lines drawn by _draw_line (False: all by DataTable)
+        self._cell_style_cache: dict[tuple[object, ...], tuple[Style, Style]] = {}
         super().__init__(**kwargs)
         for key, label in COLUMNS:
             self.add_column(label, key=key)
@@ -343,9 +347,11 @@ class RunsTable(MeasuredTable[Text]):
     def _clear_caches(self) -> None:
         super()._clear_caches()
         self._lines.clear()
+        self._cell_style_cache.clear()
 
     def notify_style_update(self) -> None:
         self._lines.clear()  # the theme or a pseudo-class changed: every style with it
+        self._cell_style_cache.clear()
         super().notify_style_update()
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -406,11 +412,77 @@ class RunsTable(MeasuredTable[Text]):
                 cached = cached.moved_to(row_index)
                 self._lines[key] = cached
             return cached.strip
-        strip = super()._render_line(y, x1, x2, base_style)
+        strip = (self._draw_line(row_key, row_index, base_style, cursor, hover, x1, x2)
+                 if self.short_lines else None) or super()._render_line(y, x1, x2, base_style)
         if len(self._lines) >= LINE_CACHE_SIZE:
             self._lines.clear()
         self._lines[key] = DrawnLine(strip, row_index)
         return strip
+
+    def _draw_line(self, row_key: RowKey, row_index: int, base_style: Style, cursor: bool,
+                   hover: bool, x1: int, x2: int) -> Strip | None:
+        """A body line of one-line text cells drawn directly, as DataTable._render_line
+        and _render_line_in_row draw it for a row cursor without fixed columns or labels
+        (None: DataTable draws it). Their per-cell cache keys, highlight checks and width
+        lookups were ~1.5 ms a line under load: the lines a filter's answer or a writer's
+        new runs bring, ~36 a screenful. tests/tui/test_runs_shift.py compares every line
+        with DataTable's own (``short_lines`` off)."""
+        data = self._data.get(row_key)
+        row = self.rows.get(row_key)
+        if data is None or row is None or row.height != 1:
+            return None
+        row_style = self._get_row_style(row_index, base_style)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        padding = self.cell_padding
+        console = self.app.console
+        segments: list[Segment] = []
+        table_width = 0
+        for column_index, column in enumerate(self.ordered_columns):
+            cell = data.get(column.key)
+            render_width = column.get_render_width(self)
+            table_width += render_width
+            lines = plain_cell_lines(cell, render_width - 2 * padding, padding) \
+                if isinstance(cell, Text) and cell.plain else None
+            if lines is None:
+                return None
+            pre, plain = self._cell_styles(row_index, column_index, row_style,
+                                           component_style, post_style)
+            for text, own in lines:
+                if own is None:
+                    segments.append(Segment(text, plain))
+                else:
+                    segments.append(styled_segment(
+                        text, console.get_style(own, default=Style.null())
+                        if isinstance(own, str) else own, pre, post_style))
+        # The rest of the widget's width, styled as DataTable extends a row's.
+        extend_style, _post = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            False, False)
+        extend_style = row_style + extend_style + Style.from_meta(
+            {"row": row_index, "column": 0, "out_of_bounds": True})
+        width = self.size.width
+        remaining = max(0, width - table_width - self._row_label_column_width)
+        segments.append(Segment(" " * remaining, extend_style))
+        return Strip(line_crop(segments, x1, x2, width)).adjust_cell_length(
+            width, base_style).simplify()
+
+    def _cell_styles(self, row_index: int, column_index: int, row_style: Style,
+                     component_style: Style, post_style: Style) -> tuple[Style, Style]:
+        """A cell's style before its text's own (row, meta, cursor) and that with the
+        post style (what its padding and unstyled text get): a few thousand distinct
+        ones at most, each otherwise built per cell of every line drawn."""
+        key = (row_index, column_index, row_style, component_style, post_style)
+        styles = self._cell_style_cache.get(key)
+        if styles is None:
+            if len(self._cell_style_cache) >= CELL_STYLE_CACHE_SIZE:
+                self._cell_style_cache.clear()
+            pre = row_style + Style.from_meta({"row": row_index, "column": column_index}) \
+                + component_style
+            styles = (pre, styled_segment("", None, pre, post_style).style or pre)
+            self._cell_style_cache[key] = styles
+        return styles
 
     def _styled(self, cells: Cells) -> list[Text]:
         """Cells as rich Text: status and marks in theme colours, numbers right-aligned."""
