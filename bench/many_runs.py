@@ -10,7 +10,9 @@ Textual's Ready event (as bench/tui_start.py), then to the first rows in the tab
 latency: the app runs headless (run_test, 120x40); a key is posted as the driver does and
 the clock stops at the first rendered frame (App._display) that shows its effect: the cursor
 on the next row (down), the typed character in the filter box (filter), the mark cell
-(space). "writer" runs a separate process that creates a run every 0.2 s and rewrites a
+(space). "UI CPU" is the UI thread's CPU time over the same span (time.thread_time): what
+the app itself spends, which other processes' load on the box inflates far less.
+"writer" runs a separate process that creates a run every 0.2 s and rewrites a
 running run's summary every 0.5 s. Index: a full check of every summary (what the CLI does
 before a filter or --all, and the runs screen in a worker), a names-only update with no
 folder added (one stat of the runs dir), and the disk used. Compare: time from pushing the
@@ -202,18 +204,21 @@ def first_frame(root: Path) -> dict[str, float]:
 
 
 class TimedApp(DensexpApp):
-    waiting: tuple[float, Callable[[], bool]] | None = None
+    # (wall clock, UI thread's CPU clock, condition) from the key's post
+    waiting: tuple[float, float, Callable[[], bool]] | None = None
     latencies: list[float] = []
+    cpu: list[float] = []  # the UI thread's CPU time over the same span (less load-bound)
 
     def _display(self, screen: Any, renderable: Any) -> None:
         super()._display(screen, renderable)
-        if self.waiting is not None and self.waiting[1]():
+        if self.waiting is not None and self.waiting[2]():
             self.latencies.append(time.perf_counter() - self.waiting[0])
+            self.cpu.append(time.thread_time() - self.waiting[1])
             self.waiting = None
 
 
 async def press(app: TimedApp, key: str, shown: Callable[[], bool]) -> None:
-    app.waiting = (time.perf_counter(), shown)
+    app.waiting = (time.perf_counter(), time.thread_time(), shown)
     char = key if len(key) == 1 else None
     app.post_message(events.Key(key, char))
     deadline = time.perf_counter() + MISS_AFTER
@@ -221,14 +226,17 @@ async def press(app: TimedApp, key: str, shown: Callable[[], bool]) -> None:
         await asyncio.sleep(0.002)
     if app.waiting is not None:
         app.latencies.append(MISS_AFTER)
+        app.cpu.append(float("nan"))
         app.waiting = None
     await asyncio.sleep(0.05)
 
 
-async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, list[float]]:
+async def key_latency(root: Path, keys: int, steady: bool = True
+                      ) -> dict[str, tuple[list[float], list[float]]]:
+    """Per key kind, the latencies and the UI thread's CPU time of each key."""
     app = TimedApp(runs_dir=root)
-    app.latencies = []
-    out: dict[str, list[float]] = {}
+    app.latencies, app.cpu = [], []
+    out: dict[str, tuple[list[float], list[float]]] = {}
     from textual.widgets import DataTable, Input
 
     async with app.run_test(size=(120, 40)) as pilot:
@@ -244,7 +252,7 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
                     time.perf_counter() < deadline:
                 await pilot.pause(0.2)
         for name, key in (("move", "down"), ("mark", "space")):
-            app.latencies = []
+            app.latencies, app.cpu = [], []
             for _ in range(keys):
                 # By row key, not position: a writer's new runs at the top shift the rows
                 # (the cursor stays on its run), which a position would misread.
@@ -259,10 +267,10 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
                         return row_key_at(table, table.cursor_row) == below
                     return at in table.rows and table.get_cell(at, "mark").plain != mark
                 await press(app, key, shown)
-            out[name] = list(app.latencies)
+            out[name] = (list(app.latencies), list(app.cpu))
         await pilot.press("slash")
         box = app.screen.query_one("#filter", Input)
-        app.latencies = []
+        app.latencies, app.cpu = [], []
         for index in range(keys):
             char = "tiny-bert"[index % 9] if index % 10 != 9 else "backspace"
             before = box.value
@@ -270,7 +278,7 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
             def typed(before: str = before) -> bool:
                 return box.value != before
             await press(app, char, typed)
-        out["filter typing"] = list(app.latencies)
+        out["filter typing"] = (list(app.latencies), list(app.cpu))
     return out
 
 
@@ -326,7 +334,7 @@ async def sweeps_1000(tmp: Path) -> dict[str, float]:
 
     write_study(tmp, "big", 1000, running=1)
     app = TimedApp(runs_dir=tmp)
-    app.latencies = []
+    app.latencies, app.cpu = [], []
     async with app.run_test(size=(120, 40)) as pilot:
         started = time.perf_counter()
         app.open_sweeps()
@@ -353,10 +361,13 @@ async def sweeps_1000(tmp: Path) -> dict[str, float]:
                 "sweeps key p95 (ms)": percentile(app.latencies, .95) * 1000}
 
 
-def report_keys(label: str, figures: dict[str, list[float]]) -> None:
-    for name, values in figures.items():
+def report_keys(label: str, figures: dict[str, tuple[list[float], list[float]]]) -> None:
+    for name, (values, cpu) in figures.items():
+        used = [value for value in cpu if value == value] or [float("nan")]  # nan: missed
         print(f"  {label:<14} {name:<14} p50 {percentile(values, .5) * 1000:7.1f} ms   "
-              f"p95 {percentile(values, .95) * 1000:7.1f} ms   (n={len(values)})", flush=True)
+              f"p95 {percentile(values, .95) * 1000:7.1f} ms   (n={len(values)})   "
+              f"UI CPU p50 {percentile(used, .5) * 1000:5.1f} p95 "
+              f"{percentile(used, .95) * 1000:5.1f} ms", flush=True)
 
 
 def main() -> None:
