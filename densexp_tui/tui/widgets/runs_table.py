@@ -280,7 +280,7 @@ class RunsTable(MeasuredTable[Text]):
         """Show ``rows`` in their order without clearing the table: rows whose key was
         drawn keep it (and their cached lines, unless their cells changed), new keys are
         added, gone ones dropped, and the cursor stays on its run when it is still shown
-        (else on the same line number).
+        (else it goes to the top, as after a rebuild).
 
         DataTable has no insert or move, and clear() + add_row drops every render cache,
         so a writer's run at the top redrew every visible line each second. This sets
@@ -289,7 +289,6 @@ class RunsTable(MeasuredTable[Text]):
         checks the rows, the cursor and every painted line against a table drawing from
         nothing, after random shifts, edits and scrolls."""
         selected = self.cursor_key()
-        old_row = self.cursor_row
         drawn = self.drawn
         columns = [ColumnKey(column) for column, _label in COLUMNS]
         for row_key in [RowKey(key) for key in drawn if key not in rows]:  # gone
@@ -318,7 +317,8 @@ class RunsTable(MeasuredTable[Text]):
         measure, self._new_rows = self._new_rows, set()
         self._require_update_dimensions = False
         self._update_dimensions(measure)  # also the virtual height, for the scroll
-        target = list(rows).index(selected) if selected in rows else old_row
+        # A run gone from the view (filtered out, deleted): the top, as after clear().
+        target = list(rows).index(selected) if selected in rows else 0
         # Its watcher redraws both rows, scrolls the cursor into view and posts
         # RowHighlighted when the cursor's row number changed.
         self.cursor_coordinate = Coordinate(max(0, min(target, len(rows) - 1)),
