@@ -50,14 +50,18 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from densexp_tui.core.runquery import RunFilter, SortSpec
-from densexp_tui.core.runsql import (
-    NUMERIC_COLUMNS,
-    TEXT_COLUMNS,
-    column_values,
-    order_sql,
-    where_sql,
+from densexp_tui.core.indexbuild import (
+    SUMMARY_NAME as SUMMARY_NAME,  # runstore names the file through the index
 )
+from densexp_tui.core.indexbuild import (
+    LiveCheck,
+    RowReader,
+    StatKey,
+    ToSummary,
+    stat_key,
+)
+from densexp_tui.core.runquery import RunFilter, SortSpec
+from densexp_tui.core.runsql import NUMERIC_COLUMNS, TEXT_COLUMNS, order_sql, where_sql
 
 if TYPE_CHECKING:
     from densexp_tui.core.runstore import RunSummary
@@ -71,16 +75,12 @@ SCHEMA_VERSION = "3"
 # (coarse filesystems): it is not trusted to say "no run came or went".
 MTIME_TRUST_SECONDS = 2.0
 BUSY_TIMEOUT_MS = 5000
-# Rows written per transaction: a long first indexing never holds the write lock for long.
-BATCH_ROWS = 500
+# Rows written per transaction: a long first indexing never holds the write lock for long
+# (2,000 rows: ~0.1 s of it, so 4 sweep workers' writes wait that long at most). Writing
+# 100,000 rows took 6.2-7.1 s at 500 a transaction, 4.4-4.7 s at 2,000, 3.8-4.0 s in one.
+BATCH_ROWS = 2000
 # After writing this many rows at once, fold the write-ahead log back into the database.
-CHECKPOINT_ROWS = 1000
-SUMMARY_NAME = "summary.json"
-
-StatKey = tuple[int, int, int]  # inode, mtime_ns, size
-Record = dict[str, Any]
-LiveCheck = Callable[["RunSummary", Path], "RunSummary"]
-ToSummary = Callable[[Record, str], "RunSummary"]
+CHECKPOINT_ROWS = 10_000
 
 _ROW_COLUMNS = ("dirname", "ino", "mtime_ns", "size", "running", "name", "config_hash",
                 "hay", *TEXT_COLUMNS, *NUMERIC_COLUMNS, "summary")
@@ -95,37 +95,6 @@ _SCHEMA = (
 )
 _INSERT = (f"INSERT OR REPLACE INTO runs ({', '.join(_ROW_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)})")
-
-
-def stat_key(path: str) -> StatKey | None:
-    """The summary's identity on disk, or None when there is no summary."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def read_record(path: str) -> Record | None:
-    """The summary's JSON object (None when missing, half-written or not an object)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            record = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def slim_record(record: Record) -> Record:
-    """Nested metric dicts keep their scalars only (no confusion matrices or per-class
-    tables): the index stays small; ``read_summary`` gives the whole file."""
-    slim = dict(record)
-    for key in ("best", "test", "params"):
-        nested = slim.get(key)
-        if isinstance(nested, dict):
-            slim[key] = {k: v for k, v in nested.items()
-                         if v is None or isinstance(v, (int, float, str, bool))}
-    return slim
 
 
 def root_is_writable(root: Path) -> bool:
@@ -143,6 +112,9 @@ def run_folder_names(root: Path) -> set[str]:
         return set()
 
 
+# What a listing of the runs dir saw: its mtime just before, and the entries' names.
+Listing = tuple[int | None, set[str]]
+Progress = Callable[[int, int], None]
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
@@ -173,8 +145,7 @@ class RunIndex:
     def __init__(self, root: Path, to_summary: ToSummary, live: LiveCheck) -> None:
         self.root = root
         self.path = root / INDEX_NAME
-        self._to_summary = to_summary
-        self._live = live
+        self._reader = RowReader(root, to_summary, live)
         self._local = threading.local()
         self._generation = 0
         self._opened_inode: int | None = None
@@ -218,27 +189,38 @@ class RunIndex:
         return chosen, total
 
     @_retry_once
-    def update(self, full: bool = True) -> int:
+    def update(self, full: bool = True, progress: Progress | None = None) -> int:
         """Bring the rows in line with the folders: add new ones, drop gone ones, re-read
         running ones and (``full``) every summary whose stat changed. Returns how many
         summaries were read. Without ``full``, a runs directory whose mtime is the one
         recorded at the last such update (nothing was added, removed or renamed in it
-        since) is not listed again."""
+        since) is not listed again. ``progress(read, to_read)`` is called after each batch
+        of rows written (a cold build reads every summary: the CLI says how far it is)."""
+        listing: Listing | None = None
         if not full and self._names_unchanged():
             stale = self.running_names()
         else:
-            stale = self._sync_folders(full)
+            stale, listing = self._sync_folders(full)
         stale.sort(reverse=True)  # newest first: the rows people look at are right soonest
         for start in range(0, len(stale), BATCH_ROWS):
             self._reindex(stale[start:start + BATCH_ROWS])
+            if progress is not None:
+                progress(min(start + BATCH_ROWS, len(stale)), len(stale))
+        if listing is not None:
+            # Only now that every new folder has its row: an update cut short (killed,
+            # interrupted) must leave the names "not current", so the next one adds the rest
+            # and no prefix or name lookup trusts a half-built index meanwhile.
+            self._remember_names(listing[0])
+            self._known = (self._generation, listing[1])
         return len(stale)
 
-    def _sync_folders(self, full: bool) -> list[str]:
+    def _sync_folders(self, full: bool) -> tuple[list[str], Listing | None]:
         """Drop the rows of gone folders; returns the folders to read (new ones, running
-        ones and, with ``full``, those whose summary's stat changed)."""
+        ones and, with ``full``, those whose summary's stat changed) and the listing they
+        come from (the runs dir's mtime before it, the names)."""
         with self._session() as conn:  # first: opening may create the index's folder
             if conn is None:
-                return []
+                return [], None
             if not full:
                 return self._sync_names(_mtime_ns(self.root))
             rows = conn.execute("SELECT dirname, ino, mtime_ns, size, running FROM runs"
@@ -254,11 +236,9 @@ class RunIndex:
             if dirname in names and (running or (full and keys.get(dirname)
                                                  != (ino, mtime, size))):
                 stale.append(dirname)
-        self._remember_names(root_mtime)
-        self._known = (self._generation, names)
-        return stale
+        return stale, (root_mtime, names)
 
-    def _sync_names(self, root_mtime: int | None) -> list[str]:
+    def _sync_names(self, root_mtime: int | None) -> tuple[list[str], Listing | None]:
         """Folders came or went: the new ones and the running ones to read, the gone ones
         dropped. Names only (``os.listdir``: 2.5x faster than scandir at 100,000; an entry
         that is not a run folder has no summary and is skipped when read), compared with
@@ -272,16 +252,14 @@ class RunIndex:
         try:
             names = set(os.listdir(self.root))
         except OSError:
-            return []
+            return [], None
         generation, known = self._known
         if generation != self._generation or known is None:
             known = set(self.dirnames_where("1", []))
         self._delete([name for name in known - names if not name.startswith(".")])
         stale = [name for name in names - known if not name.startswith(".")]
         stale += [name for name in self.running_names() if name in names]
-        self._remember_names(root_mtime)
-        self._known = (self._generation, names)
-        return stale
+        return stale, (root_mtime, names)
 
     def names_current(self) -> bool:
         """Whether every run folder has its row (no folder came or went since the rows were
@@ -406,26 +384,7 @@ class RunIndex:
 
     def _reindex(self, names: list[str]) -> list[RunSummary]:
         """Read these summaries again and store them; returns the runs read."""
-        root = str(self.root)
-        rows: list[tuple[object, ...]] = []
-        summaries: list[RunSummary] = []
-        gone: list[str] = []
-        for name in names:
-            path = f"{root}/{name}/{SUMMARY_NAME}"
-            key = stat_key(path)
-            if key is None:
-                gone.append(name)
-                continue
-            record = read_record(path)
-            running = record is not None and record.get("status") == "running"
-            if record is None:
-                record = {"run_id": name, "status": "interrupted",
-                          "message": "summary.json unreadable"}
-            summary = self._to_summary(slim_record(record), name)
-            if running:
-                summary = self._live(summary, self.root / name)
-            summaries.append(summary)
-            rows.append(_row(name, key, running, summary))
+        rows, summaries, gone = self._reader.read(names)
         self._write(rows, gone)
         return summaries
 
@@ -564,13 +523,6 @@ def _prepare(conn: sqlite3.Connection) -> None:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         raise
-
-
-def _row(name: str, key: StatKey, running: bool, summary: RunSummary) -> tuple[object, ...]:
-    values = column_values(summary)
-    return (name, *key, int(running), summary.name, summary.config_hash, values["hay"],
-            *(values[c] for c in TEXT_COLUMNS), *(values[c] for c in NUMERIC_COLUMNS),
-            json.dumps(summary.to_dict(), separators=(",", ":")))
 
 
 def _stat_keys(root: str, names: list[str]) -> dict[str, StatKey | None]:
