@@ -11,6 +11,13 @@ lookup, not two), the JSON parsed from bytes, the RunSummary built straight from
 record's fields, and the stored JSON dumped from the summary's fields without copying
 them. The process/heartbeat check (``live``) runs only for summaries that say
 ``running``: a run whose summary says it ended needs no check.
+
+One process, measured against two: reading rows is pure-Python work that holds the GIL
+(threads cannot share it), and a second process reading the older half of a cold build
+into the same SQLite file (WAL, batches taking turns) made it 26.0 vs 27.5 s and 31.1 vs
+33.2 s at 100,000 runs under load 4-5 (``bench/index_build.py --serial``), the rows read
+alone 24.2 vs 30.2 s with two forked processes (``--pool``, load 6.8): on this shared 2-core
+box the other core is mostly someone else's. Not worth a child process per build.
 """
 
 from __future__ import annotations

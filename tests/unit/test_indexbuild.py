@@ -188,3 +188,21 @@ def test_the_progress_line_is_rewritten_in_place_on_a_terminal() -> None:
     quiet = Terminal()
     IndexProgress(quiet)(40, 40)  # a few reads: no line at all
     assert quiet.getvalue() == ""
+
+
+def test_the_full_check_in_a_child_process_reports_how_far_a_cold_build_is(
+        tmp_path: Path) -> None:
+    from densexp_tui.core.runcheck import check_every_run
+
+    root = tmp_path / "runs"
+    ids = generate_runs(root, 2 * runindex.BATCH_ROWS + 300)
+    store = RunStore(root)
+    reports: list[tuple[int, int]] = []
+    check_every_run(store, progress=lambda read, to_read: reports.append((read, to_read)))
+    total = len(ids)
+    assert reports == [(runindex.BATCH_ROWS, total), (2 * runindex.BATCH_ROWS, total),
+                       (total, total)]
+    assert store.index.names_current() and store.index.count() == total
+    reports.clear()
+    check_every_run(store, progress=lambda read, to_read: reports.append((read, to_read)))
+    assert reports == []  # warm: nothing was read, nothing to report
