@@ -203,13 +203,16 @@ class RunIndex:
         return chosen, total
 
     @_retry_once
-    def update(self, full: bool = True, progress: Progress | None = None) -> int:
+    def update(self, full: bool = True, progress: Progress | None = None,
+               until: Callable[[str | None], bool] | None = None) -> int:
         """Bring the rows in line with the folders: add new ones, drop gone ones, re-read
         running ones and (``full``) every summary whose stat changed. Returns how many
         summaries were read. Without ``full``, a runs directory whose mtime is the one
         recorded at the last such update (nothing was added, removed or renamed in it
         since) is not listed again. ``progress(read, to_read)`` is called after each batch
-        of rows written (a cold build reads every summary: the CLI says how far it is)."""
+        of rows written (a cold build reads every summary: the CLI says how far it is).
+        ``until(next_unread)`` after each batch (the newest folder not read yet, None when
+        none is left): True stops the update there, with the names left "not current"."""
         listing: Listing | None = None
         if not full and self._names_unchanged():
             stale = self.running_names()
@@ -220,6 +223,9 @@ class RunIndex:
             self._reindex(stale[start:start + BATCH_ROWS])
             if progress is not None:
                 progress(min(start + BATCH_ROWS, len(stale)), len(stale))
+            after = start + BATCH_ROWS
+            if until is not None and after < len(stale) and until(stale[after]):
+                return after
         if listing is not None:
             # Only now that every new folder has its row: an update cut short (killed,
             # interrupted) must leave the names "not current", so the next one adds the rest

@@ -221,3 +221,24 @@ def test_the_newest_runs_come_from_the_folders_on_a_cold_index(tmp_path: Path) -
     # The offset counts folders: past the 120 without a summary, the runs from the 6th on.
     assert [r.run_id for r in store.index.newest(5, offset=125)[0]] == \
         sorted(ids, reverse=True)[5:10]
+
+
+def test_a_name_on_a_cold_index_reads_only_the_folders_newer_than_its_newest_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "runs"
+    ids = generate_runs(root, 600)
+    newest = sorted(ids, reverse=True)
+    monkeypatch.setattr(runindex, "BATCH_ROWS", 100)
+    for run_id in (newest[30], newest[450]):  # two runs of one name: the newer one wins
+        path = root / run_id / "summary.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "name": "twice"}))
+    assert RunStore(root).get("twice").run_id == newest[30]
+    store = RunStore(root)
+    assert store.index.count() == 100 and not store.index.names_current()  # one batch
+    old = json.loads((root / ids[3] / "summary.json").read_text())["name"]
+    assert store.get(old).run_id == ids[3]  # an old run: every newer folder read first
+    assert store.index.count() == 600
+    shutil.rmtree(root / INDEX_DIR)
+    with pytest.raises(Exception, match="no run matches"):
+        RunStore(root).get("no-such-name")
+    assert RunStore(root).index.count() == 600  # a miss is only sure once all are read
