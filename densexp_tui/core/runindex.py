@@ -12,9 +12,10 @@ as interrupted, is stored with them). How much is checked depends on the questio
 
 - ``newest(limit, offset)``: the newest folder names, and a stat of just those (the runs
   screen's first rows, ``densexp runs``): the cost does not grow with the number of runs
-  beyond one scandir;
+  beyond one listdir;
 - ``resolve_name``: the ``name`` column (indexed) after adding new folders and dropping gone
-  ones, then the candidate's own file is read to confirm;
+  ones (newest first, stopping once a row of that name is newer than every folder left to
+  read), then the candidate's own file is read to confirm;
 - ``update(full=True)`` stats every summary (the CLI before a filter or ``--all``; the runs
   screen in a background worker, never before its first frame), and ``query``/``count``/
   ``iter_json`` then answer filters and orders in SQL (core/runsql.py compiles the same
@@ -32,7 +33,10 @@ indexed lookup: ``--json --all`` 3.8 s, warm ``--filter`` 4.2 s, show by name / 
 1.8 / 1.2 s (1.3-3.6 s at 1,000 runs in the same minutes: interpreter start under load),
 a full check of every summary 2.6 s, a names-only update 0.01 s, 136 MB on disk (224 MB
 before), first rows ~2 s after the first frame. The cold first build (every summary read
-once) is ~110 s under that load; the newest rows do not wait for it. A one-file JSON cache
+once: core/indexbuild.py, where its time goes) took 43-79 s at load 4.5-7 and now 20-37 s
+(load 2.4-7; ``bench/index_build.py``); the newest rows, ``densexp runs`` and a recent run's
+name do not wait for it, and an update cut short leaves an index the next one completes
+(the names count as current only after the last row is written). A one-file JSON cache
 was measured last time too (it loads ~1.5x faster than the blob table) but must be loaded
 whole and rewritten whole by each of several writers; SQLite (stdlib, WAL, busy timeout)
 writes only changed rows, in short transactions, safely from 4 sweep workers at once.
