@@ -23,7 +23,10 @@ from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.runwindow import Window, WindowRequest, fetch_window
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from densexp_tui.core.namesync import NamesSync
+    from densexp_tui.core.runindex import Progress
     from densexp_tui.core.runstore import RunStore
 
 # A folded group's row key: the prefix, then the group's name (run ids never start so).
@@ -81,14 +84,17 @@ class RunsView:
 
 
 def count_line(n_shown: int, n_runs: int, *, fold: bool, checking: bool, marked: int,
-               problems: tuple[str, ...] = ()) -> str:
+               problems: tuple[str, ...] = (), read: tuple[int, int] | None = None) -> str:
     """``3 of 10 runs · groups folded · 2 marked``: what the runs line under the table says
-    (``checking``: the index has not checked every run yet; a filter problem last)."""
+    (``checking``: the index has not checked every run yet, ``read``: its summaries read
+    of those it reads, when it has said so; a filter problem last)."""
     noun = "run" if n_runs == 1 else "runs"
     count = f"{n_shown} of {n_runs} {noun}" if n_shown != n_runs else f"{n_runs} {noun}"
     if fold:
         count += " · groups folded"
-    if checking:
+    if checking and read is not None:
+        count += f" · checking every run: {read[0]:,} of {read[1]:,} read"
+    elif checking:
         count += " · checking every run…"
     marks = f" · {marked} marked" if marked else ""
     problem = f" · {problems[0]}" if problems else ""
@@ -146,12 +152,34 @@ def few_runs(root: Path, limit: int) -> bool:
     return True
 
 
-def update_index(store: RunStore, full: bool,
-                 names: NamesSync | None = None) -> float | None:
+class ThrottledProgress:
+    """A ``progress(read, to_read)`` that passes calls on to ``report`` at most once per
+    ``interval`` seconds, the first and the last (read == to_read) always: a cold check at
+    100,000 runs reports 50 batches, and each report a screen shows is a message and a
+    repaint on the UI thread."""
+
+    def __init__(self, report: Progress, interval: float = 0.3,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.report = report
+        self.interval = interval
+        self.clock = clock
+        self._last: float | None = None
+
+    def __call__(self, read: int, to_read: int) -> None:
+        now = self.clock()
+        due = self._last is None or now - self._last >= self.interval
+        if due or read >= to_read:
+            self._last = now
+            self.report(read, to_read)
+
+
+def update_index(store: RunStore, full: bool, names: NamesSync | None = None,
+                 progress: Progress | None = None) -> float | None:
     """Bring the runs index in line with the folders: ``full``, every summary (in a child
-    process, so it does not hold this process's GIL; returns the seconds it took), else the
-    new and gone folders and the running runs (through ``names``' long-lived child when
-    given, core/namesync.py; returns None)."""
+    process, so it does not hold this process's GIL; returns the seconds it took;
+    ``progress(read, to_read)`` as it reads summaries, core/runcheck.py), else the new and
+    gone folders and the running runs (through ``names``' long-lived child when given,
+    core/namesync.py; returns None)."""
     if not full:
         if names is not None:
             names.update()
@@ -159,7 +187,7 @@ def update_index(store: RunStore, full: bool,
             store.index.update(full=False)
         return None
     started = time.monotonic()
-    check_every_run(store, names.update if names is not None else None)
+    check_every_run(store, names.update if names is not None else None, progress)
     return time.monotonic() - started
 
 

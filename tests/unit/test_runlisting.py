@@ -11,6 +11,7 @@ import pytest
 from densexp_tui.core.rungroups import GroupSummary
 from densexp_tui.core.runlisting import (
     GROUP_KEY_PREFIX,
+    ThrottledProgress,
     build_view,
     count_line,
     empty_hint,
@@ -140,6 +141,31 @@ def test_the_count_line_says_what_is_shown_of_what() -> None:
                       problems=("acc>'x': 'x' is not a number",)) == (
         "2 of 40 runs · groups folded · checking every run… · 3 marked"
         " · acc>'x': 'x' is not a number")
+
+
+def test_the_count_line_says_how_far_the_check_of_every_run_is() -> None:
+    assert count_line(80, 100_000, fold=False, checking=True, marked=0,
+                      read=(2_000, 99_920)) == (
+        "80 of 100000 runs · checking every run: 2,000 of 99,920 read")
+    assert count_line(5, 5, fold=False, checking=False, marked=0, read=(5, 5)) == "5 runs"
+
+
+def test_progress_is_passed_on_at_most_once_an_interval_first_and_last_always() -> None:
+    now = [0.0]
+    said: list[tuple[int, int]] = []
+    progress = ThrottledProgress(lambda read, to_read: said.append((read, to_read)), 0.3,
+                                 clock=lambda: now[0])
+    for read, at in ((2000, 0.0), (4000, 0.1), (6000, 0.2), (8000, 0.35), (9000, 0.4)):
+        now[0] = at
+        progress(read, 9000)
+    assert said == [(2000, 9000), (8000, 9000), (9000, 9000)]
+
+
+def test_a_full_update_passes_its_progress_on(tmp_path: Path) -> None:
+    generate_runs(tmp_path, 5)
+    said: list[tuple[int, int]] = []
+    update_index(RunStore(tmp_path), True, progress=lambda n, of: said.append((n, of)))
+    assert said == [(5, 5)]
 
 
 def test_an_empty_table_says_why_and_what_to_do() -> None:

@@ -52,6 +52,7 @@ from densexp_tui.core.runquery import SortSpec
 from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.runwindow import Window, WindowRequest, fetch_window
 from densexp_tui.core.statuses import RESUMABLE_STATUSES
+from densexp_tui.tui.check_progress import RunsChecked, posting_progress
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.run_watch import RunStatusesChanged, ended_since
@@ -154,6 +155,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._running_ids: list[str] = []
         self._last_hidden = 0.0
         self._checked = False  # the index has checked every run once
+        self._check_read: tuple[int, int] | None = None  # how far that first check is
         self._generation = 0
         self._last_full = 0.0
         self._last_full_seconds = 0.0
@@ -262,7 +264,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def _tick_in_worker(self, request: WindowRequest, full: bool, generation: int,
                         previous: list[str], names: NamesSync, window: bool = True) -> None:
         store = self.densexp.store
-        checked_in = update_index(store, full, names)
+        progress = None if self._checked else posting_progress(self.post_message)
+        checked_in = update_index(store, full, names, progress)
         # The runs known as running now, not when the tick began: the first rows may have
         # shown one meanwhile (a plain list, read once; the UI thread replaces it whole).
         previous = list(dict.fromkeys([*previous, *self._running_ids]))
@@ -299,6 +302,12 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         if message.generation != self._generation:
             return  # overtaken by newer typing, folding or sorting: its own answer follows
         self._show(window_view(message.window))
+
+    @on(RunsChecked)
+    def _runs_checked(self, message: RunsChecked) -> None:
+        self._check_read = (message.read, message.to_read)
+        if self._view is not None and not self._checked:
+            self._update_side_lines(self._view.n_runs, self._view.n_shown)
 
     def _report_ended(self, ended: list[RunSummary]) -> None:
         """The app announces the ends of runs it did not launch (tui/run_watch.py)."""
@@ -376,7 +385,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         queue = self.densexp.describe_queue()
         count = count_line(n_shown, n_runs, fold=self.fold_groups,
                            checking=self._in_worker and not self._checked,
-                           marked=len(self.marked), problems=problems)
+                           marked=len(self.marked), problems=problems, read=self._check_read)
         line = " · ".join(p for p in (queue, count) if p)
         if line != self._queue_line:
             # One row high (app.tcss): no layout pass, which costs a frame at any scale.
