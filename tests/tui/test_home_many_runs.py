@@ -13,8 +13,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from densexp_tui.core.runindex import RunIndex
+from densexp_tui.core.runquery import parse_filter
 from densexp_tui.core.runstore import RunStore
+from densexp_tui.core.runwindow import Window, WindowRequest
+from densexp_tui.tui import debounce
 from densexp_tui.tui.app import DensexpApp
+from densexp_tui.tui.screens import home
 from densexp_tui.tui.screens.home import SYNC_LIMIT, WINDOW_ROWS, HomeScreen
 from tests.runs_factory import generate_runs
 from tests.tui.conftest import cells, wait_for
@@ -102,3 +107,34 @@ async def test_groups_fold_into_one_row_and_marking_it_marks_its_seeds(
         screen = app.screen
         assert isinstance(screen, HomeScreen) and len(screen.marked) == 3
         assert sorted(screen.compare_ids()) == sorted(screen.marked)
+
+
+async def test_typing_fast_queries_once_it_pauses_and_shows_the_final_texts_rows(
+        make_app: Callable[..., DensexpApp], many_runs: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "mlp 7"
+    expected = parse_filter(text, lenient=True).apply(RunStore(many_runs).list_runs())
+    assert 0 < len(expected) < COUNT
+    queried: list[str] = []
+    fetch = home.fetch_window
+
+    def recording(index: RunIndex, request: WindowRequest,
+                  from_folders: bool = False) -> Window:
+        queried.append(request.filter_text)
+        return fetch(index, request, from_folders)
+
+    # A pause far longer than the keys' gaps, so that a busy machine cannot split the burst.
+    monkeypatch.setattr(debounce, "FILTER_PAUSE_SECONDS", 1.0)
+    monkeypatch.setattr(home, "fetch_window", recording)
+    app = make_app(runs_dir=many_runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, f"{COUNT} runs")
+        before = len(queried)
+        await pilot.press("slash", *text)
+        # The filter's own queries (the once-a-second refresh also asks for the text then).
+        await wait_for(pilot, lambda: len(queried) > before, timeout=60)
+        await loaded(pilot, app, f"{len(expected)} of {COUNT} runs")
+        assert queried[before:] == [text]  # one query, for the text typing stopped at
+        shown = cells(app)
+        assert [row[1] for row in shown] == [r.name for r in expected][:len(shown)]
+        assert len(shown) == min(len(expected), WINDOW_ROWS)

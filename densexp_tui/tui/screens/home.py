@@ -53,6 +53,7 @@ from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.runwindow import Window, WindowRequest, fetch_window
 from densexp_tui.core.statuses import RESUMABLE_STATUSES
 from densexp_tui.tui.check_progress import RunsChecked, posting_progress
+from densexp_tui.tui.debounce import Debounced
 from densexp_tui.tui.dialogs import ConfirmDialog
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.run_watch import RunStatusesChanged, ended_since
@@ -161,6 +162,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._last_full_seconds = 0.0
         self._queue_line: str | None = None  # as last drawn
         self._names: NamesSync | None = None  # big runs dir: the names update's child
+        self._refilter_soon = Debounced(self, self._refilter)  # typing
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -475,7 +477,10 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
         self._window = WINDOW_ROWS
-        self._refilter()
+        if not self._in_worker:
+            return self._refilter()
+        self._generation += 1  # rows on their way are for the text before: drop them
+        self._refilter_soon()
 
     def action_toggle_groups(self) -> None:
         self.fold_groups = not self.fold_groups
