@@ -192,7 +192,8 @@ async def test_a_failing_study_read_shows_one_dialog_not_one_a_second(
 
     calls: list[int] = []
 
-    def broken(self: StudyReader, url: str, selected: str | None) -> Any:
+    def broken(self: StudyReader, url: str, selected: str | None,
+               since: tuple[int, int] | None = None) -> Any:
         calls.append(1)
         raise RuntimeError("journal storage is corrupt")
 

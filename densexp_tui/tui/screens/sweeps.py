@@ -46,8 +46,7 @@ from densexp_tui.core.runstore import RunStore
 from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
-from densexp_tui.tui.widgets.palette import fg, status_color
-from densexp_tui.tui.widgets.runs_table import MeasuredTable
+from densexp_tui.tui.widgets.trials_table import TrialsTable
 
 if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
     from textual.widget import AwaitMount
@@ -65,9 +64,6 @@ SEARCHABLE_KEYS = tuple(
     if not key.startswith("run.") or key in ("run.seed", "run.deterministic")
     if spec.kind in ("int", "float", "bool", "list[int]") or spec.choices
 )
-# Trial states painted with the run statuses' theme colours.
-STATE_STATUS = {"running": "running", "complete": "completed", "pruned": "cancelled",
-                "failed": "failed", "waiting": "waiting"}
 
 
 class SweepsLoaded(Message):
@@ -134,6 +130,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         self.selected: str | None = None
         self.snapshot: Snapshot | None = None
         self._drawn: dict[str, Any] = {}
+        self._trials_drawn: tuple[int, int] | None = None  # the view.drawn the table was given
         self._processes: list[tuple[str, Any]] = []
         self._form_mounting: AwaitMount | None = None  # the New sweep form, once asked for
 
@@ -151,8 +148,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                     yield DataTable(id="studies-table", cursor_type="row", zebra_stripes=True)
                     with Vertical(id="study-detail"):
                         yield Static("No study selected.", id="study-title")
-                        yield MeasuredTable(id="trials-table", cursor_type="row",
-                                            zebra_stripes=True)
+                        yield TrialsTable(id="trials-table", cursor_type="row",
+                                          zebra_stripes=True)
                         with Horizontal(id="study-bottom"):
                             yield LineChart("best so far", x_label="trial", id="best-curve",
                                             empty_text="no complete trial yet")
@@ -234,12 +231,12 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     def request_load(self) -> None:
         self._poll_processes()
         url = self.query_one("#sweeps-storage", Input).value
-        self._load(url, self.selected)
+        self._load(url, self.selected, self._trials_drawn)
 
     @work(thread=True, exclusive=True, group="sweeps-load", exit_on_error=False,
           name="reading the studies")
-    def _load(self, url: str, selected: str | None) -> None:
-        self.post_message(SweepsLoaded(self.reader().snapshot(url, selected)))
+    def _load(self, url: str, selected: str | None, since: tuple[int, int] | None) -> None:
+        self.post_message(SweepsLoaded(self.reader().snapshot(url, selected, since)))
 
     @on(SweepsLoaded)
     def _loaded(self, message: SweepsLoaded) -> None:
@@ -304,52 +301,20 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         return text
 
     def _draw_trials(self, view: StudyView | None) -> None:
-        table = self.query_one("#trials-table", DataTable)
-        keys = view.space_keys if view else []
-        header, rows = (view.header, view.cells) if view else (EMPTY_TRIALS_HEADER, [])
-        if self._drawn.get("trials") == (header, rows):
+        """Hand the table only the rows changed since what it was given (sweep.trialcache),
+        or every row when it shows another study or other columns."""
+        table = self.query_one("#trials-table", TrialsTable)
+        drawn, self._trials_drawn = self._trials_drawn, view.drawn if view else None
+        if view is None:
+            if drawn is not None or not table.header:
+                table.show_all(EMPTY_TRIALS_HEADER, [])
             return
-        previous = self._drawn.get("trials")
-        self._drawn["trials"] = (header, rows)
-        state_column = 1 + len(keys)
-        if previous is not None and previous[0] == header and \
-                self._drawn.get("trial_header") == header and \
-                [r[0] for r in previous[1]] == [r[0] for r in rows[:len(previous[1])]]:
-            # A running study changes a few cells and appends trials: no rebuild of 1,000 rows.
-            self._update_trial_rows(table, previous[1], rows, state_column)
-            return
-        cursor = table.cursor_row
-        table.clear(columns=self._drawn.get("trial_header") != header)
-        if self._drawn.get("trial_header") != header:
-            table.add_columns(*header)
-            self._drawn["trial_header"] = header
-        for cells in rows:
-            table.add_row(*self._trial_cells(cells, state_column), key=cells[0])
-        if rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
-
-    def _trial_cells(self, cells: tuple[str, ...], state_column: int) -> list[str | Text]:
-        styled: list[str | Text] = list(cells)
-        state = cells[state_column].split(" ")[0]
-        styled[state_column] = Text(cells[state_column], style=fg(
-            status_color(self.app, STATE_STATUS.get(state, state))))
-        return styled
-
-    def _update_trial_rows(self, table: DataTable[Any], old: list[tuple[str, ...]],
-                           new: list[tuple[str, ...]], state_column: int) -> None:
-        column_keys = list(table.columns)
-        for index, cells in enumerate(new):
-            if index >= len(old):
-                table.add_row(*self._trial_cells(cells, state_column), key=cells[0])
-                continue
-            if old[index] == cells:
-                continue
-            styled = self._trial_cells(cells, state_column)
-            for column, (before, after) in enumerate(zip(old[index], cells, strict=True)):
-                if before != after and isinstance(table, MeasuredTable):
-                    table.set_cell(cells[0], column_keys[column], styled[column])
-                elif before != after:
-                    table.update_cell(cells[0], column_keys[column], styled[column])
+        delta = view.changed
+        if delta.since is not None and drawn is not None and drawn[0] == delta.epoch \
+                and delta.since <= drawn[1] and view.header == table.header:
+            table.apply(delta.changed)  # a running study: a few cells and new trials
+        else:
+            table.show_all(view.header, view.cells)
 
     def _draw_best(self, view: StudyView) -> None:
         best = view.best_points  # built in the worker: they grow with the trials
@@ -365,7 +330,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         name = event.row_key.value if event.row_key is not None else None
         if name and name != self.selected:
             self.selected = name
-            self._drawn.pop("trials", None)
+            self._trials_drawn = None
             self.request_load()
 
     @on(DataTable.RowSelected, "#trials-table")
@@ -549,6 +514,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     def _storage_submitted(self) -> None:
         self.selected = None
         self._drawn.clear()
+        self._trials_drawn = None
         self.request_load()
         self.query_one("#studies-table", DataTable).focus()
 
@@ -558,6 +524,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
 
     def action_refresh(self) -> None:
         self._drawn.clear()
+        self._trials_drawn = None
         self.request_load()
 
     def on_unmount(self) -> None:
