@@ -129,7 +129,8 @@ class TrialCache:
         for row in built:
             if not row.note.startswith("retry of #"):
                 continue
-            failed = self._rows.get(_int_or_none(row.note[len("retry of #"):]) or -1)
+            number = _int_or_none(row.note[len("retry of #"):])
+            failed = self._rows.get(number) if number is not None else None
             if failed is not None and failed.state == "failed" and not failed.note:
                 failed.note = "worker died; retried"
                 marked.append(failed.number)
