@@ -91,7 +91,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     SweepsScreen #trials-table { height: 1fr; }
     SweepsScreen #study-bottom { height: 12; }
     SweepsScreen #best-curve { width: 1fr; }
-    SweepsScreen #importances { width: 46; padding-left: 2; }
+    SweepsScreen #importances { width: 46; height: 1fr; padding-left: 2; }
     SweepsScreen .form-row { height: auto; }
     SweepsScreen .form-row Input { width: 1fr; }
     SweepsScreen .form-row Select { width: 1fr; }
@@ -288,8 +288,15 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         key = f"text {selector}"
         if key in self._drawn and self._drawn[key] == content:
             return
+        before = self._drawn.get(key)
         self._drawn[key] = content
-        self.query_one(selector, Static).update(content)
+        widget = self.query_one(selector, Static)
+        # A text that keeps the widget's size needs no layout: a trial that completes
+        # changes the title's counts (fixed_size: the importances' box never changes size).
+        same_size = fixed_size(widget) or (before is not None and
+                                           fits_one_line(before, widget.content_size.width)
+                                           and fits_one_line(content, widget.content_size.width))
+        widget.update(content, layout=not same_size)
 
     def _title(self, view: StudyView) -> Text:
         info = view.info
@@ -533,6 +540,20 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def fixed_size(widget: Static) -> bool:
+    """Its size does not follow its content (no auto width or height)."""
+    width, height = widget.styles.width, widget.styles.height
+    return width is not None and height is not None and not width.is_auto \
+        and not height.is_auto
+
+
+def fits_one_line(content: str | Text, width: int) -> bool:
+    from rich.cells import cell_len
+
+    plain = content.plain if isinstance(content, Text) else content
+    return "\n" not in plain and 0 < cell_len(plain) <= width
 
 
 def _number(value: float | None) -> str:

@@ -210,10 +210,13 @@ class TrialsTable(MeasuredTable[str | Text]):
         version changes with its cells (tests/tui/test_trials_table.py checks every line
         against DataTable's)."""
         index = self._row_locations.get(row_key)
-        if index is None or self.cursor_type != "row" or self.fixed_columns or \
-                self._labelled_row_exists:
+        if self.cursor_type != "row" or self.fixed_columns or self._labelled_row_exists:
             return super()._render_line_in_row(row_key, line_no, base_style,
                                                cursor_location, hover_location)
+        if index is None:  # the header (row -1): DataTable's cache, with the cursor elsewhere
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, ELSEWHERE,
+                hover_location if hover_location.row == -1 else ELSEWHERE)
         on_cursor, on_hover = cursor_location.row == index, hover_location.row == index
         widths = tuple([column.get_render_width(self) for column in self.ordered_columns])
         key = (row_key, self._versions.get(row_key, 0), line_no, index, base_style, on_cursor,
