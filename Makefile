@@ -30,10 +30,12 @@ lint: $(STAMP)
 # need once (the cpu:2 training process, the apt installs) is shared: tests/session_once.py.
 # Each test has a timeout (pyproject.toml), so a hang fails with a traceback instead of
 # blocking CI. The 25 slowest are listed at the end: where the suite's time goes.
+# --dist loadgroup keeps tests marked with one xdist_group on one worker (the cpu:2 ones).
 # `make test PYTEST_ARGS="-n 0"` runs it in one process.
 PYTEST_MAX_WORKERS ?= 4
 test: lint
-	$(BIN)/python -m pytest -q -n auto --maxprocesses $(PYTEST_MAX_WORKERS) --durations=25 \
+	$(BIN)/python -m pytest -q -n auto --maxprocesses $(PYTEST_MAX_WORKERS) --dist loadgroup \
+		--durations=25 \
 		$(PYTEST_ARGS)
 
 clean:

@@ -85,3 +85,20 @@ def small_text_run(_small_text_run_once: Path, runs_dir: Path) -> Path:
     copy = runs_dir / _small_text_run_once.name
     shutil.copytree(_small_text_run_once, copy)
     return copy
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest first: the cpu:2 group (one ~200 s process), then the tests that train
+    (marked slow), each in collected order, then the rest.
+
+    pytest-xdist hands tests out in this order, so the long ones start early on every worker
+    and the many short ones fill in at the end, instead of one worker finishing a 60 s
+    training test while the other has nothing left (longest first is the usual schedule).
+    """
+    items.sort(key=_longest_first)
+
+
+def _longest_first(item: pytest.Item) -> int:
+    if item.get_closest_marker("xdist_group") is not None:
+        return 0
+    return 1 if item.get_closest_marker("slow") is not None else 2

@@ -14,7 +14,9 @@ import pytest
 
 from densexp_tui.core.events import read_events
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+# One xdist worker runs every test of the cpu:2 process (make test uses --dist loadgroup):
+# split over two, one worker would sit idle for minutes waiting on the other's process.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500), pytest.mark.xdist_group("cpu2")]
 
 
 def test_tiny_bert_on_two_replicas_learns_and_resumes(cpu2_results: tuple[dict, Path]) -> None:

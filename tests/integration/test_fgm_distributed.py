@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # may pay for the cpu:2 process
+# One xdist worker runs every test of the cpu:2 process (make test uses --dist loadgroup):
+# split over two, one worker would sit idle for minutes waiting on the other's process.
+# It may pay for the cpu:2 process.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500), pytest.mark.xdist_group("cpu2")]
 
 
 def test_the_batch_norm_holds_across_and_per_replica(cpu2_results: tuple[dict, Path]) -> None:
