@@ -139,3 +139,26 @@ def test_a_new_searched_key_redraws_every_row() -> None:
     delta = cache.delta(before)
     assert cache.keys == ["x", "y"] and delta.since is None and len(delta.changed) == 2
     assert delta.changed[0][:5] == ("0", "1", "", "complete", "0.1000")
+
+
+def test_a_database_storage_is_read_incrementally_too(tmp_path: Path) -> None:
+    """The RDB storage (SQLite here, PostgreSQL alike) caches finished trials itself; the
+    reader's rows follow a running trial that completes and a new one there as well."""
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = optuna.create_study(study_name="db", storage=url, direction="maximize")
+    study.add_trial(create_trial(params={"train.learning_rate": 1e-3}, distributions=LR,
+                                 value=0.5))
+    running = study.ask(LR)
+    reader = StudyReader(RunStore(tmp_path / "runs"))
+    snap = reader.snapshot(url, "db")
+    assert snap.selected is not None and not snap.problem, snap.problem
+    first = snap.selected
+    assert [s.name for s in snap.studies] == ["db"] and first.info.running == 1
+    study.tell(running, 0.8)
+    study.add_trial(create_trial(params={"train.learning_rate": 2e-3}, distributions=LR,
+                                 value=0.6))
+    later = reader.snapshot(url, "db", first.drawn).selected
+    assert later is not None and later.changed.since == first.drawn[1]
+    assert [(c[0], _state(later, c)) for c in later.changed.changed] == [
+        ("1", "complete"), ("2", "complete")]
+    assert later.info.best == pytest.approx(0.8) and later.info.finished == 3
