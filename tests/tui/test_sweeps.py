@@ -248,3 +248,21 @@ async def test_a_big_running_study_shows_every_trial_and_the_ones_that_finish(
                        and shown("300", state) == "complete")
         assert shown("300", headers.index("value")) == "0.9900"
         assert shown("301", state) == "complete" and shown("10", headers.index("value")) == before
+
+
+async def test_a_study_whose_journal_is_removed_leaves_no_trials_shown(tmp_path: Path) -> None:
+    from densexp_tui.sweep import storage as storage_mod
+    from tests.sweep.study_factory import write_study
+
+    write_study(tmp_path, "gone", 5)
+    app = _app(tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        trials = screen.query_one("#trials-table", DataTable)
+        await wait_for(pilot, lambda: trials.row_count == 5)
+        storage_mod.journal_path(tmp_path, "gone").unlink()
+        await pilot.press("r")  # a refresh forgets what the table was given: still emptied
+        title = screen.query_one("#study-title", Static)
+        await wait_for(pilot, lambda: trials.row_count == 0
+                       and "No study here yet" in str(title.render()))
+        assert screen.query_one("#studies-table", DataTable).row_count == 0

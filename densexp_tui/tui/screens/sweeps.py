@@ -320,8 +320,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         or every row when it shows another study or other columns."""
         table = self.query_one("#trials-table", TrialsTable)
         drawn, self._trials_drawn = self._trials_drawn, view.drawn if view else None
-        if view is None:
-            if drawn is not None or not table.header:
+        if view is None:  # no study (any more): nothing of the last one stays shown
+            if table.header != EMPTY_TRIALS_HEADER or table.row_count or not table.filled:
                 table.show_all(EMPTY_TRIALS_HEADER, [])
             return
         delta = view.changed
