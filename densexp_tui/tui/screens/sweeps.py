@@ -325,11 +325,12 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                 table.show_all(EMPTY_TRIALS_HEADER, [])
             return
         delta = view.changed
-        if delta.since is not None and drawn is not None and drawn[0] == delta.epoch \
-                and delta.since <= drawn[1] and view.header == table.header:
+        if drawn is None or drawn[0] != delta.epoch or view.header != table.header:
+            table.show_all(view.header, view.cells)  # another study, or other columns
+        elif delta.since is not None and delta.since <= drawn[1]:
             table.apply(delta.changed)  # a running study: a few cells and new trials
-        else:
-            table.show_all(view.header, view.cells)
+        else:  # asked before the table had this study (opening): equal rows are skipped
+            table.apply(view.cells)
 
     def _draw_best(self, view: StudyView) -> None:
         best = view.best_points  # built in the worker: they grow with the trials
