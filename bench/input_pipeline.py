@@ -322,7 +322,7 @@ def accuracy_over_seeds(texts: list[str], labels: list[int], seeds: tuple[int, .
                         learning_rate: float = 2e-3, warmup_ratio: float = 0.0,
                         schedule: str = "constant", batchings: tuple[str, ...] = ("random",
                                                                                 "bucketed"),
-                        ) -> None:
+                        batch_size: int = 32) -> None:
     """Final validation accuracy through the real trainer, random vs bucketed batching:
     tiny-bert, or with ``shape`` a random-init BERT of that shape saved as a local model
     folder (the product loads it as any Hugging Face folder)."""
@@ -348,8 +348,9 @@ def accuracy_over_seeds(texts: list[str], labels: list[int], seeds: tuple[int, .
                          "max_length": MAX_LENGTH, "batching": batching, "val_fraction": 0.2,
                          "test_fraction": 0.1},
                 "model": {"name": model_name},
-                "train": {"epochs": epochs, "batch_size": 32, "learning_rate": learning_rate,
-                          "warmup_ratio": warmup_ratio, "lr_schedule": schedule},
+                "train": {"epochs": epochs, "batch_size": batch_size,
+                          "learning_rate": learning_rate, "warmup_ratio": warmup_ratio,
+                          "lr_schedule": schedule},
             })
             result = train(cfg, RunStore(folder / "runs"))
             accuracies.append(result.best["accuracy"] if result.best else float("nan"))
@@ -416,6 +417,8 @@ def main() -> None:
     parser.add_argument("--accuracy-schedule", default="constant",
                         help="train.lr_schedule for --accuracy (constant, linear, cosine)")
     parser.add_argument("--accuracy-seeds", default="1,2,3", help="seeds for --accuracy")
+    parser.add_argument("--accuracy-batch", type=int, default=32,
+                        help="train.batch_size for --accuracy (smaller: more steps per epoch)")
     parser.add_argument("--accuracy-batchings", default="random,bucketed",
                         help="batchings for --accuracy, in order")
     parser.add_argument("--skip-speed", action="store_true",
@@ -438,15 +441,17 @@ def main() -> None:
                      f"{args.accuracy_hidden} hidden ({shape['num_attention_heads']} heads, "
                      f"intermediate {shape['intermediate_size']})")
         print(f"accuracy: {described} through the real trainer, {n_rows} rows, max_length "
-              f"{MAX_LENGTH}, {args.accuracy_epochs} epochs, batch 32, learning rate "
-              f"{args.accuracy_lr:g} ({args.accuracy_schedule}, warm-up {args.accuracy_warmup:g}), "
+              f"{MAX_LENGTH}, {args.accuracy_epochs} epochs, batch {args.accuracy_batch}, "
+              f"learning rate {args.accuracy_lr:g} ({args.accuracy_schedule}, warm-up "
+              f"{args.accuracy_warmup:g}), "
               f"seeds {args.accuracy_seeds}", flush=True)
         seeds = tuple(int(seed) for seed in args.accuracy_seeds.split(","))
         accuracy_over_seeds(texts, labels, seeds=seeds, epochs=args.accuracy_epochs,
                             shape=shape, learning_rate=args.accuracy_lr,
                             warmup_ratio=args.accuracy_warmup,
                             schedule=args.accuracy_schedule,
-                            batchings=tuple(args.accuracy_batchings.split(",")))
+                            batchings=tuple(args.accuracy_batchings.split(",")),
+                            batch_size=args.accuracy_batch)
     print(f"end: {load_average()}")
 
 

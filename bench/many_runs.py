@@ -10,12 +10,16 @@ Textual's Ready event (as bench/tui_start.py), then to the first rows in the tab
 latency: the app runs headless (run_test, 120x40); a key is posted as the driver does and
 the clock stops at the first rendered frame (App._display) that shows its effect: the cursor
 on the next row (down), the typed character in the filter box (filter), the mark cell
-(space). "writer" runs a separate process that creates a run every 0.2 s and rewrites a
+(space). "UI CPU" is the UI thread's CPU time over the same span (time.thread_time): what
+the app itself spends, which other processes' load on the box inflates far less.
+"writer" runs a separate process that creates a run every 0.2 s and rewrites a
 running run's summary every 0.5 s. Index: a full check of every summary (what the CLI does
 before a filter or --all, and the runs screen in a worker), a names-only update with no
-folder added (one stat of the runs dir), and the disk used. Compare: time from pushing the
-screen with the 100 newest runs to its table holding them. Figures are noisy on a shared
-machine: compare the ratios within one run.
+folder added (one stat of the runs dir), and the disk used; "index cold build" is a new
+store's full update with the index deleted first (every summary read and written once:
+bench/index_build.py breaks it down). Compare: time from pushing the screen with the 100
+newest runs to its table holding them. Figures are noisy on a shared machine: compare the
+ratios within one run.
 
     .venv/bin/python bench/many_runs.py [--sizes 1000,10000,100000] [--keys 40] [--repeat 3]
         [--no-sweeps] [--sweep-keys 20] [--sweep-writer] [--no-cli] [--prefix /tmp/scale2-bench-]
@@ -132,24 +136,37 @@ def drop_index(root: Path) -> None:
 def cli_figures(root: Path) -> dict[str, float]:
     runs = [*DENSEXP, "runs", "--runs-dir", str(root)]
     drop_index(root)
-    out = {"runs (newest 50)": timed(runs)}
+    out = {"runs (newest 50), cold": timed(runs)}
+    out["runs (newest 50)"] = timed(runs)
+    oldest = sorted(p.name for p in os.scandir(root) if not p.name.startswith("."))[10]
+    show = [*DENSEXP, "show", "--runs-dir", str(root)]
+    drop_index(root)
+    out["show by id, cold"] = timed([*show, oldest])
+    out["show by id prefix, cold"] = timed([*show, oldest[:-4]])
+    drop_index(root)
+    name = json.loads((root / oldest / "summary.json").read_text())["name"]
+    out["show by name, cold (builds the index)"] = timed([*show, name])
     drop_index(root)
     out["runs --filter, cold"] = timed([*runs, "--filter", "status:completed model:tiny-bert"])
     out["runs --filter, warm"] = timed([*runs, "--filter", "status:completed model:tiny-bert"])
     out["runs --json --all"] = timed([*runs, "--json", "--all"])
-    oldest = sorted(p.name for p in os.scandir(root) if not p.name.startswith("."))[10]
-    name = json.loads((root / oldest / "summary.json").read_text())["name"]
     out["show by name (an old run)"] = timed([*DENSEXP, "show", "--runs-dir", str(root), name])
     out["show by id prefix"] = timed([*DENSEXP, "show", "--runs-dir", str(root), oldest[:-4]])
     return out
 
 
 def index_figures(root: Path) -> dict[str, float]:
-    """A new process's full check of every summary, a names-only update, disk use."""
+    """The cold index build (index deleted, every summary read: a first use, a runs dir
+    copied in), then a new process's full check of every summary, a names-only update,
+    disk use."""
+    drop_index(root)
+    started = time.perf_counter()
+    RunStore(root).index.update(full=True)
+    out = {"index cold build (s)": time.perf_counter() - started}
     store = RunStore(root)
     started = time.perf_counter()
     store.index.update(full=True)
-    out = {"index full check (s)": time.perf_counter() - started}
+    out["index full check (s)"] = time.perf_counter() - started
     time.sleep(2.1)  # the runs dir's mtime must be old enough to be trusted
     store.index.update(full=False)
     started = time.perf_counter()
@@ -204,18 +221,21 @@ def first_frame(root: Path) -> dict[str, float]:
 
 
 class TimedApp(DensexpApp):
-    waiting: tuple[float, Callable[[], bool]] | None = None
+    # (wall clock, UI thread's CPU clock, condition) from the key's post
+    waiting: tuple[float, float, Callable[[], bool]] | None = None
     latencies: list[float] = []
+    cpu: list[float] = []  # the UI thread's CPU time over the same span (less load-bound)
 
     def _display(self, screen: Any, renderable: Any) -> None:
         super()._display(screen, renderable)
-        if self.waiting is not None and self.waiting[1]():
+        if self.waiting is not None and self.waiting[2]():
             self.latencies.append(time.perf_counter() - self.waiting[0])
+            self.cpu.append(time.thread_time() - self.waiting[1])
             self.waiting = None
 
 
 async def press(app: TimedApp, key: str, shown: Callable[[], bool]) -> None:
-    app.waiting = (time.perf_counter(), shown)
+    app.waiting = (time.perf_counter(), time.thread_time(), shown)
     char = key if len(key) == 1 else None
     app.post_message(events.Key(key, char))
     deadline = time.perf_counter() + MISS_AFTER
@@ -223,14 +243,17 @@ async def press(app: TimedApp, key: str, shown: Callable[[], bool]) -> None:
         await asyncio.sleep(0.002)
     if app.waiting is not None:
         app.latencies.append(MISS_AFTER)
+        app.cpu.append(float("nan"))
         app.waiting = None
     await asyncio.sleep(0.05)
 
 
-async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, list[float]]:
+async def key_latency(root: Path, keys: int, steady: bool = True
+                      ) -> dict[str, tuple[list[float], list[float]]]:
+    """Per key kind, the latencies and the UI thread's CPU time of each key."""
     app = TimedApp(runs_dir=root)
-    app.latencies = []
-    out: dict[str, list[float]] = {}
+    app.latencies, app.cpu = [], []
+    out: dict[str, tuple[list[float], list[float]]] = {}
     from textual.widgets import DataTable, Input
 
     async with app.run_test(size=(120, 40)) as pilot:
@@ -246,7 +269,7 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
                     time.perf_counter() < deadline:
                 await pilot.pause(0.2)
         for name, key in (("move", "down"), ("mark", "space")):
-            app.latencies = []
+            app.latencies, app.cpu = [], []
             for _ in range(keys):
                 # By row key, not position: a writer's new runs at the top shift the rows
                 # (the cursor stays on its run), which a position would misread.
@@ -261,10 +284,10 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
                         return row_key_at(table, table.cursor_row) == below
                     return at in table.rows and table.get_cell(at, "mark").plain != mark
                 await press(app, key, shown)
-            out[name] = list(app.latencies)
+            out[name] = (list(app.latencies), list(app.cpu))
         await pilot.press("slash")
         box = app.screen.query_one("#filter", Input)
-        app.latencies = []
+        app.latencies, app.cpu = [], []
         for index in range(keys):
             char = "tiny-bert"[index % 9] if index % 10 != 9 else "backspace"
             before = box.value
@@ -272,7 +295,7 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
             def typed(before: str = before) -> bool:
                 return box.value != before
             await press(app, char, typed)
-        out["filter typing"] = list(app.latencies)
+        out["filter typing"] = (list(app.latencies), list(app.cpu))
     return out
 
 
@@ -350,7 +373,7 @@ async def sweeps_1000(tmp: Path, keys: int = 20, writer: bool = False) -> dict[s
 
     write_study(tmp, "big", 1000, running=1)
     app = TimedApp(runs_dir=tmp)
-    app.latencies = []
+    app.latencies, app.cpu = [], []
     async with app.run_test(size=(120, 40)) as pilot:
         started = time.perf_counter()
         app.open_sweeps()
@@ -390,10 +413,13 @@ async def sweeps_1000(tmp: Path, keys: int = 20, writer: bool = False) -> dict[s
         return out
 
 
-def report_keys(label: str, figures: dict[str, list[float]]) -> None:
-    for name, values in figures.items():
+def report_keys(label: str, figures: dict[str, tuple[list[float], list[float]]]) -> None:
+    for name, (values, cpu) in figures.items():
+        used = [value for value in cpu if value == value] or [float("nan")]  # nan: missed
         print(f"  {label:<14} {name:<14} p50 {percentile(values, .5) * 1000:7.1f} ms   "
-              f"p95 {percentile(values, .95) * 1000:7.1f} ms   (n={len(values)})", flush=True)
+              f"p95 {percentile(values, .95) * 1000:7.1f} ms   (n={len(values)})   "
+              f"UI CPU p50 {percentile(used, .5) * 1000:5.1f} p95 "
+              f"{percentile(used, .95) * 1000:5.1f} ms", flush=True)
 
 
 def main() -> None:
@@ -427,14 +453,14 @@ def main() -> None:
         print(f"  load average {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
         if not args.no_cli:
             for name, value in cli_figures(root).items():
-                print(f"  {name:<30} {value:7.2f} s", flush=True)
+                print(f"  {name:<38} {value:7.2f} s", flush=True)
             for name, value in index_figures(root).items():
                 print(f"  {name:<36} {value:7.2f}", flush=True)
             for name, value in in_process_figures(root).items():
                 print(f"  {name:<36} {value:7.2f} s", flush=True)
         for name, value in first_frame(root).items():
             print(f"  {name:<30} {value:7.2f} s", flush=True)
-        for round_ in range(1, args.repeat + 1):
+        for round_ in range(1, args.repeat + 1 if args.keys else 1):
             print(f"  key latency, round {round_} · load {os.getloadavg()[0]:.1f}", flush=True)
             report_keys("idle", asyncio.run(key_latency(root, args.keys)))
             writer = subprocess.Popen([sys.executable, "-c", WRITER_CHILD, str(root),

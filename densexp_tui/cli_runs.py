@@ -21,6 +21,8 @@ from densexp_tui.core.runquery import SORT_KEYS, parse_filter, parse_sort
 from densexp_tui.core.runstore import RunStore, RunSummary
 
 DEFAULT_LIMIT = 50
+# Reading this many summaries takes a few seconds: say so while it goes.
+MANY_READS = 5000
 
 
 def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +51,8 @@ def runs_command(args: argparse.Namespace) -> int:
             and not args.groups:
         runs, total = store.newest_runs(limit)
     else:
-        store.index.update(full=True)  # every summary checked against its folder first
+        # Every summary checked against its folder first (a cold index reads them all).
+        store.index.update(full=True, progress=IndexProgress(sys.stderr))
         total = store.index.count()
         if args.json and not args.groups:
             write_json_texts(store.index.iter_json(run_filter, sort, limit), sys.stdout)
@@ -68,6 +71,28 @@ def runs_command(args: argparse.Namespace) -> int:
         print(f"{len(shown)} of {total} runs shown (--all for every run, --filter to narrow)",
               file=sys.stderr)
     return 0
+
+
+class IndexProgress:
+    """What stderr says while the index reads many summaries (a first use, an index
+    deleted, a runs dir copied in), so ``densexp runs --all`` does not look hung: a line
+    rewritten in place on a terminal, one line otherwise; nothing for a few reads."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.live = out.isatty()
+        self._said = False
+
+    def __call__(self, read: int, to_read: int) -> None:
+        if to_read < MANY_READS:
+            return
+        if self.live:
+            end = "\n" if read >= to_read else ""
+            self.out.write(f"\rindexing runs: {read:,} of {to_read:,} summaries read{end}")
+        elif not self._said:
+            self.out.write(f"indexing runs: reading {to_read:,} summaries…\n")
+        self._said = True
+        self.out.flush()
 
 
 def write_json_rows(rows: Iterable[RunSummary | GroupSummary], out: TextIO) -> None:

@@ -12,9 +12,10 @@ as interrupted, is stored with them). How much is checked depends on the questio
 
 - ``newest(limit, offset)``: the newest folder names, and a stat of just those (the runs
   screen's first rows, ``densexp runs``): the cost does not grow with the number of runs
-  beyond one scandir;
+  beyond one listdir;
 - ``resolve_name``: the ``name`` column (indexed) after adding new folders and dropping gone
-  ones, then the candidate's own file is read to confirm;
+  ones (newest first, stopping once a row of that name is newer than every folder left to
+  read), then the candidate's own file is read to confirm;
 - ``update(full=True)`` stats every summary (the CLI before a filter or ``--all``; the runs
   screen in a background worker, never before its first frame), and ``query``/``count``/
   ``iter_json`` then answer filters and orders in SQL (core/runsql.py compiles the same
@@ -32,7 +33,10 @@ indexed lookup: ``--json --all`` 3.8 s, warm ``--filter`` 4.2 s, show by name / 
 1.8 / 1.2 s (1.3-3.6 s at 1,000 runs in the same minutes: interpreter start under load),
 a full check of every summary 2.6 s, a names-only update 0.01 s, 136 MB on disk (224 MB
 before), first rows ~2 s after the first frame. The cold first build (every summary read
-once) is ~110 s under that load; the newest rows do not wait for it. A one-file JSON cache
+once: core/indexbuild.py, where its time goes) took 43-79 s at load 4.5-7 and now 20-37 s
+(load 2.4-7; ``bench/index_build.py``); the newest rows, ``densexp runs`` and a recent run's
+name do not wait for it, and an update cut short leaves an index the next one completes
+(the names count as current only after the last row is written). A one-file JSON cache
 was measured last time too (it loads ~1.5x faster than the blob table) but must be loaded
 whole and rewritten whole by each of several writers; SQLite (stdlib, WAL, busy timeout)
 writes only changed rows, in short transactions, safely from 4 sweep workers at once.
@@ -41,6 +45,7 @@ writes only changed rows, in short transactions, safely from 4 sweep workers at 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import os
 import sqlite3
@@ -50,14 +55,18 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from densexp_tui.core.runquery import RunFilter, SortSpec
-from densexp_tui.core.runsql import (
-    NUMERIC_COLUMNS,
-    TEXT_COLUMNS,
-    column_values,
-    order_sql,
-    where_sql,
+from densexp_tui.core.indexbuild import (
+    SUMMARY_NAME as SUMMARY_NAME,  # runstore names the file through the index
 )
+from densexp_tui.core.indexbuild import (
+    LiveCheck,
+    RowReader,
+    StatKey,
+    ToSummary,
+    stat_key,
+)
+from densexp_tui.core.runquery import RunFilter, SortSpec
+from densexp_tui.core.runsql import NUMERIC_COLUMNS, TEXT_COLUMNS, order_sql, where_sql
 
 if TYPE_CHECKING:
     from densexp_tui.core.runstore import RunSummary
@@ -71,16 +80,12 @@ SCHEMA_VERSION = "3"
 # (coarse filesystems): it is not trusted to say "no run came or went".
 MTIME_TRUST_SECONDS = 2.0
 BUSY_TIMEOUT_MS = 5000
-# Rows written per transaction: a long first indexing never holds the write lock for long.
-BATCH_ROWS = 500
+# Rows written per transaction: a long first indexing never holds the write lock for long
+# (2,000 rows: ~0.1 s of it, so 4 sweep workers' writes wait that long at most). Writing
+# 100,000 rows took 6.2-7.1 s at 500 a transaction, 4.4-4.7 s at 2,000, 3.8-4.0 s in one.
+BATCH_ROWS = 2000
 # After writing this many rows at once, fold the write-ahead log back into the database.
-CHECKPOINT_ROWS = 1000
-SUMMARY_NAME = "summary.json"
-
-StatKey = tuple[int, int, int]  # inode, mtime_ns, size
-Record = dict[str, Any]
-LiveCheck = Callable[["RunSummary", Path], "RunSummary"]
-ToSummary = Callable[[Record, str], "RunSummary"]
+CHECKPOINT_ROWS = 10_000
 
 _ROW_COLUMNS = ("dirname", "ino", "mtime_ns", "size", "running", "name", "config_hash",
                 "hay", *TEXT_COLUMNS, *NUMERIC_COLUMNS, "summary")
@@ -95,37 +100,6 @@ _SCHEMA = (
 )
 _INSERT = (f"INSERT OR REPLACE INTO runs ({', '.join(_ROW_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)})")
-
-
-def stat_key(path: str) -> StatKey | None:
-    """The summary's identity on disk, or None when there is no summary."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def read_record(path: str) -> Record | None:
-    """The summary's JSON object (None when missing, half-written or not an object)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            record = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def slim_record(record: Record) -> Record:
-    """Nested metric dicts keep their scalars only (no confusion matrices or per-class
-    tables): the index stays small; ``read_summary`` gives the whole file."""
-    slim = dict(record)
-    for key in ("best", "test", "params"):
-        nested = slim.get(key)
-        if isinstance(nested, dict):
-            slim[key] = {k: v for k, v in nested.items()
-                         if v is None or isinstance(v, (int, float, str, bool))}
-    return slim
 
 
 def root_is_writable(root: Path) -> bool:
@@ -143,6 +117,9 @@ def run_folder_names(root: Path) -> set[str]:
         return set()
 
 
+# What a listing of the runs dir saw: its mtime just before, and the entries' names.
+Listing = tuple[int | None, set[str]]
+Progress = Callable[[int, int], None]
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
@@ -173,8 +150,7 @@ class RunIndex:
     def __init__(self, root: Path, to_summary: ToSummary, live: LiveCheck) -> None:
         self.root = root
         self.path = root / INDEX_NAME
-        self._to_summary = to_summary
-        self._live = live
+        self._reader = RowReader(root, to_summary, live)
         self._local = threading.local()
         self._generation = 0
         self._opened_inode: int | None = None
@@ -191,14 +167,27 @@ class RunIndex:
         against its own summary.json, and how many run folders there are."""
         if self._names_unchanged():  # every folder has its row: the rows' order will do
             return self._newest_rows(limit, offset)
-        names = sorted(run_folder_names(self.root), reverse=True)
+        # Names only, and only the newest sorted (0.25 s against 0.85 s for a scandir with
+        # a type check per entry and a full sort, at 100,000): the index may be cold (a
+        # first use, deleted) and `densexp runs` must answer in well under a second. An
+        # entry that is not a run folder has no summary and is skipped; until every row is
+        # written the count may include such strays.
+        entries = _entry_names(self.root)
+        names = heapq.nlargest(offset + 2 * limit, entries)
+        chosen = self._newest_of(names, limit, offset)
+        if len(chosen) < limit and len(names) < len(entries):  # many without a summary
+            chosen = self._newest_of(sorted(entries, reverse=True), limit, offset)
+        return chosen, len(entries)
+
+    def _newest_of(self, names: list[str], limit: int, offset: int) -> list[RunSummary]:
+        """The first ``limit`` runs of ``names`` (newest first) from ``offset`` on."""
         chosen: list[RunSummary] = []
         position = offset
         while len(chosen) < limit and position < len(names):
             wanted = names[position:position + limit - len(chosen)]
             position += len(wanted)
             chosen.extend(self._fresh(wanted))
-        return chosen, len(names)
+        return chosen
 
     def _newest_rows(self, limit: int, offset: int) -> tuple[list[RunSummary], int]:
         total = self.count()
@@ -218,27 +207,44 @@ class RunIndex:
         return chosen, total
 
     @_retry_once
-    def update(self, full: bool = True) -> int:
+    def update(self, full: bool = True, progress: Progress | None = None,
+               until: Callable[[str | None], bool] | None = None) -> int:
         """Bring the rows in line with the folders: add new ones, drop gone ones, re-read
         running ones and (``full``) every summary whose stat changed. Returns how many
         summaries were read. Without ``full``, a runs directory whose mtime is the one
         recorded at the last such update (nothing was added, removed or renamed in it
-        since) is not listed again."""
+        since) is not listed again. ``progress(read, to_read)`` is called after each batch
+        of rows written (a cold build reads every summary: the CLI says how far it is).
+        ``until(next_unread)`` after each batch (the newest folder not read yet, None when
+        none is left): True stops the update there, with the names left "not current"."""
+        listing: Listing | None = None
         if not full and self._names_unchanged():
             stale = self.running_names()
         else:
-            stale = self._sync_folders(full)
+            stale, listing = self._sync_folders(full)
         stale.sort(reverse=True)  # newest first: the rows people look at are right soonest
         for start in range(0, len(stale), BATCH_ROWS):
             self._reindex(stale[start:start + BATCH_ROWS])
+            if progress is not None:
+                progress(min(start + BATCH_ROWS, len(stale)), len(stale))
+            after = start + BATCH_ROWS
+            if until is not None and after < len(stale) and until(stale[after]):
+                return after
+        if listing is not None:
+            # Only now that every new folder has its row: an update cut short (killed,
+            # interrupted) must leave the names "not current", so the next one adds the rest
+            # and no prefix or name lookup trusts a half-built index meanwhile.
+            self._remember_names(listing[0])
+            self._known = (self._generation, listing[1])
         return len(stale)
 
-    def _sync_folders(self, full: bool) -> list[str]:
+    def _sync_folders(self, full: bool) -> tuple[list[str], Listing | None]:
         """Drop the rows of gone folders; returns the folders to read (new ones, running
-        ones and, with ``full``, those whose summary's stat changed)."""
+        ones and, with ``full``, those whose summary's stat changed) and the listing they
+        come from (the runs dir's mtime before it, the names)."""
         with self._session() as conn:  # first: opening may create the index's folder
             if conn is None:
-                return []
+                return [], None
             if not full:
                 return self._sync_names(_mtime_ns(self.root))
             rows = conn.execute("SELECT dirname, ino, mtime_ns, size, running FROM runs"
@@ -254,11 +260,9 @@ class RunIndex:
             if dirname in names and (running or (full and keys.get(dirname)
                                                  != (ino, mtime, size))):
                 stale.append(dirname)
-        self._remember_names(root_mtime)
-        self._known = (self._generation, names)
-        return stale
+        return stale, (root_mtime, names)
 
-    def _sync_names(self, root_mtime: int | None) -> list[str]:
+    def _sync_names(self, root_mtime: int | None) -> tuple[list[str], Listing | None]:
         """Folders came or went: the new ones and the running ones to read, the gone ones
         dropped. Names only (``os.listdir``: 2.5x faster than scandir at 100,000; an entry
         that is not a run folder has no summary and is skipped when read), compared with
@@ -272,16 +276,14 @@ class RunIndex:
         try:
             names = set(os.listdir(self.root))
         except OSError:
-            return []
+            return [], None
         generation, known = self._known
         if generation != self._generation or known is None:
             known = set(self.dirnames_where("1", []))
         self._delete([name for name in known - names if not name.startswith(".")])
         stale = [name for name in names - known if not name.startswith(".")]
         stale += [name for name in self.running_names() if name in names]
-        self._remember_names(root_mtime)
-        self._known = (self._generation, names)
-        return stale
+        return stale, (root_mtime, names)
 
     def names_current(self) -> bool:
         """Whether every run folder has its row (no folder came or went since the rows were
@@ -406,26 +408,7 @@ class RunIndex:
 
     def _reindex(self, names: list[str]) -> list[RunSummary]:
         """Read these summaries again and store them; returns the runs read."""
-        root = str(self.root)
-        rows: list[tuple[object, ...]] = []
-        summaries: list[RunSummary] = []
-        gone: list[str] = []
-        for name in names:
-            path = f"{root}/{name}/{SUMMARY_NAME}"
-            key = stat_key(path)
-            if key is None:
-                gone.append(name)
-                continue
-            record = read_record(path)
-            running = record is not None and record.get("status") == "running"
-            if record is None:
-                record = {"run_id": name, "status": "interrupted",
-                          "message": "summary.json unreadable"}
-            summary = self._to_summary(slim_record(record), name)
-            if running:
-                summary = self._live(summary, self.root / name)
-            summaries.append(summary)
-            rows.append(_row(name, key, running, summary))
+        rows, summaries, gone = self._reader.read(names)
         self._write(rows, gone)
         return summaries
 
@@ -566,17 +549,18 @@ def _prepare(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _row(name: str, key: StatKey, running: bool, summary: RunSummary) -> tuple[object, ...]:
-    values = column_values(summary)
-    return (name, *key, int(running), summary.name, summary.config_hash, values["hay"],
-            *(values[c] for c in TEXT_COLUMNS), *(values[c] for c in NUMERIC_COLUMNS),
-            json.dumps(summary.to_dict(), separators=(",", ":")))
-
-
 def _stat_keys(root: str, names: list[str]) -> dict[str, StatKey | None]:
     """Each folder's summary stat key (threads were measured: no faster on a warm inode
     cache, the loop is CPU-bound)."""
     return {name: stat_key(f"{root}/{name}/{SUMMARY_NAME}") for name in names}
+
+
+def _entry_names(root: Path) -> list[str]:
+    """The names in ``root`` that may be runs (``os.listdir``, hidden ones dropped)."""
+    try:
+        return [name for name in os.listdir(root) if not name.startswith(".")]
+    except OSError:
+        return []
 
 
 def _mtime_ns(path: Path) -> int | None:

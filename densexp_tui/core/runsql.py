@@ -42,11 +42,16 @@ NUMERIC_COLUMNS = tuple(column(f) for f in NUMERIC_FIELDS)
 def column_values(run: RunSummary) -> dict[str, str | float | None]:
     """What the index stores for ``run`` in the filter columns."""
     values: dict[str, str | float | None] = {"hay": haystack(run)}
-    for field, text in TEXT_FIELDS.items():
-        values[column(field)] = text(run).lower()
-    for field, number in NUMERIC_FIELDS.items():
-        values[column(field)] = number(run)
+    for name, text in _TEXT_GETTERS:
+        values[name] = text(run).lower()
+    for name, number in _NUMERIC_GETTERS:
+        values[name] = number(run)
     return values
+
+
+# Each column's name with its getter, once (the index computes them for every run it reads).
+_TEXT_GETTERS = tuple((column(field), text) for field, text in TEXT_FIELDS.items())
+_NUMERIC_GETTERS = tuple((column(field), number) for field, number in NUMERIC_FIELDS.items())
 
 
 def where_sql(run_filter: RunFilter) -> tuple[str, SqlParams]:

@@ -272,7 +272,11 @@ class RunStore:
             ids = ", ".join(prefixed[:3])
             raise RunStoreError(f"{ref!r} matches several runs ({ids}); give more of the id",
                                 file=self.root)
-        self.index.update(full=False)  # new folders get their rows (cheap when none came)
+        # New folders get their rows (cheap when none came), newest first: once a row of
+        # that name is newer than every folder not read yet, it is the answer (a cold index
+        # at 100,000 runs need not be built whole to find a recent run's name).
+        self.index.update(full=False, until=lambda unread: _named_newer(self.index, ref,
+                                                                        unread))
         for run_id in self.index.dirnames_where("name = ?", [ref]):
             summary = self.read_summary(run_id)
             if summary.name == ref:  # the row is a cache: the file has the last word
@@ -314,6 +318,12 @@ class RunStore:
             if summary.config_hash == digest and summary.status == "completed":
                 return summary
         return None
+
+
+def _named_newer(index: RunIndex, name: str, unread: str | None) -> bool:
+    """Whether a row named ``name`` is newer than the folder ``unread``."""
+    named = index.dirnames_where("name = ?", [name])
+    return bool(named) and (unread is None or named[0] > unread)
 
 
 def _summary_from_record(record: dict[str, Any], run_id: str) -> RunSummary:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from densexp_tui.core import runindex
+from densexp_tui.core import indexbuild, runindex
 from densexp_tui.core.config import RunConfig, apply_overrides
 from densexp_tui.core.runindex import INDEX_NAME
 from densexp_tui.core.runstore import RunStore
@@ -37,11 +37,11 @@ def test_listing_matches_the_folders_and_uses_the_cache(
     assert listed(tmp_path) == sorted(ids, reverse=True)
     assert (tmp_path / INDEX_NAME).stat().st_size > 0
     reads: list[str] = []
-    real = runindex.read_record
-    def counted(path: str) -> runindex.Record | None:
+    real = indexbuild.read_summary_json
+    def counted(path: str) -> tuple[indexbuild.StatKey, indexbuild.Record | None] | None:
         reads.append(path)
         return real(path)
-    monkeypatch.setattr(runindex, "read_record", counted)
+    monkeypatch.setattr(indexbuild, "read_summary_json", counted)
     assert listed(tmp_path) == sorted(ids, reverse=True)
     assert reads == []  # a new process answered from the cache: no summary was read
     summary = tmp_path / ids[5] / "summary.json"
