@@ -22,11 +22,13 @@ newest runs to its table holding them. Figures are noisy on a shared machine: co
 ratios within one run.
 
     .venv/bin/python bench/many_runs.py [--sizes 1000,10000,100000] [--keys 40] [--repeat 3]
-        [--no-sweeps] [--no-cli] [--prefix /tmp/scale2-bench-]
+        [--no-sweeps] [--sweep-keys 20] [--sweep-writer] [--no-cli] [--prefix /tmp/scale2-bench-]
 
 Every figure of issue 11's table in one run: the Sweeps screen on a 1,000-trial journal
 study (the runs dir's default storage, written through Optuna by tests/sweep/
-study_factory.py: open to a full trials table, then cursor keys while it refreshes), then
+study_factory.py: open to a full trials table, then ``--sweep-keys`` cursor keys while it
+refreshes, and with ``--sweep-writer`` as many again while a process adds a trial every
+0.5 s), then
 per size the CLI and index figures (``--no-cli`` skips them: they delete and rebuild the
 index, ~2 min at 100,000), the first frame, key latency idle and with the writer
 (``--repeat`` rounds), compare 100 and the index's disk use. Runs of each size are read
@@ -339,9 +341,31 @@ async def compare_100(root: Path) -> float:
         return time.perf_counter() - started
 
 
-async def sweeps_1000(tmp: Path) -> dict[str, float]:
+STUDY_WRITER_CHILD = r"""
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+import optuna
+from optuna.distributions import FloatDistribution, IntDistribution
+from densexp_tui.sweep import storage as storage_mod
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+spec = storage_mod.parse_storage(None, Path(sys.argv[1]), "big")
+study = optuna.load_study(study_name="big", storage=storage_mod.open_storage(spec))
+space = {"train.learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
+         "train.batch_size": IntDistribution(8, 64)}
+while True:  # a trial runs 0.5 s, then completes: a new row and a changed one each time
+    trial = study.ask(space)
+    trial.set_user_attr("epochs", 2)
+    time.sleep(0.5)
+    study.tell(trial, 0.5 + (trial.number % 7) / 20)
+"""
+
+
+async def sweeps_1000(tmp: Path, keys: int = 20, writer: bool = False) -> dict[str, float]:
     """The Sweeps screen on a 1,000-trial study: open to a full trials table, then the key
-    latency (cursor down in the trials table) while the screen keeps refreshing."""
+    latency (cursor down in the trials table) while the screen keeps refreshing; with
+    ``writer``, a separate process adds a trial every 0.5 s (running, then complete) while
+    the keys are pressed."""
     from textual.widgets import DataTable, Static
 
     from densexp_tui.tui.screens.sweeps import SweepsScreen
@@ -366,14 +390,27 @@ async def sweeps_1000(tmp: Path) -> dict[str, float]:
                                f"{OPEN_DEADLINE:.0f} s ({problem or 'no problem shown'})")
         opened = time.perf_counter() - started
         table.focus()
-        for _ in range(20):
-            row = table.cursor_row
-            def moved(row: int = row) -> bool:
-                return table.cursor_row == row + 1
-            await press(app, "down", moved)
-        return {"sweeps screen open, 1,000 trials (s)": opened,
-                "sweeps key p50 (ms)": percentile(app.latencies, .5) * 1000,
-                "sweeps key p95 (ms)": percentile(app.latencies, .95) * 1000}
+        out = {"sweeps screen open, 1,000 trials (s)": opened}
+        for label in ("idle", "writer") if writer else ("idle",):
+            child = subprocess.Popen([sys.executable, "-c", STUDY_WRITER_CHILD, str(tmp),
+                                      str(ROOT)]) if label == "writer" else None
+            app.latencies = []
+            try:
+                if child is not None:
+                    await pilot.pause(2.0)  # its first trials are in
+                for _ in range(keys):
+                    row = table.cursor_row
+
+                    def moved(row: int = row) -> bool:
+                        return table.cursor_row == row + 1
+                    await press(app, "down", moved)
+            finally:
+                if child is not None:
+                    child.kill()
+                    child.wait()
+            out[f"sweeps key p50, {label} (ms)"] = percentile(app.latencies, .5) * 1000
+            out[f"sweeps key p95, {label} (ms)"] = percentile(app.latencies, .95) * 1000
+        return out
 
 
 def report_keys(label: str, figures: dict[str, tuple[list[float], list[float]]]) -> None:
@@ -393,6 +430,10 @@ def main() -> None:
                         help="key-latency rounds per size (the box is shared: give ranges)")
     parser.add_argument("--no-sweeps", action="store_true",
                         help="skip the 1,000-trial Sweeps screen figures")
+    parser.add_argument("--sweep-keys", type=int, default=20,
+                        help="keys pressed on the Sweeps screen (more: a steadier p95)")
+    parser.add_argument("--sweep-writer", action="store_true",
+                        help="also press them while a process adds a trial every 0.5 s")
     parser.add_argument("--no-cli", action="store_true",
                         help="skip the CLI and index figures (they rebuild the index cold)")
     parser.add_argument("--prefix", default="/tmp/scale2-bench-",
@@ -403,7 +444,8 @@ def main() -> None:
 
         print(f"== Sweeps screen, 1,000 trials · load {os.getloadavg()[0]:.1f}", flush=True)
         with tempfile.TemporaryDirectory(prefix="scale-sweeps-") as tmp:
-            for name, value in asyncio.run(sweeps_1000(Path(tmp))).items():
+            figures = sweeps_1000(Path(tmp), args.sweep_keys, args.sweep_writer)
+            for name, value in asyncio.run(figures).items():
                 print(f"  {name:<40} {value:8.2f}", flush=True)
     for count in [int(n) for n in args.sizes.split(",") if n]:
         print(f"== {count} runs", flush=True)
