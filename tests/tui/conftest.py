@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,7 +41,7 @@ FIXTURE_RUNS: list[tuple[Any, ...]] = [
 
 
 @pytest.fixture
-def tui_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def tui_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Settings, caches, cwd and clock of the test's own."""
     config_dir = tmp_path / "config"
     monkeypatch.setenv("DENSEXP_CONFIG_DIR", str(config_dir))

@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import DataTable, Input, Select, Static
 
 from densexp_tui.core.runstore import RunStore
-from densexp_tui.core.sweepconfig import load_sweep
+from densexp_tui.core.sweepconfig import FloatRange, load_sweep
 from densexp_tui.tui.screens.sweeps import SweepsScreen
 from densexp_tui.tui.widgets.line_chart import LineChart
 from tests.sweep.conftest import Sweeper, write_sweep
@@ -126,7 +126,9 @@ async def test_a_new_sweep_from_the_form_is_launched(study_runs: Path, tmp_path:
     assert name == "from-form" and runs_dir == RunStore(runs).root
     assert list(launched[0][4]) == ["--workers", "2"]  # the form's workers choice
     assert set(cfg.space) == {"train.learning_rate", "train.batch_size"}
-    assert cfg.space["train.learning_rate"].log and cfg.sweep.pruner == "median"
+    learning_rate = cfg.space["train.learning_rate"]
+    assert isinstance(learning_rate, FloatRange) and learning_rate.log
+    assert cfg.sweep.pruner == "median"
 
 
 async def test_a_bad_form_says_what_is_wrong_in_one_line(tmp_path: Path) -> None:
