@@ -10,7 +10,9 @@ Textual's Ready event (as bench/tui_start.py), then to the first rows in the tab
 latency: the app runs headless (run_test, 120x40); a key is posted as the driver does and
 the clock stops at the first rendered frame (App._display) that shows its effect: the cursor
 on the next row (down), the typed character in the filter box (filter), the mark cell
-(space). "writer" runs a separate process that creates a run every 0.2 s and rewrites a
+(space). "UI CPU" is the UI thread's CPU time over the same span (time.thread_time): what
+the app itself spends, which other processes' load on the box inflates far less.
+"writer" runs a separate process that creates a run every 0.2 s and rewrites a
 running run's summary every 0.5 s. Index: a full check of every summary (what the CLI does
 before a filter or --all, and the runs screen in a worker), a names-only update with no
 folder added (one stat of the runs dir), and the disk used; "index cold build" is a new
@@ -20,11 +22,13 @@ newest runs to its table holding them. Figures are noisy on a shared machine: co
 ratios within one run.
 
     .venv/bin/python bench/many_runs.py [--sizes 1000,10000,100000] [--keys 40] [--repeat 3]
-        [--no-sweeps] [--no-cli] [--prefix /tmp/scale2-bench-]
+        [--no-sweeps] [--sweep-keys 20] [--sweep-writer] [--no-cli] [--prefix /tmp/scale2-bench-]
 
 Every figure of issue 11's table in one run: the Sweeps screen on a 1,000-trial journal
 study (the runs dir's default storage, written through Optuna by tests/sweep/
-study_factory.py: open to a full trials table, then cursor keys while it refreshes), then
+study_factory.py: open to a full trials table, then ``--sweep-keys`` cursor keys while it
+refreshes, and with ``--sweep-writer`` as many again while a process adds a trial every
+0.5 s), then
 per size the CLI and index figures (``--no-cli`` skips them: they delete and rebuild the
 index, ~2 min at 100,000), the first frame, key latency idle and with the writer
 (``--repeat`` rounds), compare 100 and the index's disk use. Runs of each size are read
@@ -217,18 +221,21 @@ def first_frame(root: Path) -> dict[str, float]:
 
 
 class TimedApp(DensexpApp):
-    waiting: tuple[float, Callable[[], bool]] | None = None
+    # (wall clock, UI thread's CPU clock, condition) from the key's post
+    waiting: tuple[float, float, Callable[[], bool]] | None = None
     latencies: list[float] = []
+    cpu: list[float] = []  # the UI thread's CPU time over the same span (less load-bound)
 
     def _display(self, screen: Any, renderable: Any) -> None:
         super()._display(screen, renderable)
-        if self.waiting is not None and self.waiting[1]():
+        if self.waiting is not None and self.waiting[2]():
             self.latencies.append(time.perf_counter() - self.waiting[0])
+            self.cpu.append(time.thread_time() - self.waiting[1])
             self.waiting = None
 
 
 async def press(app: TimedApp, key: str, shown: Callable[[], bool]) -> None:
-    app.waiting = (time.perf_counter(), shown)
+    app.waiting = (time.perf_counter(), time.thread_time(), shown)
     char = key if len(key) == 1 else None
     app.post_message(events.Key(key, char))
     deadline = time.perf_counter() + MISS_AFTER
@@ -236,14 +243,17 @@ async def press(app: TimedApp, key: str, shown: Callable[[], bool]) -> None:
         await asyncio.sleep(0.002)
     if app.waiting is not None:
         app.latencies.append(MISS_AFTER)
+        app.cpu.append(float("nan"))
         app.waiting = None
     await asyncio.sleep(0.05)
 
 
-async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, list[float]]:
+async def key_latency(root: Path, keys: int, steady: bool = True
+                      ) -> dict[str, tuple[list[float], list[float]]]:
+    """Per key kind, the latencies and the UI thread's CPU time of each key."""
     app = TimedApp(runs_dir=root)
-    app.latencies = []
-    out: dict[str, list[float]] = {}
+    app.latencies, app.cpu = [], []
+    out: dict[str, tuple[list[float], list[float]]] = {}
     from textual.widgets import DataTable, Input
 
     async with app.run_test(size=(120, 40)) as pilot:
@@ -259,7 +269,7 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
                     time.perf_counter() < deadline:
                 await pilot.pause(0.2)
         for name, key in (("move", "down"), ("mark", "space")):
-            app.latencies = []
+            app.latencies, app.cpu = [], []
             for _ in range(keys):
                 # By row key, not position: a writer's new runs at the top shift the rows
                 # (the cursor stays on its run), which a position would misread.
@@ -274,10 +284,10 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
                         return row_key_at(table, table.cursor_row) == below
                     return at in table.rows and table.get_cell(at, "mark").plain != mark
                 await press(app, key, shown)
-            out[name] = list(app.latencies)
+            out[name] = (list(app.latencies), list(app.cpu))
         await pilot.press("slash")
         box = app.screen.query_one("#filter", Input)
-        app.latencies = []
+        app.latencies, app.cpu = [], []
         for index in range(keys):
             char = "tiny-bert"[index % 9] if index % 10 != 9 else "backspace"
             before = box.value
@@ -285,7 +295,7 @@ async def key_latency(root: Path, keys: int, steady: bool = True) -> dict[str, l
             def typed(before: str = before) -> bool:
                 return box.value != before
             await press(app, char, typed)
-        out["filter typing"] = list(app.latencies)
+        out["filter typing"] = (list(app.latencies), list(app.cpu))
     return out
 
 
@@ -331,9 +341,31 @@ async def compare_100(root: Path) -> float:
         return time.perf_counter() - started
 
 
-async def sweeps_1000(tmp: Path) -> dict[str, float]:
+STUDY_WRITER_CHILD = r"""
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+import optuna
+from optuna.distributions import FloatDistribution, IntDistribution
+from densexp_tui.sweep import storage as storage_mod
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+spec = storage_mod.parse_storage(None, Path(sys.argv[1]), "big")
+study = optuna.load_study(study_name="big", storage=storage_mod.open_storage(spec))
+space = {"train.learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
+         "train.batch_size": IntDistribution(8, 64)}
+while True:  # a trial runs 0.5 s, then completes: a new row and a changed one each time
+    trial = study.ask(space)
+    trial.set_user_attr("epochs", 2)
+    time.sleep(0.5)
+    study.tell(trial, 0.5 + (trial.number % 7) / 20)
+"""
+
+
+async def sweeps_1000(tmp: Path, keys: int = 20, writer: bool = False) -> dict[str, float]:
     """The Sweeps screen on a 1,000-trial study: open to a full trials table, then the key
-    latency (cursor down in the trials table) while the screen keeps refreshing."""
+    latency (cursor down in the trials table) while the screen keeps refreshing; with
+    ``writer``, a separate process adds a trial every 0.5 s (running, then complete) while
+    the keys are pressed."""
     from textual.widgets import DataTable, Static
 
     from densexp_tui.tui.screens.sweeps import SweepsScreen
@@ -341,7 +373,7 @@ async def sweeps_1000(tmp: Path) -> dict[str, float]:
 
     write_study(tmp, "big", 1000, running=1)
     app = TimedApp(runs_dir=tmp)
-    app.latencies = []
+    app.latencies, app.cpu = [], []
     async with app.run_test(size=(120, 40)) as pilot:
         started = time.perf_counter()
         app.open_sweeps()
@@ -358,20 +390,36 @@ async def sweeps_1000(tmp: Path) -> dict[str, float]:
                                f"{OPEN_DEADLINE:.0f} s ({problem or 'no problem shown'})")
         opened = time.perf_counter() - started
         table.focus()
-        for _ in range(20):
-            row = table.cursor_row
-            def moved(row: int = row) -> bool:
-                return table.cursor_row == row + 1
-            await press(app, "down", moved)
-        return {"sweeps screen open, 1,000 trials (s)": opened,
-                "sweeps key p50 (ms)": percentile(app.latencies, .5) * 1000,
-                "sweeps key p95 (ms)": percentile(app.latencies, .95) * 1000}
+        out = {"sweeps screen open, 1,000 trials (s)": opened}
+        for label in ("idle", "writer") if writer else ("idle",):
+            child = subprocess.Popen([sys.executable, "-c", STUDY_WRITER_CHILD, str(tmp),
+                                      str(ROOT)]) if label == "writer" else None
+            app.latencies = []
+            try:
+                if child is not None:
+                    await pilot.pause(2.0)  # its first trials are in
+                for _ in range(keys):
+                    row = table.cursor_row
+
+                    def moved(row: int = row) -> bool:
+                        return table.cursor_row == row + 1
+                    await press(app, "down", moved)
+            finally:
+                if child is not None:
+                    child.kill()
+                    child.wait()
+            out[f"sweeps key p50, {label} (ms)"] = percentile(app.latencies, .5) * 1000
+            out[f"sweeps key p95, {label} (ms)"] = percentile(app.latencies, .95) * 1000
+        return out
 
 
-def report_keys(label: str, figures: dict[str, list[float]]) -> None:
-    for name, values in figures.items():
+def report_keys(label: str, figures: dict[str, tuple[list[float], list[float]]]) -> None:
+    for name, (values, cpu) in figures.items():
+        used = [value for value in cpu if value == value] or [float("nan")]  # nan: missed
         print(f"  {label:<14} {name:<14} p50 {percentile(values, .5) * 1000:7.1f} ms   "
-              f"p95 {percentile(values, .95) * 1000:7.1f} ms   (n={len(values)})", flush=True)
+              f"p95 {percentile(values, .95) * 1000:7.1f} ms   (n={len(values)})   "
+              f"UI CPU p50 {percentile(used, .5) * 1000:5.1f} p95 "
+              f"{percentile(used, .95) * 1000:5.1f} ms", flush=True)
 
 
 def main() -> None:
@@ -382,6 +430,10 @@ def main() -> None:
                         help="key-latency rounds per size (the box is shared: give ranges)")
     parser.add_argument("--no-sweeps", action="store_true",
                         help="skip the 1,000-trial Sweeps screen figures")
+    parser.add_argument("--sweep-keys", type=int, default=20,
+                        help="keys pressed on the Sweeps screen (more: a steadier p95)")
+    parser.add_argument("--sweep-writer", action="store_true",
+                        help="also press them while a process adds a trial every 0.5 s")
     parser.add_argument("--no-cli", action="store_true",
                         help="skip the CLI and index figures (they rebuild the index cold)")
     parser.add_argument("--prefix", default="/tmp/scale2-bench-",
@@ -392,7 +444,8 @@ def main() -> None:
 
         print(f"== Sweeps screen, 1,000 trials · load {os.getloadavg()[0]:.1f}", flush=True)
         with tempfile.TemporaryDirectory(prefix="scale-sweeps-") as tmp:
-            for name, value in asyncio.run(sweeps_1000(Path(tmp))).items():
+            figures = sweeps_1000(Path(tmp), args.sweep_keys, args.sweep_writer)
+            for name, value in asyncio.run(figures).items():
                 print(f"  {name:<40} {value:8.2f}", flush=True)
     for count in [int(n) for n in args.sizes.split(",") if n]:
         print(f"== {count} runs", flush=True)

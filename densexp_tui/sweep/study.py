@@ -173,14 +173,17 @@ class StudyInfo:
     runs: int = 0  # runs in the run store with run.sweep = name
 
 
-def list_local_studies(store: RunStore) -> list[StudyInfo]:
-    """Studies with a journal file in the runs dir, plus sweeps only run summaries mention."""
+def list_local_studies(store: RunStore,
+                       counts: dict[str, int] | None = None) -> list[StudyInfo]:
+    """Studies with a journal file in the runs dir, plus sweeps only run summaries mention
+    (``counts``: runs per sweep name, when the caller has them already)."""
     found: dict[str, StudyInfo] = {}
     folder = storage_mod.sweeps_dir(store.root)
     for path in sorted(folder.glob(f"*{storage_mod.JOURNAL_SUFFIX}")) if folder.is_dir() else []:
         name = path.name[: -len(storage_mod.JOURNAL_SUFFIX)]
         found[name] = StudyInfo(name=name, storage="")
-    counts = store.sweep_counts()  # counted in the runs index: no 100,000 run objects
+    if counts is None:
+        counts = store.sweep_counts()  # counted in the runs index: no 100,000 run objects
     for name, count in counts.items():
         found.setdefault(name, StudyInfo(name=name, storage="?")).runs = count
     return sorted(found.values(), key=lambda s: s.name)
@@ -188,12 +191,17 @@ def list_local_studies(store: RunStore) -> list[StudyInfo]:
 
 def describe_study(study: optuna.Study, info: StudyInfo) -> StudyInfo:
     """Fill in counts, best value and settings from the study itself."""
-    rows = trial_rows(study)
     settings = study.user_attrs.get(STUDY_ATTR, {})
+    return describe_rows(info, trial_rows(study), settings, study.direction.name.lower())
+
+
+def describe_rows(info: StudyInfo, rows: list[TrialRow], settings: dict[str, Any],
+                  direction: str) -> StudyInfo:
+    """describe_study from rows already built (the Sweeps screen's reader keeps them)."""
     info.n_trials = len(rows)
     info.finished = count_finished(rows)
     info.running = sum(1 for r in rows if r.state == "running")
-    info.direction = study.direction.name.lower()
+    info.direction = direction
     info.objective = settings.get("objective", "")
     info.target = settings.get("n_trials")
     best = best_row(rows, info.direction)

@@ -192,7 +192,8 @@ async def test_a_failing_study_read_shows_one_dialog_not_one_a_second(
 
     calls: list[int] = []
 
-    def broken(self: StudyReader, url: str, selected: str | None) -> Any:
+    def broken(self: StudyReader, url: str, selected: str | None,
+               since: tuple[int, int] | None = None) -> Any:
         calls.append(1)
         raise RuntimeError("journal storage is corrupt")
 
@@ -210,3 +211,58 @@ async def test_a_failing_study_read_shows_one_dialog_not_one_a_second(
         # The refresh timer reads again every second; the same error is not shown again.
         await wait_for(pilot, lambda: len(calls) >= seen + 2)
         assert isinstance(app.screen, SweepsScreen) and app.is_running
+
+
+@pytest.mark.timeout(240)
+async def test_a_big_running_study_shows_every_trial_and_the_ones_that_finish(
+        tmp_path: Path) -> None:
+    """300 trials (the table fills in slices) and a running one: the running trial that
+    completes and a new trial show on a later refresh, the other rows untouched."""
+    from optuna.distributions import FloatDistribution, IntDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from tests.sweep.study_factory import write_study
+
+    study = write_study(tmp_path, "big", 300, running=1)
+    app = _app(tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        trials = _screen(app).query_one("#trials-table", DataTable)
+        await wait_for(pilot, lambda: trials.row_count == 301)
+        headers = [str(c.label) for c in trials.columns.values()]
+        state = headers.index("state")
+
+        def shown(key: str, column: int) -> str:
+            return str(trials.get_row(key)[column])
+
+        assert [str(trials.get_row_at(i)[0]) for i in (0, 150, 300)] == ["0", "150", "300"]
+        assert shown("300", state) == "running" and shown("10", state) == "complete"
+        before = shown("10", headers.index("value"))
+        running = next(t for t in study.get_trials() if t.state == TrialState.RUNNING)
+        study.tell(running.number, 0.99)
+        study.add_trial(create_trial(
+            params={"train.learning_rate": 1e-3, "train.batch_size": 16},
+            distributions={"train.learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
+                           "train.batch_size": IntDistribution(8, 64)},
+            value=0.5, state=TrialState.COMPLETE))
+        await wait_for(pilot, lambda: trials.row_count == 302
+                       and shown("300", state) == "complete")
+        assert shown("300", headers.index("value")) == "0.9900"
+        assert shown("301", state) == "complete" and shown("10", headers.index("value")) == before
+
+
+async def test_a_study_whose_journal_is_removed_leaves_no_trials_shown(tmp_path: Path) -> None:
+    from densexp_tui.sweep import storage as storage_mod
+    from tests.sweep.study_factory import write_study
+
+    write_study(tmp_path, "gone", 5)
+    app = _app(tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        trials = screen.query_one("#trials-table", DataTable)
+        await wait_for(pilot, lambda: trials.row_count == 5)
+        storage_mod.journal_path(tmp_path, "gone").unlink()
+        await pilot.press("r")  # a refresh forgets what the table was given: still emptied
+        title = screen.query_one("#study-title", Static)
+        await wait_for(pilot, lambda: trials.row_count == 0
+                       and "No study here yet" in str(title.render()))
+        assert screen.query_one("#studies-table", DataTable).row_count == 0

@@ -14,6 +14,7 @@ message; widgets are only touched there.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +47,7 @@ from densexp_tui.core.runstore import RunStore
 from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
-from densexp_tui.tui.widgets.palette import fg, status_color
-from densexp_tui.tui.widgets.runs_table import MeasuredTable
+from densexp_tui.tui.widgets.trials_table import TrialsTable
 
 if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
     from textual.widget import AwaitMount
@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only i
     from densexp_tui.sweep.reader import Snapshot, StudyReader, StudyView
 
 REFRESH_SECONDS = 1.0
+CURVE_SECONDS = 3.0  # the best-so-far curve is redrawn at most this often
 NEWEST_RUNS_FOR_BASE = 200
 # The trials table's columns before any study is read (sweep.reader.trial_header([])).
 EMPTY_TRIALS_HEADER = ("#", "state", "value", "epochs", "duration", "pruned at", "run")
@@ -65,9 +66,6 @@ SEARCHABLE_KEYS = tuple(
     if not key.startswith("run.") or key in ("run.seed", "run.deterministic")
     if spec.kind in ("int", "float", "bool", "list[int]") or spec.choices
 )
-# Trial states painted with the run statuses' theme colours.
-STATE_STATUS = {"running": "running", "complete": "completed", "pruned": "cancelled",
-                "failed": "failed", "waiting": "waiting"}
 
 
 class SweepsLoaded(Message):
@@ -95,7 +93,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     SweepsScreen #trials-table { height: 1fr; }
     SweepsScreen #study-bottom { height: 12; }
     SweepsScreen #best-curve { width: 1fr; }
-    SweepsScreen #importances { width: 46; padding-left: 2; }
+    SweepsScreen #importances { width: 46; height: 1fr; padding-left: 2; }
     SweepsScreen .form-row { height: auto; }
     SweepsScreen .form-row Input { width: 1fr; }
     SweepsScreen .form-row Select { width: 1fr; }
@@ -134,6 +132,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         self.selected: str | None = None
         self.snapshot: Snapshot | None = None
         self._drawn: dict[str, Any] = {}
+        self._trials_drawn: tuple[int, int] | None = None  # the view.drawn the table was given
+        self._curve_at = 0.0  # when the best-so-far curve was last drawn (monotonic)
         self._processes: list[tuple[str, Any]] = []
         self._form_mounting: AwaitMount | None = None  # the New sweep form, once asked for
 
@@ -151,8 +151,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                     yield DataTable(id="studies-table", cursor_type="row", zebra_stripes=True)
                     with Vertical(id="study-detail"):
                         yield Static("No study selected.", id="study-title")
-                        yield MeasuredTable(id="trials-table", cursor_type="row",
-                                            zebra_stripes=True)
+                        yield TrialsTable(id="trials-table", cursor_type="row",
+                                          zebra_stripes=True)
                         with Horizontal(id="study-bottom"):
                             yield LineChart("best so far", x_label="trial", id="best-curve",
                                             empty_text="no complete trial yet")
@@ -234,12 +234,12 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     def request_load(self) -> None:
         self._poll_processes()
         url = self.query_one("#sweeps-storage", Input).value
-        self._load(url, self.selected)
+        self._load(url, self.selected, self._trials_drawn)
 
     @work(thread=True, exclusive=True, group="sweeps-load", exit_on_error=False,
           name="reading the studies")
-    def _load(self, url: str, selected: str | None) -> None:
-        self.post_message(SweepsLoaded(self.reader().snapshot(url, selected)))
+    def _load(self, url: str, selected: str | None, since: tuple[int, int] | None) -> None:
+        self.post_message(SweepsLoaded(self.reader().snapshot(url, selected, since)))
 
     @on(SweepsLoaded)
     def _loaded(self, message: SweepsLoaded) -> None:
@@ -278,8 +278,13 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         self._show_text("#study-title", self._title(view))
         self._draw_trials(view)
         finished = (view.info.name, view.info.objective, view.best_points, view.value_points)
-        if self._drawn.get("best") != finished:  # a running trial's clock is not a new best
-            self._drawn["best"] = finished
+        drawn = self._drawn.get("best")
+        # A running trial's clock is not a new best; and a study finishing trials quickly
+        # redraws its 1,000-point curve (~0.1 s of UI thread under load) at most every
+        # CURVE_SECONDS: the next refresh after that draws what it holds then.
+        if drawn != finished and (drawn is None or drawn[0] != finished[0] or
+                                  time.monotonic() - self._curve_at >= CURVE_SECONDS):
+            self._drawn["best"], self._curve_at = finished, time.monotonic()
             self._draw_best(view)
         self._show_text("#importances", importance_text(
             view.importances, view.info.finished, view.importances_pending))
@@ -291,8 +296,15 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         key = f"text {selector}"
         if key in self._drawn and self._drawn[key] == content:
             return
+        before = self._drawn.get(key)
         self._drawn[key] = content
-        self.query_one(selector, Static).update(content)
+        widget = self.query_one(selector, Static)
+        # A text that keeps the widget's size needs no layout: a trial that completes
+        # changes the title's counts (fixed_size: the importances' box never changes size).
+        same_size = fixed_size(widget) or (before is not None and
+                                           fits_one_line(before, widget.content_size.width)
+                                           and fits_one_line(content, widget.content_size.width))
+        widget.update(content, layout=not same_size)
 
     def _title(self, view: StudyView) -> Text:
         info = view.info
@@ -304,52 +316,21 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         return text
 
     def _draw_trials(self, view: StudyView | None) -> None:
-        table = self.query_one("#trials-table", DataTable)
-        keys = view.space_keys if view else []
-        header, rows = (view.header, view.cells) if view else (EMPTY_TRIALS_HEADER, [])
-        if self._drawn.get("trials") == (header, rows):
+        """Hand the table only the rows changed since what it was given (sweep.trialcache),
+        or every row when it shows another study or other columns."""
+        table = self.query_one("#trials-table", TrialsTable)
+        drawn, self._trials_drawn = self._trials_drawn, view.drawn if view else None
+        if view is None:  # no study (any more): nothing of the last one stays shown
+            if table.header != EMPTY_TRIALS_HEADER or table.row_count or not table.filled:
+                table.show_all(EMPTY_TRIALS_HEADER, [])
             return
-        previous = self._drawn.get("trials")
-        self._drawn["trials"] = (header, rows)
-        state_column = 1 + len(keys)
-        if previous is not None and previous[0] == header and \
-                self._drawn.get("trial_header") == header and \
-                [r[0] for r in previous[1]] == [r[0] for r in rows[:len(previous[1])]]:
-            # A running study changes a few cells and appends trials: no rebuild of 1,000 rows.
-            self._update_trial_rows(table, previous[1], rows, state_column)
-            return
-        cursor = table.cursor_row
-        table.clear(columns=self._drawn.get("trial_header") != header)
-        if self._drawn.get("trial_header") != header:
-            table.add_columns(*header)
-            self._drawn["trial_header"] = header
-        for cells in rows:
-            table.add_row(*self._trial_cells(cells, state_column), key=cells[0])
-        if rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
-
-    def _trial_cells(self, cells: tuple[str, ...], state_column: int) -> list[str | Text]:
-        styled: list[str | Text] = list(cells)
-        state = cells[state_column].split(" ")[0]
-        styled[state_column] = Text(cells[state_column], style=fg(
-            status_color(self.app, STATE_STATUS.get(state, state))))
-        return styled
-
-    def _update_trial_rows(self, table: DataTable[Any], old: list[tuple[str, ...]],
-                           new: list[tuple[str, ...]], state_column: int) -> None:
-        column_keys = list(table.columns)
-        for index, cells in enumerate(new):
-            if index >= len(old):
-                table.add_row(*self._trial_cells(cells, state_column), key=cells[0])
-                continue
-            if old[index] == cells:
-                continue
-            styled = self._trial_cells(cells, state_column)
-            for column, (before, after) in enumerate(zip(old[index], cells, strict=True)):
-                if before != after and isinstance(table, MeasuredTable):
-                    table.set_cell(cells[0], column_keys[column], styled[column])
-                elif before != after:
-                    table.update_cell(cells[0], column_keys[column], styled[column])
+        delta = view.changed
+        if drawn is None or drawn[0] != delta.epoch or view.header != table.header:
+            table.show_all(view.header, view.cells)  # another study, or other columns
+        elif delta.since is not None and delta.since <= drawn[1]:
+            table.apply(delta.changed)  # a running study: a few cells and new trials
+        else:  # asked before the table had this study (opening): equal rows are skipped
+            table.apply(view.cells)
 
     def _draw_best(self, view: StudyView) -> None:
         best = view.best_points  # built in the worker: they grow with the trials
@@ -365,7 +346,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         name = event.row_key.value if event.row_key is not None else None
         if name and name != self.selected:
             self.selected = name
-            self._drawn.pop("trials", None)
+            self._trials_drawn = None
             self.request_load()
 
     @on(DataTable.RowSelected, "#trials-table")
@@ -549,6 +530,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     def _storage_submitted(self) -> None:
         self.selected = None
         self._drawn.clear()
+        self._trials_drawn = None
         self.request_load()
         self.query_one("#studies-table", DataTable).focus()
 
@@ -558,6 +540,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
 
     def action_refresh(self) -> None:
         self._drawn.clear()
+        self._trials_drawn = None
         self.request_load()
 
     def on_unmount(self) -> None:
@@ -566,6 +549,20 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def fixed_size(widget: Static) -> bool:
+    """Its size does not follow its content (no auto width or height)."""
+    width, height = widget.styles.width, widget.styles.height
+    return width is not None and height is not None and not width.is_auto \
+        and not height.is_auto
+
+
+def fits_one_line(content: str | Text, width: int) -> bool:
+    from rich.cells import cell_len
+
+    plain = content.plain if isinstance(content, Text) else content
+    return "\n" not in plain and 0 < cell_len(plain) <= width
 
 
 def _number(value: float | None) -> str:

@@ -6,10 +6,18 @@ drew and touches only the cells that differ, styled with the theme's status colo
 enter is named "Open" in the footer. One-line text cells are measured and drawn without
 rich's general layout machinery (MeasuredTable, the measuring and in-place cell part, also
 serves the Sweeps screen's trials table).
+
+Rows that move (a writer's new runs at the top shift every row down; a filter's answer
+keeps many of the rows it had) are reordered in place: same row keys, only new rows added
+and gone ones dropped, the cursor on the same run. Each drawn line is cached by what it
+shows (its run, that row's cells, stripe, cursor, widths), not by its position or the
+cursor's, so a shift or a scroll redraws only the lines whose run or look changed; the
+others get their row number (mouse hit-testing metadata) rewritten.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -19,10 +27,14 @@ from rich.console import JustifyMethod
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._segment_tools import line_crop
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, Row, RowKey
 
 from densexp_tui.core.rungroups import GroupSummary
 from densexp_tui.core.runstore import RunSummary
@@ -49,6 +61,10 @@ COLUMNS = (
     ("trainable", "Train %"),
 )
 RIGHT_ALIGNED = {"acc", "f1", "epochs", "duration", "trainable"}
+# Lines kept drawn (a few screenfuls of rows, each with and without the cursor, both
+# stripes); past it the cache starts again (cheap: a screenful is redrawn once).
+LINE_CACHE_SIZE = 2000
+CELL_STYLE_CACHE_SIZE = 20000
 # A row's plain texts, in COLUMNS order (compared with the drawn ones to skip redraws).
 Cells = tuple[str, ...]
 
@@ -186,6 +202,14 @@ class RunsTable(MeasuredTable[Text]):
     ]
 
     def __init__(self, **kwargs: Any) -> None:
+        # Before DataTable's own set-up, which may already clear caches and style.
+        # A row's cells change: its version does (lines are cached by it, not by position).
+        self._versions: dict[RowKey, int] = {}
+        self._next_version = itertools.count()
+        self._lines: dict[tuple[object, ...], DrawnLine] = {}
+        self._frame: tuple[Style, int, int, int] | None = None  # see render_lines
+        self.short_lines = True  # body lines drawn by _draw_line (False: all by DataTable)
+        self._cell_style_cache: dict[tuple[object, ...], tuple[Style, Style]] = {}
         super().__init__(**kwargs)
         for key, label in COLUMNS:
             self.add_column(label, key=key)
@@ -208,14 +232,14 @@ class RunsTable(MeasuredTable[Text]):
         """Show exactly ``rows`` in this order, touching only what differs from the drawn."""
         order = list(rows)
         drawn_order = self.drawn_order
-        if self.drawn and len(order) > len(drawn_order) and \
-                order[:len(drawn_order)] == drawn_order:
-            self.update_rows(rows)  # more rows after the same ones: append them
-        elif order != drawn_order or not self.drawn:
+        if not self.drawn or not rows:
             self._rebuild(rows)
+        elif order == drawn_order or (len(order) > len(drawn_order) and
+                                      order[:len(drawn_order)] == drawn_order):
+            self.update_rows(rows)  # the same rows (maybe more after them): cells only
         else:
-            self.update_rows(rows)
-        self.drawn, self.drawn_order = rows, list(rows)
+            self._reorder(rows)
+        self.drawn, self.drawn_order = rows, order
 
     def append_rows(self, rows: dict[str, Cells]) -> None:
         """Add rows after the drawn ones (the cursor nears the end: cheap)."""
@@ -251,6 +275,214 @@ class RunsTable(MeasuredTable[Text]):
             self.add_row(*self._styled(cells), key=key)
         if selected in rows:
             self.move_cursor(row=list(rows).index(selected), animate=False)
+
+    def _reorder(self, rows: dict[str, Cells]) -> None:
+        """Show ``rows`` in their order without clearing the table: rows whose key was
+        drawn keep it (and their cached lines, unless their cells changed), new keys are
+        added, gone ones dropped, and the cursor stays on its run when it is still shown
+        (else it goes to the top, as after a rebuild).
+
+        DataTable has no insert or move, and clear() + add_row drops every render cache,
+        so a writer's run at the top redrew every visible line each second. This sets
+        the table's row order (DataTable._row_locations, as its sort() does) directly; it
+        reads DataTable internals of the pinned textual version. tests/tui/test_runs_shift.py
+        checks the rows, the cursor and every painted line against a table drawing from
+        nothing, after random shifts, edits and scrolls."""
+        selected = self.cursor_key()
+        drawn = self.drawn
+        columns = [ColumnKey(column) for column, _label in COLUMNS]
+        for row_key in [RowKey(key) for key in drawn if key not in rows]:  # gone
+            self.rows.pop(row_key, None)
+            self._data.pop(row_key, None)
+            self._versions.pop(row_key, None)
+            self._new_rows.discard(row_key)
+            for column in columns:
+                self._updated_cells.discard(CellKey(row_key, column))
+        for key, cells in rows.items():
+            old = drawn.get(key)
+            if old == cells:
+                continue
+            row_key = RowKey(key)
+            styled = self._styled(cells)
+            if old is None:
+                self.rows[row_key] = Row(row_key, 1)
+            self._new_rows.add(row_key)  # new or changed: its widths are measured below
+            self._data[row_key] = dict(zip(columns, styled, strict=True))
+            self._versions[row_key] = next(self._next_version)
+        self._row_locations = TwoWayDict({RowKey(key): index
+                                          for index, key in enumerate(rows)})
+        self._update_count += 1  # DataTable's row offsets and caches follow the new order
+        # Measured now, not on idle (cheap: MeasuredTable), so that the cursor is scrolled
+        # into view in this frame rather than after one drawn with it off the screen.
+        measure, self._new_rows = self._new_rows, set()
+        self._require_update_dimensions = False
+        self._update_dimensions(measure)  # also the virtual height, for the scroll
+        # A run gone from the view (filtered out, deleted): the top, as after clear().
+        target = list(rows).index(selected) if selected in rows else 0
+        # Its watcher redraws both rows, scrolls the cursor into view and posts
+        # RowHighlighted when the cursor's row number changed.
+        self.cursor_coordinate = Coordinate(max(0, min(target, len(rows) - 1)),
+                                            self.cursor_column)
+        self.refresh()
+
+    # -- lines, cached by what they show ----------------------------------------------------------
+    def add_row(self, *cells: Text, height: int | None = 1, key: str | None = None,
+                label: Text | str | None = None) -> RowKey:
+        row_key = super().add_row(*cells, height=height, key=key, label=label)
+        self._versions[row_key] = next(self._next_version)
+        return row_key
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Text,
+                    *, update_width: bool = False) -> None:
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        key = row_key if isinstance(row_key, RowKey) else RowKey(row_key)
+        self._versions[key] = next(self._next_version)
+
+    def set_cell(self, row_key: str | RowKey, column_key: str | ColumnKey,
+                 value: Text) -> None:
+        super().set_cell(row_key, column_key, value)
+        key = row_key if isinstance(row_key, RowKey) else RowKey(row_key)
+        self._versions[key] = next(self._next_version)
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._lines.clear()
+        self._cell_style_cache.clear()
+
+    def notify_style_update(self) -> None:
+        self._lines.clear()  # the theme or a pseudo-class changed: every style with it
+        self._cell_style_cache.clear()
+        super().notify_style_update()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """DataTable.render_lines, with what every line of this frame shares looked up once:
+        DataTable.render_line asks for the widget's rich style (a walk up the DOM) and size
+        for each line, a fifth of a cached line's cost."""
+        width, _height = self.size
+        scroll_x, scroll_y = self.scroll_offset
+        self._frame = (self.rich_style, width, scroll_x, scroll_y)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def render_line(self, y: int) -> Strip:
+        frame = self._frame
+        if frame is None or self.fixed_rows:  # outside a frame (tests), or fixed rows
+            return super().render_line(y)
+        base_style, width, scroll_x, scroll_y = frame
+        if y >= (self.header_height if self.show_header else 0):
+            y += scroll_y
+        return self._render_line(y, scroll_x, scroll_x + width, base_style)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """DataTable._render_line, cached by the row's key and cells rather than by
+        the line's position and the cursor's.
+
+        DataTable keys its line and row caches on the cursor's coordinate and the table's
+        update count, so a cursor move that scrolls by one line (the cursor at the bottom
+        edge: every mark and move while a writer pushes rows down) or any reorder redrew
+        every visible line, ~1 ms each under load. A line's look depends only on its row's
+        cells, stripe, whether the cursor or hover is on it, the widths and the styles;
+        its row number is also in its segments' meta (what a click hits), which is
+        rewritten when only that changed."""
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        if row_key is self._header_row_key or self.cursor_type != "row" or \
+                self.fixed_rows or self.fixed_columns or self._labelled_row_exists:
+            return super()._render_line(y, x1, x2, base_style)
+        row_index = self._row_locations.get(row_key)
+        if row_index is None:
+            return super()._render_line(y, x1, x2, base_style)
+        show = self.show_cursor
+        cursor = show and self.cursor_coordinate.row == row_index
+        hover = show and self._show_hover_cursor and self.hover_coordinate.row == row_index
+        widths = tuple([column.content_width if column.auto_width else column.width
+                        for column in self.columns.values()])
+        width = self._frame[1] if self._frame is not None else self.size.width
+        key = (row_key, self._versions.get(row_key), line_no,
+               row_index % 2 if self.zebra_stripes else 0, cursor, hover, x1, x2, width,
+               base_style, self._pseudo_class_state, self.cell_padding,
+               widths)
+        cached = self._lines.get(key)
+        if cached is not None:
+            if cached.row_index != row_index:
+                cached = cached.moved_to(row_index)
+                self._lines[key] = cached
+            return cached.strip
+        strip = (self._draw_line(row_key, row_index, base_style, cursor, hover, x1, x2)
+                 if self.short_lines else None) or super()._render_line(y, x1, x2, base_style)
+        if len(self._lines) >= LINE_CACHE_SIZE:
+            self._lines.clear()
+        self._lines[key] = DrawnLine(strip, row_index)
+        return strip
+
+    def _draw_line(self, row_key: RowKey, row_index: int, base_style: Style, cursor: bool,
+                   hover: bool, x1: int, x2: int) -> Strip | None:
+        """A body line of one-line text cells drawn directly, as DataTable._render_line
+        and _render_line_in_row draw it for a row cursor without fixed columns or labels
+        (None: DataTable draws it). Their per-cell cache keys, highlight checks and width
+        lookups were ~1.5 ms a line under load: the lines a filter's answer or a writer's
+        new runs bring, ~36 a screenful. tests/tui/test_runs_shift.py compares every line
+        with DataTable's own (``short_lines`` off)."""
+        data = self._data.get(row_key)
+        row = self.rows.get(row_key)
+        if data is None or row is None or row.height != 1:
+            return None
+        row_style = self._get_row_style(row_index, base_style)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        padding = self.cell_padding
+        console = self.app.console
+        segments: list[Segment] = []
+        table_width = 0
+        for column_index, column in enumerate(self.ordered_columns):
+            cell = data.get(column.key)
+            render_width = column.get_render_width(self)
+            table_width += render_width
+            lines = plain_cell_lines(cell, render_width - 2 * padding, padding) \
+                if isinstance(cell, Text) and cell.plain else None
+            if lines is None:
+                return None
+            pre, plain = self._cell_styles(row_index, column_index, row_style,
+                                           component_style, post_style)
+            for text, own in lines:
+                if own is None:
+                    segments.append(Segment(text, plain))
+                else:
+                    segments.append(styled_segment(
+                        text, console.get_style(own, default=Style.null())
+                        if isinstance(own, str) else own, pre, post_style))
+        # The rest of the widget's width, styled as DataTable extends a row's.
+        extend_style, _post = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            False, False)
+        extend_style = row_style + extend_style + Style.from_meta(
+            {"row": row_index, "column": 0, "out_of_bounds": True})
+        width = self.size.width
+        remaining = max(0, width - table_width - self._row_label_column_width)
+        segments.append(Segment(" " * remaining, extend_style))
+        return Strip(line_crop(segments, x1, x2, width)).adjust_cell_length(
+            width, base_style).simplify()
+
+    def _cell_styles(self, row_index: int, column_index: int, row_style: Style,
+                     component_style: Style, post_style: Style) -> tuple[Style, Style]:
+        """A cell's style before its text's own (row, meta, cursor) and that with the
+        post style (what its padding and unstyled text get): a few thousand distinct
+        ones at most, each otherwise built per cell of every line drawn."""
+        key = (row_index, column_index, row_style, component_style, post_style)
+        styles = self._cell_style_cache.get(key)
+        if styles is None:
+            if len(self._cell_style_cache) >= CELL_STYLE_CACHE_SIZE:
+                self._cell_style_cache.clear()
+            pre = row_style + Style.from_meta({"row": row_index, "column": column_index}) \
+                + component_style
+            styles = (pre, styled_segment("", None, pre, post_style).style or pre)
+            self._cell_style_cache[key] = styles
+        return styles
 
     def _styled(self, cells: Cells) -> list[Text]:
         """Cells as rich Text: status and marks in theme colours, numbers right-aligned."""
@@ -359,3 +591,26 @@ def styled_segment(text: str, own: Style | None, pre: Style, post: Style) -> Seg
     if post:
         style = style + post if style else post
     return Segment(text, style)
+
+
+class DrawnLine:
+    """A drawn line and the row number its segments' meta names (DataTable puts
+    ``{"row": i, "column": j}`` on every cell's segments for clicks and hover)."""
+
+    __slots__ = ("strip", "row_index")
+
+    def __init__(self, strip: Strip, row_index: int) -> None:
+        self.strip = strip
+        self.row_index = row_index
+
+    def moved_to(self, row_index: int) -> DrawnLine:
+        """The same line drawn for row ``row_index``: segments whose meta names a row get
+        the new one (rich merges meta dicts, later keys win; the order stays DataTable's)."""
+        new_meta = Style.from_meta({"row": row_index})
+        segments = []
+        for segment in self.strip:
+            style = segment.style
+            if style is not None and style._meta is not None and "row" in style.meta:
+                segment = Segment(segment.text, style + new_meta, segment.control)
+            segments.append(segment)
+        return DrawnLine(Strip(segments, self.strip.cell_length), row_index)
