@@ -84,7 +84,7 @@ def compare_lines(report: CompareReport) -> list[str]:
         f"A  {report.a.label}: {result.metric} = {_fmt(result.a)}",
         f"B  {report.b.label}: {result.metric} = {_fmt(result.b)}",
         (f"B - A = {_fmt(result.diff, signed=True)}, 95% CI [{_fmt(low, signed=True)}, "
-         f"{_fmt(high, signed=True)}], p = {_fmt(result.p_value)}"),
+         f"{_fmt(high, signed=True)}], p = {_fmt_p(result.p_value)}"),
         f"test: {result.test}; n = {result.n} {unit}",
         result.sentence,
     ]
@@ -120,6 +120,12 @@ def _error_line(row: ErrorRow) -> str:
     where = f"row {row.row:>5}"
     return f"{where}  {row.confidence:6.1%}  true {row.true}  pred {row.pred}" + (
         f"  {text}" if text else "")
+
+
+def _fmt_p(p_value: float | None) -> str:
+    """Three significant digits: a bootstrap p at its floor, 1/1001, reads 0.000999 and
+    agrees with the verdict's "p < 0.001" (four decimals rounded it up to 0.0010)."""
+    return "n/a" if p_value is None else f"{p_value:.3g}"
 
 
 def _fmt(value: float | None, signed: bool = False) -> str:

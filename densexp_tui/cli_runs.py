@@ -123,8 +123,9 @@ def _say_none(store: RunStore, total: int, filter_text: str) -> None:
     if total and filter_text:
         print(f"no run of {total} matches the filter {filter_text!r}", file=sys.stderr)
     else:
-        print(f"no runs in {store.root}; start one with `densexp run examples/quickstart.toml`",
-              file=sys.stderr)
+        missing = "" if store.root.is_dir() else " (no such folder yet)"
+        print(f"no runs in {store.root}{missing}; start one with `densexp run "
+              "examples/quickstart.toml`", file=sys.stderr)
 
 
 def _print_table(rows: Sequence[RunSummary | GroupSummary]) -> None:

@@ -151,10 +151,13 @@ def check_config(cfg: RunConfig, source: str | Path = "<config>") -> None:
 
 
 def _is_tabular(cfg: RunConfig) -> bool:
-    """Known tabular before any data is read: the MLP, or a builtin table of numbers."""
-    return cfg.model.name == "mlp" or (
-        cfg.data.source == "builtin" and cfg.data.name in TABULAR_BUILTINS
-    )
+    return is_known_tabular(cfg.data.source, cfg.data.name, cfg.model.name)
+
+
+def is_known_tabular(source: str, dataset: str, model: str) -> bool:
+    """Known tabular before any data is read: the MLP, or a builtin table of numbers.
+    The New experiment form hides the text-only keys by the same rule."""
+    return model == "mlp" or (source == "builtin" and dataset in TABULAR_BUILTINS)
 
 
 def _check_text_only_keys(cfg: RunConfig, source: str | Path) -> None:

@@ -24,6 +24,7 @@ from densexp_tui.core.runindex import SUMMARY_NAME, RunIndex, run_folder_names
 from densexp_tui.core.runquery import RunFilter, SortSpec
 
 RUNS_DIR_ENV = "DENSEXP_RUNS_DIR"
+RUNS_DIR_SOURCES = f"an existing folder from --runs-dir, ${RUNS_DIR_ENV} or ./runs"
 STATUSES = ("running", "completed", "failed", "cancelled", "diverged", "interrupted")
 FINAL_STATUSES = ("completed", "failed", "cancelled", "diverged")
 HEARTBEAT_SECONDS = 5.0
@@ -260,6 +261,9 @@ class RunStore:
         if not ref:
             raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
                                 file=self.root)
+        if not self.root.is_dir():  # a mistyped --runs-dir: say so, not "no such run"
+            raise RunStoreError(f"no run matches {ref!r}: this runs directory does not "
+                                f"exist; allowed: {RUNS_DIR_SOURCES}", file=self.root)
         if self.index.names_current():  # every folder has its row: ask the index only
             prefixed = self.index.dirnames_where("dirname >= ? AND dirname < ?",
                                                  [ref, ref + "\U0010ffff"])

@@ -69,6 +69,7 @@ from densexp_tui.tui.widgets.experiment_form import (
     STEPS,
     data_step,
     model_step,
+    refused_on_tabular,
     review_step,
     training_step,
     visible_fields,
@@ -211,7 +212,7 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
             self._update_dataset_options(self.config_field("data.source").raw_text())
         if key == "model.name":
             self._sync_catalog(self.config_field("model.name").raw_text())
-        if key in ("data.source", "model.name", "model.finetune"):
+        if key in ("data.source", "data.name", "model.name", "model.finetune"):
             self._apply_visibility()
         if key in PREVIEW_KEYS:
             self._schedule_preview()
@@ -233,9 +234,11 @@ class NewExperimentScreen(UsesWorkbench, Screen[None]):
         source = self.config_field("data.source").raw_text()
         model = self.config_field("model.name").raw_text().strip()
         finetune = self.config_field("model.finetune").raw_text()
-        shown = visible_fields(source, model, finetune)
+        shown = visible_fields(source, model, finetune,
+                               self.config_field("data.name").raw_text().strip())
         for key, visible in shown.items():
-            self.config_field(key).display = visible
+            config_field = self.config_field(key)
+            config_field.display = visible or refused_on_tabular(key, config_field.check()[0])
         self.query_one("#columns-hint").display = shown["data.label_column"] and bool(
             self._columns_hint)
 

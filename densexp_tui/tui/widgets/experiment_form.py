@@ -14,7 +14,13 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Label, Select, Static
 
 from densexp_tui.core.catalog_choices import dataset_options
-from densexp_tui.core.config import FIELD_SPECS, FILE_SOURCES, NAMED_SOURCES, RunConfig
+from densexp_tui.core.config import (
+    FIELD_SPECS,
+    FILE_SOURCES,
+    NAMED_SOURCES,
+    RunConfig,
+    is_known_tabular,
+)
 from densexp_tui.tui.dialogs.path_prompt import PathSuggester
 from densexp_tui.tui.widgets.form import ConfigField
 from densexp_tui.tui.widgets.seeds_field import SeedsField
@@ -30,12 +36,21 @@ TRAINING_KEYS = (
 FORM_KEYS = (*DATA_KEYS, *MODEL_KEYS, *TRAINING_KEYS)
 STEPS = ("tab-data", "tab-model", "tab-training", "tab-review")
 MODEL_HINT = "Pick a model here, or type a model directory or a hub id below"
+# Keys about words and tokens: on tabular data they do nothing (or are refused), so a user
+# re-running an MLP should not be asked about max_length, bucketing or augmentation.
+TEXT_ONLY_KEYS = ("data.max_length", "data.batching", "data.pad_to_multiple_of",
+                  "data.augment", "data.augment_prob", "train.adversarial",
+                  "train.adversarial_epsilon")
 
 
-def visible_fields(source: str, model: str, finetune: str) -> dict[str, bool]:
-    """The fields that show or hide with the source, model and fine-tuning mode (the others
-    always show): file settings for file sources, LoRA settings for LoRA, and so on."""
+def visible_fields(source: str, model: str, finetune: str,
+                   dataset: str = "") -> dict[str, bool]:
+    """The fields that show or hide with the source, dataset, model and fine-tuning mode
+    (the others always show): file settings for file sources, LoRA settings for LoRA, text
+    settings for text data, and so on."""
+    text = not is_known_tabular(source, dataset, model)
     return {
+        **{key: text for key in TEXT_ONLY_KEYS},
         "data.name": source in NAMED_SOURCES,
         "data.path": source in FILE_SOURCES,
         "data.text_column": source in FILE_SOURCES,
@@ -46,6 +61,12 @@ def visible_fields(source: str, model: str, finetune: str) -> dict[str, bool]:
         **{key: finetune == "lora" and model != "mlp"
            for key in MODEL_KEYS if key.startswith("model.lora_")},
     }
+
+
+def refused_on_tabular(key: str, value: Any) -> bool:
+    """Augmentation and FGM set on tabular data stop the launch (core.config refuses
+    them): such a field stays shown, so the user can fix what the status line names."""
+    return key in ("data.augment", "train.adversarial") and value != FIELD_SPECS[key].default
 
 
 def config_field(base: RunConfig, key: str, **kwargs: Any) -> ConfigField:
