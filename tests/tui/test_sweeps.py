@@ -268,3 +268,34 @@ async def test_a_study_whose_journal_is_removed_leaves_no_trials_shown(tmp_path:
         await wait_for(pilot, lambda: trials.row_count == 0
                        and "No study here yet" in str(title.render()))
         assert screen.query_one("#studies-table", DataTable).row_count == 0
+
+
+async def test_a_sweep_started_from_the_form_is_shown_once_its_study_exists(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the launched sweep's study is created, the screen shows the first study; the
+    launched one must then take over, not stay hidden behind it (found by trying it)."""
+    class FakeProcess:
+        pid = 4243
+
+        def poll(self) -> None:
+            return None
+
+    monkeypatch.setattr("densexp_tui.sweep.launch.launch_sweep_process",
+                        lambda *args: FakeProcess())
+    sweeper = Sweeper(tmp_path / "runs")
+    assert sweeper.run(write_sweep(tmp_path / "first", SWEEP)).finished == 5
+    later = write_sweep(tmp_path / "later", SWEEP.replace("tui-study", "later-study")
+                        .replace("n_trials = 5", "n_trials = 2"))
+    app = _app(sweeper.runs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = _screen(app)
+        await wait_for(pilot, lambda: screen.snapshot is not None and
+                       screen.snapshot.selected is not None)
+        screen._launch(later, "later-study")
+        before = screen.snapshot
+        await wait_for(pilot, lambda: screen.snapshot is not before)  # read before it exists
+        assert sweeper.run(later).finished == 2
+        title = screen.query_one("#study-title", Static)
+        await wait_for(pilot, lambda: str(title.render()).startswith("later-study"))
+        studies = screen.query_one("#studies-table", DataTable)
+        assert studies.cursor_row == studies.get_row_index("later-study")

@@ -130,6 +130,9 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         self._reader: StudyReader | None = None  # made in a worker: it imports optuna
         self._reader_lock = threading.Lock()
         self.selected: str | None = None
+        # A sweep launched from the form, shown as soon as its study exists (until then the
+        # snapshot falls back to the first study, which must not win).
+        self._launched: str | None = None
         self.snapshot: Snapshot | None = None
         self._drawn: dict[str, Any] = {}
         self._trials_drawn: tuple[int, int] | None = None  # the view.drawn the table was given
@@ -246,10 +249,15 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         snapshot = message.snapshot
         self.snapshot = snapshot
         self._show_text("#sweeps-problem", snapshot.problem)
-        self._draw_studies(snapshot.studies)
         view = snapshot.selected
-        if view is not None:
+        if self._launched in {study.name for study in snapshot.studies}:
+            self.selected, self._launched = self._launched, None
+            if view is None or view.info.name != self.selected:
+                self._trials_drawn = None
+                self.request_load()  # its trials, in the next snapshot
+        elif view is not None:
             self.selected = view.info.name
+        self._draw_studies(snapshot.studies)
         self._draw_study(view)
 
     def _draw_studies(self, studies: list[Any]) -> None:
@@ -430,7 +438,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         from densexp_tui.tui.end_notice import SweepStarted
 
         self.post_message(SweepStarted(name, process))  # the app announces its end anywhere
-        self.selected = name
+        self.selected = self._launched = name
         self.notify(f"Sweep {name} started (pid {process.pid}); output in "
                     f".sweeps/{name}.out", title="Sweep")
 
