@@ -194,6 +194,9 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                 yield Select([(p, p) for p in PRUNERS], value="median", allow_blank=False,
                              id="new-pruner")
                 yield Input("12", placeholder="n_trials", id="new-n-trials")
+            # The values hide the placeholders, so the hint names the row's two fields.
+            yield Static("Worker processes at once; or the GPUs to give one worker each",
+                         classes="hint")
             with Horizontal(classes="form-row"):
                 yield Input("1", placeholder="workers", id="new-workers",
                             tooltip="Local worker processes training trials at once")
