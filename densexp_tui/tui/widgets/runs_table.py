@@ -134,7 +134,7 @@ def group_cells(group: GroupSummary, marked: bool) -> Cells:
 
 
 class MeasuredTable(DataTable[CellT]):
-    """A DataTable whose added rows of one-line text are measured without rich."""
+    """A DataTable whose one-line text cells are measured and drawn without rich."""
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """DataTable._update_dimensions, with one-line text cells measured by their length.
@@ -191,6 +191,58 @@ class MeasuredTable(DataTable[CellT]):
         self._line_cache.clear()  # lines are rebuilt from the rows' caches: cheap
         if index is not None:
             self.refresh_row(index)
+
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> CellLines:
+        """DataTable._render_cell, with a short path for a one-line Text that fits.
+
+        Drawing a cell through rich (Styled(Padding(Text)) -> render_lines: wrap, justify,
+        pad, crop) took ~0.3 ms on the shared box, so every new screenful of rows (a filter
+        keystroke's answer, a run added at the top) cost ~35 x 12 cells = 100+ ms of UI
+        thread. The short path builds the same three segments (padding, text, padding) with
+        the same styles directly; anything else (header, labels, fixed cells, several
+        lines, spans, tabs, text wider than its column) goes through DataTable as before.
+        tests/tui/test_runs_table.py checks both give equal segments for every cell."""
+        fast = self._render_plain_cell(row_index, column_index, base_style, width, cursor,
+                                       hover)
+        if fast is not None:
+            return fast
+        return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+
+    def _render_plain_cell(self, row_index: int, column_index: int, base_style: Style,
+                           width: int, cursor: bool, hover: bool) -> CellLines | None:
+        if row_index < max(0, self.fixed_rows) or column_index < max(0, self.fixed_columns):
+            return None
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return None
+        cache_key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
+                     self._update_count, self._pseudo_class_state)
+        cached = self._cell_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        row = self.rows[row_key]
+        if row.height != 1:  # auto height or taller rows: DataTable measures and wraps
+            return None
+        _label, cells = self._get_row_renderables(row_index)
+        cell = cells[column_index]
+        padding = self.cell_padding
+        lines = plain_cell_lines(cell, width - 2 * padding, padding)
+        if lines is None:
+            return None
+        component_style, post_style = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) \
+            + component_style
+        console = self.app.console
+        rendered = [[styled_segment(text, console.get_style(own, default=Style.null())
+                                    if isinstance(own, str) else own, pre, post_style)
+                     for text, own in lines]]
+        self._cell_render_cache[cache_key] = rendered
+        return rendered
 
 
 class RunsTable(MeasuredTable[Text]):
@@ -498,57 +550,6 @@ class RunsTable(MeasuredTable[Text]):
             justify: JustifyMethod = "right" if column in RIGHT_ALIGNED else "left"
             styled.append(Text(value, style=style.strip(), justify=justify))
         return styled
-
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
-                     cursor: bool = False, hover: bool = False) -> CellLines:
-        """DataTable._render_cell, with a short path for a one-line Text that fits.
-
-        Drawing a cell through rich (Styled(Padding(Text)) -> render_lines: wrap, justify,
-        pad, crop) took ~0.3 ms on the shared box, so every new screenful of rows (a filter
-        keystroke's answer, a run added at the top) cost ~35 x 12 cells = 100+ ms of UI
-        thread. The short path builds the same three segments (padding, text, padding) with
-        the same styles directly; anything else (header, labels, fixed cells, several
-        lines, spans, tabs, text wider than its column) goes through DataTable as before.
-        tests/tui/test_runs_table.py checks both give equal segments for every cell."""
-        fast = self._render_plain_cell(row_index, column_index, base_style, width, cursor,
-                                       hover)
-        if fast is not None:
-            return fast
-        return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-
-    def _render_plain_cell(self, row_index: int, column_index: int, base_style: Style,
-                           width: int, cursor: bool, hover: bool) -> CellLines | None:
-        if row_index < max(0, self.fixed_rows) or column_index < max(0, self.fixed_columns):
-            return None
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        if row_key is None or column_key is None:
-            return None
-        cache_key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
-                     self._update_count, self._pseudo_class_state)
-        cached = self._cell_render_cache.get(cache_key)
-        if cached is not None:
-            return cached
-        row = self.rows[row_key]
-        if row.height != 1:  # auto height or taller rows: DataTable measures and wraps
-            return None
-        _label, cells = self._get_row_renderables(row_index)
-        cell = cells[column_index]
-        padding = self.cell_padding
-        lines = plain_cell_lines(cell, width - 2 * padding, padding)
-        if lines is None:
-            return None
-        component_style, post_style = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
-        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) \
-            + component_style
-        console = self.app.console
-        rendered = [[styled_segment(text, console.get_style(own, default=Style.null())
-                                    if isinstance(own, str) else own, pre, post_style)
-                     for text, own in lines]]
-        self._cell_render_cache[cache_key] = rendered
-        return rendered
 
 
 def one_line_width(value: object) -> int | None:

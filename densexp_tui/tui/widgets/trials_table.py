@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable
-from typing import cast
+from collections.abc import Iterable
 
 from rich.style import Style
 from rich.text import Text
@@ -32,7 +31,7 @@ from textual.strip import Strip
 from textual.widgets.data_table import ColumnKey, Row, RowKey
 
 from densexp_tui.tui.widgets.palette import fg, status_color
-from densexp_tui.tui.widgets.runs_table import CellLines, MeasuredTable, RunsTable
+from densexp_tui.tui.widgets.runs_table import CellLines, MeasuredTable
 
 Cells = tuple[str, ...]  # a trial's texts in sweep.trialcache.trial_header order
 # Trial states painted with the run statuses' theme colours.
@@ -184,21 +183,6 @@ class TrialsTable(MeasuredTable[str | Text]):
         if self._pass_style is None:
             self._pass_style = super().rich_style
         return self._pass_style
-
-    # The runs table's short path for a one-line Text cell (same segments as rich's, ~0.1 ms
-    # against ~0.3-0.5 ms): a frame after new rows draws every visible cell again. It reads
-    # only DataTable's own state (hence the cast: it is defined on RunsTable, where the runs
-    # screen's engineer works); tests/tui/test_trials_table.py checks the lines it draws.
-    _render_plain_cell = cast("Callable[[TrialsTable, int, int, Style, int, bool, bool], "
-                              "CellLines | None]", RunsTable._render_plain_cell)
-
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
-                     cursor: bool = False, hover: bool = False) -> CellLines:
-        fast = self._render_plain_cell(row_index, column_index, base_style, width, cursor,
-                                       hover)
-        if fast is not None:
-            return fast
-        return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
 
     def _render_line_in_row(self, row_key: RowKey, line_no: int, base_style: Style,
                             cursor_location: Coordinate, hover_location: Coordinate
