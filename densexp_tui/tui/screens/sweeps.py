@@ -194,7 +194,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
                 yield Select([(p, p) for p in PRUNERS], value="median", allow_blank=False,
                              id="new-pruner")
                 yield Input("12", placeholder="n_trials", id="new-n-trials")
-            # The values hide the placeholders, so the hint names the row's two fields.
+            # The inputs start filled in, so their grey hints never show: this line names them.
             yield Static("Worker processes at once; or the GPUs to give one worker each",
                          classes="hint")
             with Horizontal(classes="form-row"):

@@ -30,8 +30,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets.data_table import ColumnKey, Row, RowKey
 
+from densexp_tui.tui.widgets.measured_table import CellLines, MeasuredTable
 from densexp_tui.tui.widgets.palette import fg, status_color
-from densexp_tui.tui.widgets.runs_table import CellLines, MeasuredTable
 
 Cells = tuple[str, ...]  # a trial's texts in sweep.trialcache.trial_header order
 # Trial states painted with the run statuses' theme colours.
