@@ -251,13 +251,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from densexp_tui import report
+    from densexp_tui.cli_runs import cli_store
     from densexp_tui.core.events import read_events
-    from densexp_tui.core.runstore import RunStore
     from densexp_tui.core.tomlfile import toml_tables_or_empty
 
     if args.errors:
         return cli_evaluation.cmd_show_errors(args)
-    store = RunStore(args.runs_dir)
+    store = cli_store(args.runs_dir)
     summary = store.get(args.run)
     run_dir = store.run_dir(summary.run_id)
     log = read_events(run_dir / "events.jsonl")
@@ -312,10 +312,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.cli_runs import cli_store
     from densexp_tui.engine.logcapture import capture_library_output
 
-    store = RunStore(args.runs_dir)
+    store = cli_store(args.runs_dir)
     summary = store.get(args.run)
     run_dir = store.run_dir(summary.run_id)
     # TensorFlow and transformers print while they load: into the run's log, not the screen.
@@ -341,16 +341,19 @@ def open_app(args: argparse.Namespace, replay: str | None = None) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from densexp_tui.cli_runs import cli_store
+
     args.launch = None
-    return open_app(args, replay=args.run)
+    # Resolved here, where a long lookup may say how far it is on stderr (not in the app).
+    return open_app(args, replay=cli_store(args.runs_dir).get(args.run).run_id)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """Continue an interrupted or cancelled run in place, with the same progress as run."""
-    from densexp_tui.core.runstore import RunStore
+    from densexp_tui.cli_runs import cli_store
     from densexp_tui.engine.resume import plan_resume, resume
 
-    store = RunStore(args.runs_dir)
+    store = cli_store(args.runs_dir)
     plan = plan_resume(args.run, store)  # bad input: one line, exit 2, nothing touched
     return _train_with_progress(
         lambda cancel, on_event: resume(plan.run_id, store, cancel=cancel, on_event=on_event,

@@ -63,10 +63,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from densexp_tui.cli_runs import cli_store
     from densexp_tui.core.comparing import compare
-    from densexp_tui.core.runstore import RunStore
 
-    report = compare(RunStore(args.runs_dir), args.a, args.b, args.metric)
+    report = compare(cli_store(args.runs_dir), args.a, args.b, args.metric)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
@@ -91,14 +91,14 @@ def compare_lines(report: CompareReport) -> list[str]:
 
 
 def cmd_show_errors(args: argparse.Namespace) -> int:
+    from densexp_tui.cli_runs import cli_store
     from densexp_tui.core.comparing import load_run_predictions
     from densexp_tui.core.misclassified import error_count, misclassified
-    from densexp_tui.core.runstore import RunStore
 
     if args.limit < 0:
         raise BadInput(f"--limit {args.limit} is negative; allowed: 0 (all) or more",
                        key="--limit")
-    store = RunStore(args.runs_dir)
+    store = cli_store(args.runs_dir)
     summary = store.get(args.run)
     preds = load_run_predictions(store, summary)
     rows = misclassified(preds, limit=args.limit or None)

@@ -75,24 +75,39 @@ def runs_command(args: argparse.Namespace) -> int:
 
 class IndexProgress:
     """What stderr says while the index reads many summaries (a first use, an index
-    deleted, a runs dir copied in), so ``densexp runs --all`` does not look hung: a line
-    rewritten in place on a terminal, one line otherwise; nothing for a few reads."""
+    deleted, a runs dir copied in), so ``densexp runs --all`` or a name looked up on a
+    cold index does not look hung: a line rewritten in place on a terminal, one line
+    otherwise; nothing for a few reads."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.live = out.isatty()
         self._said = False
+        self._line_open = False  # a terminal line not ended yet
 
     def __call__(self, read: int, to_read: int) -> None:
         if to_read < MANY_READS:
             return
         if self.live:
-            end = "\n" if read >= to_read else ""
+            self._line_open = read < to_read
+            end = "" if self._line_open else "\n"
             self.out.write(f"\rindexing runs: {read:,} of {to_read:,} summaries read{end}")
         elif not self._said:
             self.out.write(f"indexing runs: reading {to_read:,} summaries…\n")
         self._said = True
         self.out.flush()
+
+    def finish(self) -> None:
+        """A lookup that stopped before reading all it planned ends the line it left."""
+        if self._line_open:
+            self.out.write("\n")
+            self.out.flush()
+            self._line_open = False
+
+
+def cli_store(runs_dir: str | None) -> RunStore:
+    """The runs dir of a command that resolves runs: a long lookup says how far it is."""
+    return RunStore(runs_dir, progress=IndexProgress(sys.stderr))
 
 
 def write_json_rows(rows: Iterable[RunSummary | GroupSummary], out: TextIO) -> None:

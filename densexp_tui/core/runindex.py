@@ -13,9 +13,10 @@ as interrupted, is stored with them). How much is checked depends on the questio
 - ``newest(limit, offset)``: the newest folder names, and a stat of just those (the runs
   screen's first rows, ``densexp runs``): the cost does not grow with the number of runs
   beyond one listdir;
-- ``resolve_name``: the ``name`` column (indexed) after adding new folders and dropping gone
-  ones (newest first, stopping once a row of that name is newer than every folder left to
-  read), then the candidate's own file is read to confirm;
+- a name (``runresolve.find_by_name``): the ``name`` column (indexed) after adding new
+  folders and dropping gone ones; of many new folders (a cold index) only those whose name
+  can hold it (core/runresolve.py), newest first, stopping once a row of that name is newer
+  than every folder left to read; then the candidate's own file is read to confirm;
 - ``update(full=True)`` stats every summary (the CLI before a filter or ``--all``; the runs
   screen in a background worker, never before its first frame), and ``query``/``count``/
   ``iter_json`` then answer filters and orders in SQL (core/runsql.py compiles the same
@@ -208,7 +209,8 @@ class RunIndex:
 
     @_retry_once
     def update(self, full: bool = True, progress: Progress | None = None,
-               until: Callable[[str | None], bool] | None = None) -> int:
+               until: Callable[[str | None], bool] | None = None,
+               choose: Callable[[list[str]], list[str]] | None = None) -> int:
         """Bring the rows in line with the folders: add new ones, drop gone ones, re-read
         running ones and (``full``) every summary whose stat changed. Returns how many
         summaries were read. Without ``full``, a runs directory whose mtime is the one
@@ -216,13 +218,21 @@ class RunIndex:
         since) is not listed again. ``progress(read, to_read)`` is called after each batch
         of rows written (a cold build reads every summary: the CLI says how far it is).
         ``until(next_unread)`` after each batch (the newest folder not read yet, None when
-        none is left): True stops the update there, with the names left "not current"."""
+        none is left): True stops the update there, with the names left "not current".
+        ``choose(to_read)`` (newest first) returns the folders to read of them (a name
+        lookup on a cold index: core/runresolve.py); any left out leave the names "not
+        current" too."""
         listing: Listing | None = None
         if not full and self._names_unchanged():
             stale = self.running_names()
         else:
             stale, listing = self._sync_folders(full)
         stale.sort(reverse=True)  # newest first: the rows people look at are right soonest
+        if choose is not None:
+            chosen = choose(stale)
+            if len(chosen) < len(stale):
+                listing = None
+            stale = chosen
         for start in range(0, len(stale), BATCH_ROWS):
             self._reindex(stale[start:start + BATCH_ROWS])
             if progress is not None:

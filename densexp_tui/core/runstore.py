@@ -22,6 +22,7 @@ from densexp_tui.core.errors import RunStoreError
 from densexp_tui.core.events import EventWriter
 from densexp_tui.core.runindex import SUMMARY_NAME, RunIndex, run_folder_names
 from densexp_tui.core.runquery import RunFilter, SortSpec
+from densexp_tui.core.runresolve import ReadProgress, find_by_name, name_slug
 
 RUNS_DIR_ENV = "DENSEXP_RUNS_DIR"
 RUNS_DIR_SOURCES = f"an existing folder from --runs-dir, ${RUNS_DIR_ENV} or ./runs"
@@ -116,7 +117,7 @@ def read_live_summary(run_dir: Path) -> RunSummary | None:
 def new_run_id(name: str, now: float | None = None) -> str:
     """Sortable by time, readable, and unique across processes thanks to the random suffix."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now or time.time()))
-    return f"{stamp}-{_safe_name(name)}-{secrets.token_hex(3)}"
+    return f"{stamp}-{name_slug(name)}-{secrets.token_hex(3)}"
 
 
 def _process_start_time(pid: int) -> float | None:
@@ -144,9 +145,12 @@ def process_is_alive(pid: int | None, started: float | None) -> bool:
 class RunStore:
     """A runs directory: creates runs, lists them and tells their real status."""
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, progress: ReadProgress | None = None):
+        """``progress``: told how far a lookup is that reads many summaries (the CLI's
+        stderr line); None says nothing."""
         self.root = resolve_runs_dir(root)
         self.index = RunIndex(self.root, _summary_from_record, with_live_status)
+        self.progress = progress
 
     # -- creating ---------------------------------------------------------------------------
     def ensure_writable(self) -> None:
@@ -231,6 +235,8 @@ class RunStore:
         if summary is None:
             summary = RunSummary(run_id=run_id, status="interrupted",
                                  message="summary.json unreadable")
+        elif summary.run_id != run_id:  # copied or renamed: the folder wins, as in the index
+            summary = dataclasses.replace(summary, run_id=run_id)
         return with_live_status(summary, self.root / run_id)
 
     def list_runs(self) -> list[RunSummary]:
@@ -254,7 +260,8 @@ class RunStore:
         Fast at any scale: an id is its folder; a prefix is a range of the index's rows
         when no folder came or went since the index last listed them (else the folder
         names); a name is the index's name column after adding new folders, each candidate
-        confirmed by reading its own summary."""
+        confirmed by reading its own summary; on a cold index only the folders whose name
+        can hold that name are read (core/runresolve.py)."""
         ref = ref.rstrip("/").split("/")[-1]
         if ref and (self.root / ref / SUMMARY_NAME).is_file():
             return self.read_summary(ref)
@@ -276,15 +283,13 @@ class RunStore:
             ids = ", ".join(prefixed[:3])
             raise RunStoreError(f"{ref!r} matches several runs ({ids}); give more of the id",
                                 file=self.root)
-        # New folders get their rows (cheap when none came), newest first: once a row of
-        # that name is newer than every folder not read yet, it is the answer (a cold index
-        # at 100,000 runs need not be built whole to find a recent run's name).
-        self.index.update(full=False, until=lambda unread: _named_newer(self.index, ref,
-                                                                        unread))
-        for run_id in self.index.dirnames_where("name = ?", [ref]):
-            summary = self.read_summary(run_id)
-            if summary.name == ref:  # the row is a cache: the file has the last word
-                return summary
+        try:
+            found = find_by_name(self.index, ref, self.read_summary, self.progress)
+        finally:
+            if self.progress is not None:
+                self.progress.finish()
+        if found is not None:
+            return found
         raise RunStoreError(f"no run matches {ref!r}; `densexp runs` lists them",
                             file=self.root)
 
@@ -294,7 +299,11 @@ class RunStore:
         (a group or a sweep is a handful of runs among up to 100,000)."""
         if not value or not self.root.is_dir():
             return []
-        self.index.update(full=False)  # new folders get their rows; running ones re-read
+        try:  # new folders get their rows (every one on a cold index); running ones re-read
+            self.index.update(full=False, progress=self.progress)
+        finally:
+            if self.progress is not None:
+                self.progress.finish()
         names = self.index.dirnames_where(f"t_{field} = ?", [value.lower()])
         found = [run for run in self.index.checked_runs(names) if getattr(run, field) == value]
         return sorted(found, key=lambda run: run.run_id)
@@ -324,12 +333,6 @@ class RunStore:
         return None
 
 
-def _named_newer(index: RunIndex, name: str, unread: str | None) -> bool:
-    """Whether a row named ``name`` is newer than the folder ``unread``."""
-    named = index.dirnames_where("name = ?", [name])
-    return bool(named) and (unread is None or named[0] > unread)
-
-
 def _summary_from_record(record: dict[str, Any], run_id: str) -> RunSummary:
     """An index record (already only RunSummary's fields) as a summary, cheaply."""
     try:
@@ -339,10 +342,6 @@ def _summary_from_record(record: dict[str, Any], run_id: str) -> RunSummary:
     if summary.run_id != run_id:  # a folder copied under another name: the folder wins
         summary = dataclasses.replace(summary, run_id=run_id)
     return summary
-
-
-def _safe_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:40] or "run"
 
 
 def describe_dataset(cfg: RunConfig) -> str:
