@@ -219,7 +219,7 @@ class RunIndex:
         of rows written (a cold build reads every summary: the CLI says how far it is).
         ``until(next_unread)`` after each batch (the newest folder not read yet, None when
         none is left): True stops the update there, with the names left "not current".
-        ``choose(to_read)`` (newest first) returns the folders to read of them (a name
+        ``choose(to_read)`` returns the folders to read of them (a name
         lookup on a cold index: core/runresolve.py); any left out leave the names "not
         current" too."""
         listing: Listing | None = None
@@ -227,12 +227,12 @@ class RunIndex:
             stale = self.running_names()
         else:
             stale, listing = self._sync_folders(full)
-        stale.sort(reverse=True)  # newest first: the rows people look at are right soonest
         if choose is not None:
             chosen = choose(stale)
             if len(chosen) < len(stale):
                 listing = None
             stale = chosen
+        stale.sort(reverse=True)  # newest first: the rows people look at are right soonest
         for start in range(0, len(stale), BATCH_ROWS):
             self._reindex(stale[start:start + BATCH_ROWS])
             if progress is not None:

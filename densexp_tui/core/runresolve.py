@@ -25,16 +25,20 @@ edited name.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from densexp_tui.core.runindex import RunIndex
     from densexp_tui.core.runstore import RunSummary
 
-RUN_ID_SHAPE = re.compile(r"[0-9]{8}-[0-9]{6}-(.+)-[0-9a-f]{6}")
+_STAMP = "[0-9]{8}-[0-9]{6}-"
+_SUFFIX = "-[0-9a-f]{6}"
+RUN_ID_SHAPE = re.compile(f"{_STAMP}(.+){_SUFFIX}")
 NAME_SLUG_LENGTH = 40
 # A lookup that finds at most this many folders without rows reads them all (~0.2 s), so the
 # index is complete again; past it (a cold index) only the folders that can hold the name.
@@ -72,14 +76,41 @@ def folder_could_hold(folder: str, slug: str) -> bool:
 
 def folders_for_name(name: str) -> Callable[[list[str]], list[str]]:
     """What a name lookup reads of the folders without rows: all of a few, else those
-    that can hold ``name`` (order kept: newest first)."""
+    that can hold ``name`` (in the order given)."""
     slug = comparable_slug(name_slug(name))
 
     def choose(folders: list[str]) -> list[str]:
         if len(folders) <= READ_ALL_UP_TO:
             return folders
-        return [folder for folder in folders if folder_could_hold(folder, slug)]
+        return [folder for folder in _maybe_holding(folders, slug)
+                if folder_could_hold(folder, slug)]
     return choose
+
+
+def _maybe_holding(folders: list[str], slug: str) -> list[str]:
+    """A superset of the folders that can hold a name of this slug (those of that slug, of
+    another shape, or not ASCII), in one pass of a regular expression over all the names
+    (in C, line after line: a Python test per name took 0.25-0.35 s of a 100,000-run lookup
+    under load, this 40-75 ms). The first branch consumes an ASCII id-shaped line of
+    another slug; every other line is captured by the second."""
+    text = "\n".join(folders) + "\n"
+    if text.count("\n") != len(folders):  # a folder name with a newline in it
+        return folders
+    other_slug = (f"{_STAMP}(?!{re.escape(slug)}{_SUFFIX}\n)"
+                  f"[\x00-\x09\x0b-\x7f]+{_SUFFIX}\n")
+    return list(filter(None, re.findall(f"{other_slug}|([^\n]*)\n", text)))
+
+
+def folders_starting_with(root: Path, prefix: str) -> list[str]:
+    """The run folders whose name starts with ``prefix``, newest first: names only
+    (``os.listdir``, 2.5x faster than a scandir at 100,000), a type check for the few."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    return sorted((name for name in names if name.startswith(prefix)
+                   and not name.startswith(".") and os.path.isdir(os.path.join(root, name))),
+                  reverse=True)
 
 
 def find_by_name(index: RunIndex, name: str, read: Callable[[str], RunSummary],

@@ -20,9 +20,14 @@ import psutil
 from densexp_tui.core.config import RunConfig, config_hash, dumps_config, write_text_atomic
 from densexp_tui.core.errors import RunStoreError
 from densexp_tui.core.events import EventWriter
-from densexp_tui.core.runindex import SUMMARY_NAME, RunIndex, run_folder_names
+from densexp_tui.core.runindex import SUMMARY_NAME, RunIndex
 from densexp_tui.core.runquery import RunFilter, SortSpec
-from densexp_tui.core.runresolve import ReadProgress, find_by_name, name_slug
+from densexp_tui.core.runresolve import (
+    ReadProgress,
+    find_by_name,
+    folders_starting_with,
+    name_slug,
+)
 
 RUNS_DIR_ENV = "DENSEXP_RUNS_DIR"
 RUNS_DIR_SOURCES = f"an existing folder from --runs-dir, ${RUNS_DIR_ENV} or ./runs"
@@ -275,8 +280,7 @@ class RunStore:
             prefixed = self.index.dirnames_where("dirname >= ? AND dirname < ?",
                                                  [ref, ref + "\U0010ffff"])
         else:
-            prefixed = sorted((n for n in run_folder_names(self.root) if n.startswith(ref)),
-                              reverse=True)
+            prefixed = folders_starting_with(self.root, ref)
         if len(prefixed) == 1 and (self.root / prefixed[0] / SUMMARY_NAME).is_file():
             return self.read_summary(prefixed[0])
         if len(prefixed) > 1:

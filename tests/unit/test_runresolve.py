@@ -176,6 +176,20 @@ def test_the_slug_rule_is_the_one_that_names_run_folders() -> None:
     assert name_slug("") == "run"
 
 
+@pytest.mark.parametrize("extra", [[], ["a\nfolder-with-a-newline"]])
+def test_the_one_pass_over_all_names_keeps_every_folder_that_can_hold_the_name(
+        extra: list[str]) -> None:
+    names = ["mlp", "mlp-iris", "café-run", "exp #1", "x" * 45, "mlp-iris-1"]
+    folders = [new_run_id(name) for name in names * 3] + [
+        "backup of run", "20250301-090000-mlp-iris-zzzzzz", "20250301-090000--abcdef",
+        unicodedata.normalize("NFD", new_run_id("café-run")), "20250301-0900-mlp-iris-abcdef",
+        new_run_id("caf\u00e9-run").replace("\u00e9", "\u00e8"), *extra]
+    for name in [*names, "typo", "café-rum"]:
+        slug = runresolve.comparable_slug(name_slug(name))
+        expected = [f for f in folders if folder_could_hold(f, slug)]
+        assert runresolve.folders_for_name(name)(folders * 200) == expected * 200, name
+
+
 def test_a_name_of_many_runs_says_how_far_it_is_and_stops_at_the_newest(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch, reads: Reads) -> None:
