@@ -10,6 +10,7 @@ failed (screens forward theirs), which becomes the error dialog; the app never e
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -259,11 +260,9 @@ class DensexpApp(App[int]):
 
     def _announce_run_end(self, run_id: str, name: str, status: str) -> None:
         """Bell and desktop notification, unless off or the user watches this run."""
-        from densexp_tui.tui.screens.dashboard import DashboardScreen
-
         if self._quitting or not self.user_config.notifications:
             return
-        if isinstance(self.screen, DashboardScreen) and self.screen.run_id == run_id:
+        if self._watched_run() == run_id:
             return
         alert(self, "run", name, status, toast=False)  # _report_result showed the toast
 
@@ -273,13 +272,20 @@ class DensexpApp(App[int]):
 
     def on_run_statuses_changed(self, message: RunStatusesChanged) -> None:
         """Runs launched elsewhere (another terminal, a sweep worker) ended: say so."""
-        from densexp_tui.tui.screens.dashboard import DashboardScreen
-
-        watched = self.screen.run_id if isinstance(self.screen, DashboardScreen) else None
+        watched = self._watched_run()
         changed = self.training.not_own(message.changed)  # per-GPU jobs have their own pid
         announce_outside_ends(self, changed, own_sweeps=self._own_sweeps,
                               watched_run=watched,
                               ring=self.user_config.notifications and not self._quitting)
+
+    def _watched_run(self) -> str | None:
+        """The run whose dashboard is on screen, found without importing the dashboard: that
+        loads scikit-learn, 1-4 s on the UI thread (measured: the runs screen froze that long
+        when a run from another terminal ended); not imported means no dashboard is open."""
+        dashboard = sys.modules.get("densexp_tui.tui.screens.dashboard")
+        if dashboard is None or not isinstance(self.screen, dashboard.DashboardScreen):
+            return None
+        return str(self.screen.run_id)
 
     @work(thread=True, group="sweep-watch", exit_on_error=False, name="watching the sweep process")
     def _watch_sweep(self, name: str, process: Any) -> None:
