@@ -22,31 +22,29 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Checkbox,
     DataTable,
     Footer,
     Header,
     Input,
     Label,
-    Select,
     Static,
     TabbedContent,
     TabPane,
 )
 
-from densexp_tui.core.config import FIELD_SPECS, RunConfig, load_config, resolve_paths
+from densexp_tui.core.config import RunConfig, load_config, resolve_paths
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore
-from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
+from densexp_tui.tui.widgets.sweep_form import compose_sweep_form, read_sweep_form
 from densexp_tui.tui.widgets.trials_table import TrialsTable
 
 if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
@@ -59,13 +57,6 @@ CURVE_SECONDS = 3.0  # the best-so-far curve is redrawn at most this often
 NEWEST_RUNS_FOR_BASE = 200
 # The trials table's columns before any study is read (sweep.reader.trial_header([])).
 EMPTY_TRIALS_HEADER = ("#", "state", "value", "epochs", "duration", "pruned at", "run")
-SPACE_ROWS = 3
-# Keys a sweep can search: numbers and choices (strings like data.path make no sense).
-SEARCHABLE_KEYS = tuple(
-    key for key, spec in FIELD_SPECS.items()
-    if not key.startswith("run.") or key in ("run.seed", "run.deterministic")
-    if spec.kind in ("int", "float", "bool", "list[int]") or spec.choices
-)
 
 
 class SweepsLoaded(Message):
@@ -169,7 +160,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         """Mount the New sweep form on its first showing; its fields exist once awaited."""
         if self._form_mounting is None:
             self._form_mounting = self.query_one("#tab-new", TabPane).mount_compose(
-                self._new_sweep_form())
+                compose_sweep_form())
         await self._form_mounting
 
     @on(TabbedContent.TabActivated, "#sweeps-tabs")
@@ -177,49 +168,6 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         if event.pane.id == "tab-new" and self._form_mounting is None:  # a click on the tab
             await self._show_form()
             self.query_one("#new-base", Static).update(self._base_description())
-
-    def _new_sweep_form(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static("", id="new-base", classes="hint")
-            with Horizontal(classes="form-row"):
-                yield Input(placeholder="name (default: <run name>-sweep)", id="new-name")
-                yield Input(placeholder="base TOML (blank: settings above)", id="new-base-path")
-            yield Static("Objective, sampler, pruner and how many finished trials",
-                         classes="hint")
-            with Horizontal(classes="form-row"):
-                yield Select([(o, o) for o in OBJECTIVES], value="val.f1", allow_blank=False,
-                             id="new-objective")
-                yield Select([(s, s) for s in SAMPLERS], value="tpe", allow_blank=False,
-                             id="new-sampler")
-                yield Select([(p, p) for p in PRUNERS], value="median", allow_blank=False,
-                             id="new-pruner")
-                yield Input("12", placeholder="n_trials", id="new-n-trials")
-            # The inputs start filled in, so their grey hints never show: this line names them.
-            yield Static("Worker processes at once; or the GPUs to give one worker each",
-                         classes="hint")
-            with Horizontal(classes="form-row"):
-                yield Input("1", placeholder="workers", id="new-workers",
-                            tooltip="Local worker processes training trials at once")
-                yield Input("", placeholder="GPUs, e.g. 0,1 (one worker each)", id="new-gpus",
-                            tooltip="One worker per GPU, each seeing only its own GPU")
-            yield Static("Search space: low and high (log for a log scale), or choices "
-                         "separated by commas", classes="hint")
-            defaults = [("train.learning_rate", "1e-4", "3e-3", True),
-                        ("train.batch_size", "", "", False), ("model.dropout", "0.0", "0.3", False)]
-            for index in range(SPACE_ROWS):
-                key, low, high, log = defaults[index] if index < len(defaults) else ("", "", "",
-                                                                                    False)
-                with Horizontal(classes="form-row"):
-                    yield Select([(k, k) for k in SEARCHABLE_KEYS], value=key or Select.NULL,
-                                 prompt="key", id=f"space-key-{index}", classes="space-key")
-                    yield Input(low, placeholder="low", id=f"space-low-{index}")
-                    yield Input(high, placeholder="high", id=f"space-high-{index}")
-                    yield Checkbox("log", log, id=f"space-log-{index}")
-                    yield Input("16, 32" if key == "train.batch_size" else "",
-                                placeholder="choices", id=f"space-choices-{index}")
-            with Horizontal(classes="form-row"):
-                yield Button("Start sweep", id="new-start", variant="primary")
-            yield Static("", id="new-problem")
 
     def reader(self) -> StudyReader:
         """The study reader (workers only: creating it imports optuna)."""
@@ -491,7 +439,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         problem = self.query_one("#new-problem", Static)
         try:
             base = self._chosen_base()
-            form = self.read_form()
+            form = read_sweep_form(self)
             cfg = form_to_sweep(form, resolve_paths(base))
             workers = worker_arguments(form)
         except BadInput as err:
@@ -513,28 +461,6 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     def _chosen_base(self) -> RunConfig:
         typed = self.query_one("#new-base-path", Input).value.strip()
         return load_config(Path(typed).expanduser()) if typed else self._base_config()[0]
-
-    def read_form(self) -> Any:
-        from densexp_tui.sweep.launch import SpaceRow, SweepForm
-
-        def value(selector: str) -> str:
-            return self.query_one(selector, Input).value
-
-        rows = []
-        for index in range(SPACE_ROWS):
-            select = self.query_one(f"#space-key-{index}", Select)
-            rows.append(SpaceRow(key="" if select.is_blank() else str(select.value),
-                                 low=value(f"#space-low-{index}"),
-                                 high=value(f"#space-high-{index}"),
-                                 log=self.query_one(f"#space-log-{index}", Checkbox).value,
-                                 choices=value(f"#space-choices-{index}")))
-        return SweepForm(
-            name=value("#new-name"), objective=str(self.query_one("#new-objective",
-                                                                  Select).value),
-            sampler=str(self.query_one("#new-sampler", Select).value),
-            pruner=str(self.query_one("#new-pruner", Select).value),
-            n_trials=value("#new-n-trials"), rows=rows,
-            workers=value("#new-workers"), gpus=value("#new-gpus"))
 
     # -- other keys -------------------------------------------------------------------------
     @on(Input.Submitted, "#sweeps-storage")
