@@ -1,8 +1,8 @@
 """Sweeps: the Optuna studies of this runs directory (or of a PostgreSQL storage), live.
 
-Left, the studies; right, the selected study's trials (parameters, state, value, epochs,
-duration, pruned at), the best value so far as a curve, and parameter importances once
-enough trials completed. Keys stop a study (the running trial is cancelled cleanly and its
+Left, the studies; right, the selected study's trials (parameters, state, value, run,
+epochs, duration, pruned at), the best value so far as a curve, and parameter importances
+once enough trials completed. Keys stop a study (the running trial is cancelled cleanly and its
 parameters run again on the next start), continue it, open any trial's dashboard, and start
 a new sweep from a small form. Sweeps run as ``densexp sweep`` subprocesses: crash-safe, and
 they keep going when the app closes.
@@ -56,7 +56,7 @@ REFRESH_SECONDS = 1.0
 CURVE_SECONDS = 3.0  # the best-so-far curve is redrawn at most this often
 NEWEST_RUNS_FOR_BASE = 200
 # The trials table's columns before any study is read (sweep.reader.trial_header([])).
-EMPTY_TRIALS_HEADER = ("#", "state", "value", "epochs", "duration", "pruned at", "run")
+EMPTY_TRIALS_HEADER = ("#", "state", "value", "run", "epochs", "duration", "pruned at")
 
 
 class SweepsLoaded(Message):
@@ -91,7 +91,13 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     SweepsScreen .space-key { width: 2fr; }
     SweepsScreen .hint { color: $text-muted; height: auto; padding: 0 1; }
     SweepsScreen #new-problem { color: $error; height: auto; padding: 0 1; }
+    SweepsScreen.-narrow #studies-table { width: 26; }
+    SweepsScreen.-short #study-bottom { height: 7; }
     """
+    # At 80x24 the studies list and the 12-row curve left the trials table its header and
+    # no row: a narrow screen gives the list less width, a short one the curve fewer rows.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="sweeps.back",
