@@ -65,10 +65,14 @@ async def test_every_trial_row_names_its_run(runs_dir: Path, size: tuple[int, in
             for _ in range(60):
                 await pilot.press("right")
             await pilot.pause()
-        lines = painted(table)
-        for number in range(TRIALS):
-            assert any(f"reviews-tpe-t{number}-a1b2c{number}" in line for line in lines), \
-                f"trial {number}'s run, in {lines}"
+        runs = [f"reviews-tpe-t{number}-a1b2c{number}" for number in range(TRIALS)]
+
+        def every_run_shown() -> bool:
+            lines = painted(table)
+            return all(any(run in line for line in lines) for run in runs)
+
+        # The columns take their widths on the table's next idle: wait for that, not longer.
+        await wait_for(pilot, every_run_shown, timeout=10)
 
 
 def test_a_run_id_without_its_time_stamp_keeps_name_and_suffix() -> None:
