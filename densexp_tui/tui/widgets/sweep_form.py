@@ -31,9 +31,15 @@ DEFAULT_SPACE = [("train.learning_rate", "1e-4", "3e-3", True),
                  ("train.batch_size", "", "", False), ("model.dropout", "0.0", "0.3", False)]
 
 
+class FormScroll(VerticalScroll, can_focus=False):
+    """The form's scrolling column. Not a focus stop of its own: focused, it showed nothing,
+    so one Tab seemed dropped, and the screen's letter keys (s stops a study) were live
+    under a form that looked focused. A focused field scrolls itself into view."""
+
+
 def compose_sweep_form() -> ComposeResult:
     """The form's fields (ids new-* and space-*-N), in one scrolling column."""
-    with VerticalScroll():
+    with FormScroll():
         yield Static("", id="new-base", classes="hint")
         with Horizontal(classes="form-row"):
             yield Input(placeholder="name (default: <run name>-sweep)", id="new-name")
