@@ -1,5 +1,6 @@
 """The Sweeps screen's trials table shows which run each trial made, as a user sees it at
-120x40 and 80x24 (a new user saw the run column cut to ``20261``: only its time stamp)."""
+120x40 and 80x24 (a new user saw the run column cut to ``20261``: only its time stamp), and
+at 80x24 the best-so-far curve keeps room beside the importances."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 from textual.geometry import Region
+from textual.widgets import Static
 
 from densexp_tui.core.runstore import RunStore, run_id_without_time
 from densexp_tui.sweep import storage as storage_mod
-from densexp_tui.tui.screens.sweeps import SweepsScreen
+from densexp_tui.tui.screens.sweeps import NARROW_BAR_WIDTH, SweepsScreen, importance_text
+from densexp_tui.tui.widgets.line_chart import LineChart
 from densexp_tui.tui.widgets.trials_table import TrialsTable
 from tests.tui.conftest import wait_for
 from tests.tui.helpers_dashboard import ScreenTestApp
@@ -80,3 +83,17 @@ def test_a_run_id_without_its_time_stamp_keeps_name_and_suffix() -> None:
     assert run_id_without_time("20261201-101500-x-1-2") == "x-1-2"
     assert run_id_without_time("run-3") == "run-3"  # not a new_run_id: shown whole
     assert run_id_without_time("2026120-101500-a-b") == "2026120-101500-a-b"
+
+
+async def test_at_80x24_the_curve_keeps_room_beside_the_importances(runs_dir: Path) -> None:
+    store = RunStore(runs_dir)
+    app = ScreenTestApp(lambda: SweepsScreen(store), store=store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("#trials-table", TrialsTable)
+        await wait_for(pilot, lambda: table.row_count == TRIALS)
+        assert screen.query_one("#best-curve", LineChart).size.width >= 20  # was 7
+        box = screen.query_one("#importances", Static).content_size.width
+        text = importance_text({"train.learning_rate": 0.93, "model.dropout": 0.07}, 4,
+                               bar_width=NARROW_BAR_WIDTH)
+        assert all(len(line) <= box for line in text.plain.splitlines())

@@ -55,6 +55,10 @@ if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only i
 REFRESH_SECONDS = 1.0
 CURVE_SECONDS = 3.0  # the best-so-far curve is redrawn at most this often
 NEWEST_RUNS_FOR_BASE = 200
+# Parameter importance bars: 16 (key) + 1 + bar + 1 + 4 (share) fit the box's 46 columns,
+# or its 32 on a narrow screen, where the best-so-far curve needs the rest.
+BAR_WIDTH = 20
+NARROW_BAR_WIDTH = 8
 # The trials table's columns before any study is read (sweep.reader.trial_header([])).
 EMPTY_TRIALS_HEADER = ("#", "state", "value", "run", "epochs", "duration", "pruned at")
 
@@ -92,6 +96,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     SweepsScreen .hint { color: $text-muted; height: auto; padding: 0 1; }
     SweepsScreen #new-problem { color: $error; height: auto; padding: 0 1; }
     SweepsScreen.-narrow #studies-table { width: 26; }
+    SweepsScreen.-narrow #importances { width: 32; }
     SweepsScreen.-short #study-bottom { height: 7; }
     """
     # At 80x24 the studies list and the 12-row curve left the trials table its header and
@@ -252,7 +257,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
             self._drawn["best"], self._curve_at = finished, time.monotonic()
             self._draw_best(view)
         self._show_text("#importances", importance_text(
-            view.importances, view.info.finished, view.importances_pending))
+            view.importances, view.info.finished, view.importances_pending,
+            bar_width=NARROW_BAR_WIDTH if self.has_class("-narrow") else BAR_WIDTH))
 
     def _show_text(self, selector: str, content: str | Text) -> None:
         """Update a Static only when what it says changes: the screen refreshes every
@@ -513,7 +519,7 @@ def _number(value: float | None) -> str:
 
 
 def importance_text(importances: dict[str, float] | None, finished: int,
-                    pending: bool = False) -> Text:
+                    pending: bool = False, bar_width: int = BAR_WIDTH) -> Text:
     """Bars of Optuna's parameter importances, or why there are none yet."""
     from densexp_tui.sweep.study import MIN_TRIALS_FOR_IMPORTANCE, short_key
 
@@ -526,8 +532,7 @@ def importance_text(importances: dict[str, float] | None, finished: int,
         text.append(f"after {MIN_TRIALS_FOR_IMPORTANCE} complete trials "
                     f"({finished} finished so far)")
         return text
-    width = 20
     for key, share in importances.items():
-        bar = "█" * max(1, round(share * width)) if share > 0 else ""
-        text.append(f"{short_key(key)[:16]:<16} {bar:<{width}} {share:.2f}\n")
+        bar = "█" * max(1, round(share * bar_width)) if share > 0 else ""
+        text.append(f"{short_key(key)[:16]:<16} {bar:<{bar_width}} {share:.2f}\n")
     return text
