@@ -55,6 +55,7 @@ def compare(store: RunStore, ref_a: str, ref_b: str, metric: str = "test.f1") ->
     if a.kind != b.kind:
         raise BadInput(f"{ref_a} is a {a.kind} and {ref_b} a {b.kind}; allowed: two runs "
                        "(paired test) or two groups (seeds as samples)")
+    refuse_the_same_side(a, b)
     if a.kind == "run":
         result = paired_comparison(load_run_predictions(store, a.runs[0]),
                                    load_run_predictions(store, b.runs[0]), name)
@@ -66,6 +67,18 @@ def compare(store: RunStore, ref_a: str, ref_b: str, metric: str = "test.f1") ->
                            f"{', '.join(labels_b)}); allowed: groups of the same labels")
         result = group_comparison(values_a, values_b, name)
     return CompareReport(a, b, result)
+
+
+def refuse_the_same_side(a: Side, b: Side) -> None:
+    """A run (or group) against itself has no difference to test: a verdict on it ("no
+    difference, p = 1") would read as a finding. The refs may differ (a name and an id)."""
+    same = a.ref == b.ref if a.kind == "group" else a.runs[0].run_id == b.runs[0].run_id
+    if not same:
+        return
+    given = f"{a.ref} twice" if a.ref == b.ref else f"as {a.ref} and {b.ref}"
+    what = f"run {a.runs[0].run_id}" if a.kind == "run" else f"group {a.ref}"
+    raise BadInput(f"A and B are the same {what} (given {given}); allowed: two different "
+                   f"{a.kind}s")
 
 
 def resolve_side(store: RunStore, ref: str) -> Side:

@@ -125,6 +125,16 @@ def new_run_id(name: str, now: float | None = None) -> str:
     return f"{stamp}-{name_slug(name)}-{secrets.token_hex(3)}"
 
 
+def run_id_without_time(run_id: str) -> str:
+    """The part of a new_run_id that tells runs of one study or day apart: name and suffix
+    ("20261201-101500-quick-t3-a1b2c3" -> "quick-t3-a1b2c3"); other ids as they are."""
+    stamp, _, rest = run_id.partition("-")
+    clock, _, tail = rest.partition("-")
+    if len(stamp) == 8 and len(clock) == 6 and (stamp + clock).isdigit() and tail:
+        return tail
+    return run_id
+
+
 def _process_start_time(pid: int) -> float | None:
     try:
         return float(psutil.Process(pid).create_time())

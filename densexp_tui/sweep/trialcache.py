@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from optuna.trial import FrozenTrial
 
 from densexp_tui.core.formatting import format_duration
+from densexp_tui.core.runstore import run_id_without_time
 from densexp_tui.sweep import study as study_mod
 
 Cells = tuple[str, ...]  # one trial as the trials table's texts, in trial_header order
@@ -43,18 +44,23 @@ class TrialDelta:
 
 def trial_header(keys: list[str]) -> tuple[str, ...]:
     """The trials table's columns: number, the searched keys, then what happened."""
-    return ("#", *[study_mod.short_key(k) for k in keys], "state", "value", "epochs",
-            "duration", "pruned at", "run")
+    # The run comes right after the value: a trial's parameters, outcome and run fit the
+    # table's width at 120 columns (at 80 the rest is one scroll to the right).
+    return ("#", *[study_mod.short_key(k) for k in keys], "state", "value", "run", "epochs",
+            "duration", "pruned at")
 
 
 def trial_cells(row: study_mod.TrialRow, keys: list[str]) -> Cells:
     """One trial as text, in trial_header order (built off the UI thread)."""
     params = [study_mod.format_value(row.params[k]) if k in row.params else "" for k in keys]
-    run = f"reused {row.reused_from}" if row.reused_from else row.run_id
+    # Without its time stamp (the same few seconds for every trial): the run's name and
+    # suffix, which the runs screen's Name column and the run id end with.
+    run = (f"reused {run_id_without_time(row.reused_from)}" if row.reused_from
+           else run_id_without_time(row.run_id))
     note = f" ({row.note})" if row.note and not row.reused_from else ""
     value = "" if row.value is None else f"{row.value:.4f}"
-    return (str(row.number), *params, row.state + note, value, str(row.epochs or ""),
-            format_duration(row.duration), str(row.pruned_at or ""), run)
+    return (str(row.number), *params, row.state + note, value, run, str(row.epochs or ""),
+            format_duration(row.duration), str(row.pruned_at or ""))
 
 
 class TrialCache:

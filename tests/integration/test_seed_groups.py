@@ -25,13 +25,23 @@ def test_seeds_make_one_group_that_compare_summarises(runs_dir: Path, capsys):
     assert group.startswith("wine-mlp-")
     assert f"group {group}: 2 finished seed(s)" in capsys.readouterr().out
 
-    assert main(["compare", group, group, "--metric", "test.accuracy", "--json"]) == 0
+    # compare needs two different groups: the same config at another epoch count is another
+    assert main(["run", str(EXAMPLE), "--seeds", "1,2", "--set", "train.epochs=2"]) == 0
+    other_runs = [run for run in RunStore(runs_dir).list_runs() if run.group != group]
+    assert len(other_runs) == 2 and len({run.group for run in other_runs}) == 1
+    other = other_runs[0].group
+    capsys.readouterr()
+    assert main(["compare", group, other, "--metric", "test.accuracy", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n"] == 4 and "Welch" in out["test"] and "2 + 2 seeds" in out["test"]
-    assert out["diff"] == 0
     values = [run.test["accuracy"] for run in runs]
+    other_values = [run.test["accuracy"] for run in other_runs]
     assert out["a"] == pytest.approx(sum(values) / 2)
+    assert out["b"] == pytest.approx(sum(other_values) / 2)
+    assert out["diff"] == pytest.approx(out["b"] - out["a"])
 
-    # a group against one run is refused in one line
+    # a group against itself, or against one run, is refused in one line
+    assert main(["compare", group, group]) == 2
+    assert f"same group {group}" in capsys.readouterr().err
     assert main(["compare", group, runs[0].run_id]) == 2
     assert "two runs" in capsys.readouterr().err

@@ -160,7 +160,7 @@ class CompareScreen(UsesWorkbench, Screen[None]):
                         "trainable", "trainable_pct", "duration"]
         titles = {"run": "run", "val_acc": "val acc", "val_f1": "val F1",
                   "val_loss": "val loss", "test_acc": "test acc", "test_f1": "test F1",
-                  "trainable": "trainable", "trainable_pct": "train %", "duration": "time"}
+                  "trainable": "trainable", "trainable_pct": "trainable %", "duration": "time"}
         for key in self.columns:
             table.add_column(titles.get(key) or SHORT_KEYS.get(key, key.split(".")[-1]), key=key)
         for index, run in enumerate(self.runs):

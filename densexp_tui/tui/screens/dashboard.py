@@ -60,6 +60,8 @@ SCRUB_GROUP = Binding.Group("Epoch", compact=True)
 MATRIX_GROUP = Binding.Group("Matrix epoch", compact=True)
 LIVE_ONLY_ACTIONS = {"cancel_run"}
 REPLAY_ONLY_ACTIONS = {"speed", "toggle_pause", "scrub", "jump_to_end", "restart", "rerun"}
+# What a replay that reached the end says, by the progress bar ("0" is action_restart's key).
+REPLAY_FINISHED_NOTE = "replay finished · 0 plays it again"
 
 
 def speed_label(speed: float | None) -> str:
@@ -318,7 +320,7 @@ class DashboardScreen(UsesWorkbench, Screen[None]):
         if replay is None:
             return ""
         if self.source_finished:
-            return "replay done · 0 restart"
+            return REPLAY_FINISHED_NOTE
         state = "⏸ paused" if replay.paused else f"▶ {speed_label(replay.speed)}"
         return f"replay {state}"
 

@@ -1,8 +1,8 @@
 """Sweeps: the Optuna studies of this runs directory (or of a PostgreSQL storage), live.
 
-Left, the studies; right, the selected study's trials (parameters, state, value, epochs,
-duration, pruned at), the best value so far as a curve, and parameter importances once
-enough trials completed. Keys stop a study (the running trial is cancelled cleanly and its
+Left, the studies; right, the selected study's trials (parameters, state, value, run,
+epochs, duration, pruned at), the best value so far as a curve, and parameter importances
+once enough trials completed. Keys stop a study (the running trial is cancelled cleanly and its
 parameters run again on the next start), continue it, open any trial's dashboard, and start
 a new sweep from a small form. Sweeps run as ``densexp sweep`` subprocesses: crash-safe, and
 they keep going when the app closes.
@@ -22,31 +22,29 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Checkbox,
     DataTable,
     Footer,
     Header,
     Input,
     Label,
-    Select,
     Static,
     TabbedContent,
     TabPane,
 )
 
-from densexp_tui.core.config import FIELD_SPECS, RunConfig, load_config, resolve_paths
+from densexp_tui.core.config import RunConfig, load_config, resolve_paths
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore
-from densexp_tui.core.sweepconfig import OBJECTIVES, PRUNERS, SAMPLERS
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.line_chart import ChartSeries, LineChart
+from densexp_tui.tui.widgets.sweep_form import compose_sweep_form, read_sweep_form
 from densexp_tui.tui.widgets.trials_table import TrialsTable
 
 if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only in workers
@@ -57,15 +55,12 @@ if TYPE_CHECKING:  # optuna loads with sweep.study: the screen imports it only i
 REFRESH_SECONDS = 1.0
 CURVE_SECONDS = 3.0  # the best-so-far curve is redrawn at most this often
 NEWEST_RUNS_FOR_BASE = 200
+# Parameter importance bars: 16 (key) + 1 + bar + 1 + 4 (share) fit the box's 46 columns,
+# or its 32 on a narrow screen, where the best-so-far curve needs the rest.
+BAR_WIDTH = 20
+NARROW_BAR_WIDTH = 8
 # The trials table's columns before any study is read (sweep.reader.trial_header([])).
-EMPTY_TRIALS_HEADER = ("#", "state", "value", "epochs", "duration", "pruned at", "run")
-SPACE_ROWS = 3
-# Keys a sweep can search: numbers and choices (strings like data.path make no sense).
-SEARCHABLE_KEYS = tuple(
-    key for key, spec in FIELD_SPECS.items()
-    if not key.startswith("run.") or key in ("run.seed", "run.deterministic")
-    if spec.kind in ("int", "float", "bool", "list[int]") or spec.choices
-)
+EMPTY_TRIALS_HEADER = ("#", "state", "value", "run", "epochs", "duration", "pruned at")
 
 
 class SweepsLoaded(Message):
@@ -100,7 +95,14 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     SweepsScreen .space-key { width: 2fr; }
     SweepsScreen .hint { color: $text-muted; height: auto; padding: 0 1; }
     SweepsScreen #new-problem { color: $error; height: auto; padding: 0 1; }
+    SweepsScreen.-narrow #studies-table { width: 26; }
+    SweepsScreen.-narrow #importances { width: 32; }
+    SweepsScreen.-short #study-bottom { height: 7; }
     """
+    # At 80x24 the studies list and the 12-row curve left the trials table its header and
+    # no row: a narrow screen gives the list less width, a short one the curve fewer rows.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="sweeps.back",
@@ -169,7 +171,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         """Mount the New sweep form on its first showing; its fields exist once awaited."""
         if self._form_mounting is None:
             self._form_mounting = self.query_one("#tab-new", TabPane).mount_compose(
-                self._new_sweep_form())
+                compose_sweep_form())
         await self._form_mounting
 
     @on(TabbedContent.TabActivated, "#sweeps-tabs")
@@ -177,49 +179,6 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         if event.pane.id == "tab-new" and self._form_mounting is None:  # a click on the tab
             await self._show_form()
             self.query_one("#new-base", Static).update(self._base_description())
-
-    def _new_sweep_form(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static("", id="new-base", classes="hint")
-            with Horizontal(classes="form-row"):
-                yield Input(placeholder="name (default: <run name>-sweep)", id="new-name")
-                yield Input(placeholder="base TOML (blank: settings above)", id="new-base-path")
-            yield Static("Objective, sampler, pruner and how many finished trials",
-                         classes="hint")
-            with Horizontal(classes="form-row"):
-                yield Select([(o, o) for o in OBJECTIVES], value="val.f1", allow_blank=False,
-                             id="new-objective")
-                yield Select([(s, s) for s in SAMPLERS], value="tpe", allow_blank=False,
-                             id="new-sampler")
-                yield Select([(p, p) for p in PRUNERS], value="median", allow_blank=False,
-                             id="new-pruner")
-                yield Input("12", placeholder="n_trials", id="new-n-trials")
-            # The inputs start filled in, so their grey hints never show: this line names them.
-            yield Static("Worker processes at once; or the GPUs to give one worker each",
-                         classes="hint")
-            with Horizontal(classes="form-row"):
-                yield Input("1", placeholder="workers", id="new-workers",
-                            tooltip="Local worker processes training trials at once")
-                yield Input("", placeholder="GPUs, e.g. 0,1 (one worker each)", id="new-gpus",
-                            tooltip="One worker per GPU, each seeing only its own GPU")
-            yield Static("Search space: low and high (log for a log scale), or choices "
-                         "separated by commas", classes="hint")
-            defaults = [("train.learning_rate", "1e-4", "3e-3", True),
-                        ("train.batch_size", "", "", False), ("model.dropout", "0.0", "0.3", False)]
-            for index in range(SPACE_ROWS):
-                key, low, high, log = defaults[index] if index < len(defaults) else ("", "", "",
-                                                                                    False)
-                with Horizontal(classes="form-row"):
-                    yield Select([(k, k) for k in SEARCHABLE_KEYS], value=key or Select.NULL,
-                                 prompt="key", id=f"space-key-{index}", classes="space-key")
-                    yield Input(low, placeholder="low", id=f"space-low-{index}")
-                    yield Input(high, placeholder="high", id=f"space-high-{index}")
-                    yield Checkbox("log", log, id=f"space-log-{index}")
-                    yield Input("16, 32" if key == "train.batch_size" else "",
-                                placeholder="choices", id=f"space-choices-{index}")
-            with Horizontal(classes="form-row"):
-                yield Button("Start sweep", id="new-start", variant="primary")
-            yield Static("", id="new-problem")
 
     def reader(self) -> StudyReader:
         """The study reader (workers only: creating it imports optuna)."""
@@ -298,7 +257,8 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
             self._drawn["best"], self._curve_at = finished, time.monotonic()
             self._draw_best(view)
         self._show_text("#importances", importance_text(
-            view.importances, view.info.finished, view.importances_pending))
+            view.importances, view.info.finished, view.importances_pending,
+            bar_width=NARROW_BAR_WIDTH if self.has_class("-narrow") else BAR_WIDTH))
 
     def _show_text(self, selector: str, content: str | Text) -> None:
         """Update a Static only when what it says changes: the screen refreshes every
@@ -491,7 +451,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
         problem = self.query_one("#new-problem", Static)
         try:
             base = self._chosen_base()
-            form = self.read_form()
+            form = read_sweep_form(self)
             cfg = form_to_sweep(form, resolve_paths(base))
             workers = worker_arguments(form)
         except BadInput as err:
@@ -513,28 +473,6 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     def _chosen_base(self) -> RunConfig:
         typed = self.query_one("#new-base-path", Input).value.strip()
         return load_config(Path(typed).expanduser()) if typed else self._base_config()[0]
-
-    def read_form(self) -> Any:
-        from densexp_tui.sweep.launch import SpaceRow, SweepForm
-
-        def value(selector: str) -> str:
-            return self.query_one(selector, Input).value
-
-        rows = []
-        for index in range(SPACE_ROWS):
-            select = self.query_one(f"#space-key-{index}", Select)
-            rows.append(SpaceRow(key="" if select.is_blank() else str(select.value),
-                                 low=value(f"#space-low-{index}"),
-                                 high=value(f"#space-high-{index}"),
-                                 log=self.query_one(f"#space-log-{index}", Checkbox).value,
-                                 choices=value(f"#space-choices-{index}")))
-        return SweepForm(
-            name=value("#new-name"), objective=str(self.query_one("#new-objective",
-                                                                  Select).value),
-            sampler=str(self.query_one("#new-sampler", Select).value),
-            pruner=str(self.query_one("#new-pruner", Select).value),
-            n_trials=value("#new-n-trials"), rows=rows,
-            workers=value("#new-workers"), gpus=value("#new-gpus"))
 
     # -- other keys -------------------------------------------------------------------------
     @on(Input.Submitted, "#sweeps-storage")
@@ -581,7 +519,7 @@ def _number(value: float | None) -> str:
 
 
 def importance_text(importances: dict[str, float] | None, finished: int,
-                    pending: bool = False) -> Text:
+                    pending: bool = False, bar_width: int = BAR_WIDTH) -> Text:
     """Bars of Optuna's parameter importances, or why there are none yet."""
     from densexp_tui.sweep.study import MIN_TRIALS_FOR_IMPORTANCE, short_key
 
@@ -594,8 +532,7 @@ def importance_text(importances: dict[str, float] | None, finished: int,
         text.append(f"after {MIN_TRIALS_FOR_IMPORTANCE} complete trials "
                     f"({finished} finished so far)")
         return text
-    width = 20
     for key, share in importances.items():
-        bar = "█" * max(1, round(share * width)) if share > 0 else ""
-        text.append(f"{short_key(key)[:16]:<16} {bar:<{width}} {share:.2f}\n")
+        bar = "█" * max(1, round(share * bar_width)) if share > 0 else ""
+        text.append(f"{short_key(key)[:16]:<16} {bar:<{bar_width}} {share:.2f}\n")
     return text

@@ -49,9 +49,13 @@ class ProgressPanel(Widget):
         step = (f"  step {progress.step_in_epoch}/{progress.steps_per_epoch}"
                 if progress.steps_per_epoch else f"  step {progress.global_step}")
         percent = f" {progress.fraction * 100:3.0f}%"
-        bar_width = max(4, width - len(head) - len(step) - len(percent))
+        # The note (the replay's state, and which key plays it again) ends the first line and
+        # the bar makes room for it: at the end of the details it was cut at 80 columns.
+        note = Text(f"  {self.note}", style="bold", no_wrap=True) if self.note else Text()
+        bar_width = max(4, width - len(head) - len(step) - len(percent) - note.cell_len)
         head.append_text(self._bar(progress.fraction, bar_width, view.status))
         head.append(percent + step)
+        head.append_text(note)
         return Text("\n").join([head, self._details(view, progress)])
 
     def _bar(self, fraction: float, width: int, status: str) -> Text:
@@ -73,7 +77,4 @@ class ProgressPanel(Widget):
         parts.append(f"elapsed {format_duration(progress.elapsed)}")
         if not view.finished:
             parts.append(f"ETA {format_duration(progress.eta)}")
-        details = Text(" · ".join(parts), style=fg(muted_color(self.app)), no_wrap=True)
-        if self.note:
-            details.append("   " + self.note, style="bold")
-        return details
+        return Text(" · ".join(parts), style=fg(muted_color(self.app)), no_wrap=True)

@@ -58,7 +58,7 @@ COLUMNS = (
     ("epochs", "Epochs"),
     ("duration", "Duration"),
     ("started", "Started"),
-    ("trainable", "Train %"),
+    ("trainable", "Trainable %"),
 )
 RIGHT_ALIGNED = {"acc", "f1", "epochs", "duration", "trainable"}
 # Lines kept drawn (a few screenfuls of rows, each with and without the cursor, both
