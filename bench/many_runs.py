@@ -138,7 +138,11 @@ def ensure_runs(count: int, prefix: str) -> Path:
 CLI_TREE = ROOT
 
 
+LOADS: list[float] = []  # the load average as each CLI figure started, in order
+
+
 def timed(cmd: list[str], exit_code: int = 0) -> float:
+    LOADS.append(os.getloadavg()[0])
     started = time.perf_counter()
     # cwd: `python -m` puts the working directory first on the path, before PYTHONPATH.
     result = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -154,7 +158,15 @@ def drop_index(root: Path) -> None:
     shutil.rmtree(root / INDEX_DIR, ignore_errors=True)
 
 
-def cli_figures(root: Path) -> dict[str, float]:
+def cli_figures(root: Path) -> dict[str, tuple[float, float]]:
+    """Each figure's seconds and the load average as it started."""
+    LOADS.clear()
+    out = _cli_seconds(root)
+    return {name: (value, load) for (name, value), load in zip(out.items(), LOADS,
+                                                               strict=True)}
+
+
+def _cli_seconds(root: Path) -> dict[str, float]:
     runs = [*DENSEXP, "runs", "--runs-dir", str(root)]
     drop_index(root)
     out = {"runs (newest 50), cold": timed(runs)}
@@ -740,9 +752,8 @@ def main() -> None:
         if "cli" in wanted:
             if CLI_TREE != ROOT:
                 print(f"  CLI figures of {CLI_TREE}", flush=True)
-            for name, value in cli_figures(root).items():
-                print(f"  {name:<38} {value:7.2f} s · load {os.getloadavg()[0]:.1f}",
-                      flush=True)
+            for name, (value, load) in cli_figures(root).items():
+                print(f"  {name:<38} {value:7.2f} s · load {load:.1f}", flush=True)
         if "index" in wanted:
             for name, value in index_figures(root).items():
                 print(f"  {name:<36} {value:7.2f}", flush=True)
