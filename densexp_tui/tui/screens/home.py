@@ -377,13 +377,18 @@ class HomeScreen(UsesWorkbench, Screen[None]):
 
     def _update_side_lines(self, n_runs: int, n_shown: int) -> None:
         hint = self.query_one("#empty-hint", Static)
-        problems = self._view.problems if self._view is not None else ()
         text = empty_hint(n_shown, n_runs, where=display_path(self.densexp.store.root),
                           starting=self.densexp.training_busy)
         if text is not None:
             hint.update(text)
         hint.display = n_shown == 0
         self.query_one("#runs-table").display = n_shown > 0
+        self._update_count_line(n_runs, n_shown)
+
+    def _update_count_line(self, n_runs: int, n_shown: int) -> None:
+        """The line under the table: the queue, the counts and the marks (all a mark
+        changes, so a mark redraws only this and its row)."""
+        problems = self._view.problems if self._view is not None else ()
         queue = self.densexp.describe_queue()
         count = count_line(n_shown, n_runs, fold=self.fold_groups,
                            checking=self._in_worker and not self._checked,
@@ -552,7 +557,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         view = self._view
         if view is not None and key in view.positions:
             self._table().update_rows({key: self._cells(view.rows[view.positions[key]])})
-            self._update_side_lines(view.n_runs, view.n_shown)
+            self._update_count_line(view.n_runs, view.n_shown)
 
     def compare_ids(self) -> list[str]:
         """Marked runs in table order, plus the selected one when only one is marked."""
