@@ -1,7 +1,7 @@
 """What the terminal shows of the runs screen while its lines are reused by what they show
 (widgets/line_reuse.py: styled table lines by their content Strip, the scrollbar by its
 segments; widgets/runs_table.py: the header by its look). After scrolls, marks, a writer's
-new runs, a theme change and a resize, every line of the screen must be what Textual paints
+new runs, a theme change, focus moving and a resize, every line of the screen must be what Textual paints
 with none of that reuse: same characters, same styles, same click metadata."""
 
 from __future__ import annotations
@@ -96,6 +96,13 @@ async def test_reused_lines_paint_what_textual_paints(
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"
         await pilot.pause()
         await pilot.press("space", "down")
+        await pilot.pause()
+        assert_screen_as_without_reuse(app, monkeypatch)
+
+        await pilot.press("slash")  # the filter takes focus: the cursor row looks blurred
+        await pilot.pause()
+        assert_screen_as_without_reuse(app, monkeypatch)
+        await pilot.press("escape", "down")  # back in the table
         await pilot.pause()
         assert_screen_as_without_reuse(app, monkeypatch)
 

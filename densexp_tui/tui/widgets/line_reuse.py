@@ -13,9 +13,10 @@ them: about half of a mark's UI-thread time on the 2-core box.
 tint or opacity, each styled line by the identity of the content Strip it was made from (and
 the widths and backgrounds it was styled with). Styling such a line is a pure function of
 exactly those (StylesCache.render_line of the pinned textual version: the line is the
-content line fitted to the content width on the inner background), so handing back the
-same styled Strip is what Textual would have drawn, and its filter and divide caches then
-hit too. Anything else (borders, padding, lines past the content) goes through Textual.
+content line fitted to the content width on the inner background, then copied), so handing
+back the same styled Strip is what Textual would have drawn, and its filter and divide
+caches then hit too; a content line that already has the width is its own styled line.
+Anything else (borders, padding, lines past the content) goes through Textual.
 tests/tui/test_line_reuse.py compares a reused line with a freshly styled one.
 """
 
@@ -98,6 +99,11 @@ class ContentKeyedStylesCache(StylesCache):
                 render_content_line, border_title, border_subtitle, opacity, ansi_theme,
                 native_ansi)
         content = render_content_line(y)
+        if content.cell_length == content_size.width == size.width:
+            # Fitting it changes nothing (Strip.adjust_cell_length returns the strip) and
+            # render_line would only copy it: the same Strip, whose own filter and divide
+            # caches then serve every frame it is shown in.
+            return content
         look: Look = (size.width, content_size.width, base_background, background)
         kept = self._styled.get(id(content))
         if kept is not None and kept[0] is content and kept[1] == look:

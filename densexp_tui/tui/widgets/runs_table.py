@@ -317,6 +317,8 @@ class RunsTable(MeasuredTable[Text]):
         DOM) and size for each line, and a cached line's key needs the cursor, the hover,
         the stripes and the column widths, each a reactive read: together most of a cached
         line's cost, and a scroll by one line asks for all ~36."""
+        # What DataTable.render_lines sets first: the line keys below include it.
+        self._pseudo_class_state = self.get_pseudo_class_state()
         self._frame = self._frame_look()
         try:
             return super().render_lines(crop)
@@ -338,7 +340,8 @@ class RunsTable(MeasuredTable[Text]):
             stripes=self.zebra_stripes,
             look=(width, self._pseudo_class_state, self.cell_padding, widths),
             header_look=(self.hover_coordinate, show, self._show_hover_cursor,
-                         self._update_count),
+                         tuple([(column.label.plain, str(column.label.style))
+                                for column in self.ordered_columns])),
             by_run=self.cursor_type == "row" and not self.fixed_rows and
             not self.fixed_columns and not self._labelled_row_exists)
 
@@ -394,8 +397,9 @@ class RunsTable(MeasuredTable[Text]):
     def _header_line(self, y: int, x1: int, x2: int, base_style: Style,
                      frame: FrameLook) -> Strip:
         """The header's line, cached by what DataTable draws it from apart from the cursor
-        (a row cursor never highlights the header): it keys its own cache on the cursor's
-        coordinate, so every mark and move drew the header again through rich (~3 ms)."""
+        (a row cursor never highlights the header: the labels, widths, hover and styles):
+        it keys its own cache on the cursor's coordinate and the update count, so every
+        mark, move and writer's refresh drew the header again through rich (~3 ms)."""
         key = (self._header_row_key, y, x1, x2, base_style, frame.look, frame.header_look)
         cached = self._lines.get(key)
         if cached is None:
@@ -499,7 +503,7 @@ class FrameLook(NamedTuple):
     hover_row: int
     stripes: bool
     look: tuple[object, ...]  # widths, padding, pseudo-classes: part of each line's key
-    header_look: tuple[object, ...]  # what else the header is drawn from (not the cursor)
+    header_look: tuple[object, ...]  # what else the header is drawn from: hover, labels
     by_run: bool  # lines may be cached by their run (a row cursor, no fixed rows/columns)
 
 
