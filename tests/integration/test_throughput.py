@@ -1,5 +1,6 @@
 """Speed features on real tiny runs: token counts on epoch events, the XLA train step and
-its fallback when XLA cannot compile the model."""
+its fallback when XLA cannot compile the model, and why bucketing leaves what the model
+computes for a row unchanged."""
 
 from __future__ import annotations
 
@@ -134,3 +135,32 @@ def test_bucketed_text_runs_repeat_exactly(tiny_run_config: RunConfig, runs_dir:
     assert first.best["confusion"] == second.best["confusion"]
     losses = [[e.get("loss") for e in _events(run.run_dir, "step")] for run in (first, second)]
     assert losses[0] == losses[1] and losses[0]
+
+
+def test_bucketing_changes_which_rows_share_a_batch_not_what_the_model_computes() -> None:
+    """A row's logits are the same whether it is padded to 8 (bucketed) or to its random
+    batch's longest row: bucketing can change accuracy only through the order and company
+    of rows, never through the padding the attention mask hides."""
+    from densexp_tui.engine.data import make_text_pipeline
+    from densexp_tui.engine.models import build_from_config, model_logits, tiny_bert_config
+
+    rng = np.random.default_rng(0)
+    lengths = np.minimum(rng.lognormal(3.2, 0.8, 96).astype(int) + 2, 128)
+    token_ids = [list(rng.integers(5, 300, length)) for length in lengths]
+    row_numbers = np.arange(len(token_ids))  # carried as "labels" to know each row
+    model = build_from_config(tiny_bert_config(300, ["a", "b", "c"], dropout=0.0))
+    logits_of_row: dict[str, dict[int, np.ndarray]] = {}
+    widths: dict[str, set[int]] = {}
+    for batching in ("random", "bucketed"):
+        logits_of_row[batching], widths[batching] = {}, set()
+        for inputs, rows in make_text_pipeline(token_ids, row_numbers, 16, True, 7,
+                                               batching=batching, pad_to_multiple_of=8,
+                                               max_width=128):
+            widths[batching].add(int(inputs["input_ids"].shape[1]))
+            for row, logits in zip(rows.numpy(), model_logits(model, inputs).numpy(),
+                                   strict=True):
+                logits_of_row[batching][int(row)] = logits
+    assert sorted(logits_of_row["random"]) == list(range(len(token_ids)))
+    assert widths["random"] != widths["bucketed"]  # the same rows, padded differently
+    for row, logits in logits_of_row["random"].items():
+        np.testing.assert_allclose(logits, logits_of_row["bucketed"][row], atol=1e-5)
