@@ -1,8 +1,8 @@
 """What the terminal shows of the runs screen while its lines are reused by what they show
 (widgets/line_reuse.py: styled table lines by their content Strip, the scrollbar by its
 segments; widgets/runs_table.py: the header by its look). After scrolls, marks, a writer's
-new runs, a theme change, focus moving and a resize, every line of the screen must be what Textual paints
-with none of that reuse: same characters, same styles, same click metadata."""
+new runs, a theme change, focus moving and a resize, every line of the screen must be what
+Textual paints with none of that reuse: same characters, same styles, same click metadata."""
 
 from __future__ import annotations
 
