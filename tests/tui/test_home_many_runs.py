@@ -17,9 +17,8 @@ from densexp_tui.core.runindex import RunIndex
 from densexp_tui.core.runquery import parse_filter
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.core.runwindow import Window, WindowRequest
-from densexp_tui.tui import debounce
+from densexp_tui.tui import debounce, runs_feed
 from densexp_tui.tui.app import DensexpApp
-from densexp_tui.tui.screens import home
 from densexp_tui.tui.screens.home import SYNC_LIMIT, WINDOW_ROWS, HomeScreen
 from tests.runs_factory import generate_runs
 from tests.tui.conftest import cells, wait_for
@@ -116,7 +115,7 @@ async def test_typing_fast_queries_once_it_pauses_and_shows_the_final_texts_rows
     expected = parse_filter(text, lenient=True).apply(RunStore(many_runs).list_runs())
     assert 0 < len(expected) < COUNT
     queried: list[str] = []
-    fetch = home.fetch_window
+    fetch = runs_feed.fetch_window
 
     def recording(index: RunIndex, request: WindowRequest,
                   from_folders: bool = False) -> Window:
@@ -125,7 +124,7 @@ async def test_typing_fast_queries_once_it_pauses_and_shows_the_final_texts_rows
 
     # A pause far longer than the keys' gaps, so that a busy machine cannot split the burst.
     monkeypatch.setattr(debounce, "FILTER_PAUSE_SECONDS", 1.0)
-    monkeypatch.setattr(home, "fetch_window", recording)
+    monkeypatch.setattr(runs_feed, "fetch_window", recording)
     app = make_app(runs_dir=many_runs)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, f"{COUNT} runs")

@@ -11,9 +11,10 @@ Scale: up to SYNC_LIMIT runs, listing and filtering happen right on the UI threa
 milliseconds). Beyond that the screen never holds every run: thread workers ask the runs
 index for the window of rows the table shows (core/runwindow.py: filters, orders and counts
 run in SQLite), the first rows come from the newest folders before the index has checked
-every run (that full check runs in a worker, spaced by its own duration), and the table only
-ever holds the rows near the cursor (WINDOW_ROWS, more as the cursor nears the end), so
-nothing on the UI thread grows with the number of runs.
+every run (that full check runs in a worker, spaced by its own duration: tui/runs_feed.py
+keeps what is listed when), and the table only ever holds the rows near the cursor
+(WINDOW_ROWS, more as the cursor nears the end), so nothing on the UI thread grows with the
+number of runs.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import Worker, WorkerState
@@ -43,20 +43,20 @@ from densexp_tui.core.runlisting import (
     count_line,
     empty_hint,
     few_runs,
-    read_listing,
     row_key,
-    update_index,
     window_view,
 )
 from densexp_tui.core.runquery import SortSpec
 from densexp_tui.core.runstore import RunSummary
-from densexp_tui.core.runwindow import Window, WindowRequest, fetch_window
+from densexp_tui.core.runwindow import WindowRequest
 from densexp_tui.core.statuses import RESUMABLE_STATUSES
-from densexp_tui.tui.check_progress import RunsChecked, posting_progress
+from densexp_tui.tui.check_progress import RunsChecked
 from densexp_tui.tui.debounce import Debounced
 from densexp_tui.tui.dialogs import ConfirmDialog
+from densexp_tui.tui.footer_turns import taking_turns
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.run_watch import RunStatusesChanged, ended_since
+from densexp_tui.tui.runs_feed import RunsFeed, RunsListed
 from densexp_tui.tui.services import UsesWorkbench
 from densexp_tui.tui.widgets.filter_input import FilterInput
 from densexp_tui.tui.widgets.runs_table import Cells, RunsTable, group_cells, run_cells
@@ -68,34 +68,12 @@ SYNC_LIMIT = 500
 # Rows the table holds past the cursor; more are added as the cursor gets near the end.
 WINDOW_ROWS = 80
 WINDOW_MARGIN = 20
-# A full check of every summary waits at least this many times its own last duration (at
-# 100,000 runs it stats every summary); in between new and gone folders and running runs.
-FULL_LIST_SPACING = 5.0
-# ... and at least this long: it only catches summaries rewritten by other processes of
-# runs that do not run (new, gone and running runs are seen every tick), and at 100,000
-# runs it takes a core for seconds that the UI's repaints compete for.
-FULL_CHECK_SECONDS = 30.0
 # Under another screen the window of rows is fetched at most this often (new runs from
 # another terminal); each tick in between only re-reads the running runs (to announce ends).
 HIDDEN_LIST_SECONDS = 10.0
 # Sort orders the o key steps through.
 SORT_CYCLE = (SortSpec("started", True), SortSpec("acc", True), SortSpec("f1", True),
               SortSpec("duration", False), SortSpec("name", False))
-
-
-class RunsListed(Message):
-    """A worker fetched the window of rows; the handler redraws the visible rows."""
-
-    def __init__(self, window: Window | None, generation: int, ticked: bool = False,
-                 checked_in: float | None = None, ended: list[RunSummary] | None = None,
-                 running: list[str] | None = None) -> None:
-        super().__init__()
-        self.window = window  # None: a tick under another screen that only watched
-        self.generation = generation
-        self.ticked = ticked  # from the periodic refresh (the next one may start)
-        self.checked_in = checked_in  # seconds a full check of every summary took
-        self.ended = ended or []  # runs that were running at the last tick and are not now
-        self.running = running or []  # runs running now
 
 
 class HomeScreen(UsesWorkbench, Screen[None]):
@@ -152,16 +130,8 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._window = WINDOW_ROWS
         self._footer_offers_resume: bool | None = None
         self._in_worker = False  # big runs dir: listing and filtering run in workers
-        self._ticking = False
-        self._running_ids: list[str] = []
-        self._last_hidden = 0.0
-        self._checked = False  # the index has checked every run once
-        self._check_read: tuple[int, int] | None = None  # how far that first check is
-        self._generation = 0
-        self._last_full = 0.0
-        self._last_full_seconds = 0.0
+        self._feed: RunsFeed  # what is listed when (tui/runs_feed.py), set on mount
         self._queue_line: str | None = None  # as last drawn
-        self._names: NamesSync | None = None  # big runs dir: the names update's child
         self._refilter_soon = Debounced(self, self._refilter)  # typing
 
     def compose(self) -> ComposeResult:
@@ -176,6 +146,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
+        self._feed = RunsFeed(self.densexp.store)
         self.sub_title = f"Runs · {display_path(self.densexp.store.root)}"
         self._in_worker = not few_runs(self.densexp.store.root, SYNC_LIMIT)
         if self._in_worker:
@@ -191,7 +162,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     def _tick(self) -> None:
         if self.app.screen is self:
             self.refresh_runs()
-        elif not self._ticking:
+        elif not self._feed.ticking:
             self._watch_while_hidden()
 
     def _watch_while_hidden(self) -> None:
@@ -199,14 +170,15 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         now and then the new folders and the window of rows too (runs started in another
         terminal), so that their ends are announced (tui/run_watch.py) on whatever screen
         the user looks at."""
-        fetch = time.monotonic() - self._last_hidden >= HIDDEN_LIST_SECONDS
-        if not fetch and not self._running_ids:
+        feed = self._feed
+        fetch = time.monotonic() - feed.last_hidden >= HIDDEN_LIST_SECONDS
+        if not fetch and not feed.running_ids:
             return
         if fetch:
-            self._last_hidden = time.monotonic()
-        self._ticking = True
-        self._tick_in_worker(self._request(), False, self._generation,
-                             list(self._running_ids), self._names_sync(), window=fetch)
+            feed.last_hidden = time.monotonic()
+        feed.ticking = True
+        self._tick_in_worker(self._request() if fetch else None, False, feed.generation,
+                             list(feed.running_ids), feed.names_sync())
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
@@ -215,40 +187,32 @@ class HomeScreen(UsesWorkbench, Screen[None]):
     @on(RunLaunched)
     @on(RunEnded)
     def _training_changed(self) -> None:
-        self._last_full = 0.0  # a run started or ended: list everything again soon
+        self._feed.list_again_soon()
         self.refresh_runs()
 
     def refresh_runs(self, restyle: bool = False) -> None:
         """Re-read the runs and redraw what changed (everything when ``restyle``)."""
         if restyle:
             self._table().forget_drawn()
+        feed = self._feed
         if not self._in_worker:
             runs = self.densexp.store.list_runs()
             self._all = runs
-            self._report_ended(ended_since(self._running_ids, runs))
-            self._running_ids = [r.run_id for r in runs if r.status == "running"]
+            self._report_ended(ended_since(feed.running_ids, runs))
+            feed.running_ids = [r.run_id for r in runs if r.status == "running"]
             self._show(build_view(runs, self._filter_text(), self.fold_groups, self.sort),
                        restyle)
             if len(runs) > SYNC_LIMIT:
                 self._in_worker = True  # grew past the limit: workers from now on
             return
-        if self._ticking:
+        if feed.ticking:
             return
-        self._ticking = True
-        full = not self._checked or time.monotonic() - self._last_full >= max(
-            FULL_CHECK_SECONDS, FULL_LIST_SPACING * self._last_full_seconds)
-        self._tick_in_worker(self._request(), full, self._generation, list(self._running_ids),
-                             self._names_sync())
-
-    def _names_sync(self) -> NamesSync:
-        """The child process that keeps the index's names current (core/namesync.py)."""
-        if self._names is None:
-            self._names = NamesSync(self.densexp.store)
-        return self._names
+        feed.ticking = True
+        self._tick_in_worker(self._request(), feed.full_due(), feed.generation,
+                             list(feed.running_ids), feed.names_sync())
 
     def on_unmount(self) -> None:
-        if self._names is not None:
-            self._names.close()
+        self._feed.close()
 
     def _filter_text(self) -> str:
         return self.query_one("#filter", Input).value
@@ -259,56 +223,31 @@ class HomeScreen(UsesWorkbench, Screen[None]):
 
     def _first_rows(self) -> None:
         """The newest rows straight from their folders (the index may not know them yet)."""
-        self._generation += 1
-        self._query_in_worker(self._request(), self._generation, from_folders=True)
+        self._query_in_worker(self._request(), self._feed.newer_request(), from_folders=True)
 
     @work(thread=True, group="runs-list", exit_on_error=False)
-    def _tick_in_worker(self, request: WindowRequest, full: bool, generation: int,
-                        previous: list[str], names: NamesSync, window: bool = True) -> None:
-        store = self.densexp.store
-        progress = None if self._checked else posting_progress(self.post_message)
-        checked_in = update_index(store, full, names, progress)
-        # The runs known as running now, not when the tick began: the first rows may have
-        # shown one meanwhile (a plain list, read once; the UI thread replaces it whole).
-        previous = list(dict.fromkeys([*previous, *self._running_ids]))
-        listing = read_listing(store, request if window else None, previous)
-        self.post_message(RunsListed(listing.window, generation, ticked=True,
-                                     checked_in=checked_in,
-                                     ended=ended_since(previous, listing.summaries),
-                                     running=listing.running))
+    def _tick_in_worker(self, request: WindowRequest | None, full: bool, generation: int,
+                        previous: list[str], names: NamesSync) -> None:
+        """The tick's listing (``request`` None: only the running runs, no rows)."""
+        self.post_message(self._feed.tick(request, full, generation, previous, names,
+                                          self.post_message))
 
     @work(thread=True, exclusive=True, group="runs-query", exit_on_error=False)
     def _query_in_worker(self, request: WindowRequest, generation: int,
                          from_folders: bool = False) -> None:
-        window = fetch_window(self.densexp.store.index, request, from_folders)
-        self.post_message(RunsListed(window, generation))
+        self.post_message(self._feed.query(request, generation, from_folders))
 
     @on(RunsListed)
     def _runs_listed(self, message: RunsListed) -> None:
-        if message.ticked:
-            self._ticking = False
-            # Only runs still known as running: a listing on the UI thread meanwhile may
-            # have reported them already.
-            self._report_ended(ended_since(self._running_ids, message.ended))
-            self._running_ids = message.running
-        if message.checked_in is not None:
-            self._checked = True
-            self._last_full = time.monotonic()
-            self._last_full_seconds = message.checked_in
-        if message.window is None:
-            return
-        if not message.ticked:  # the first rows may show a run running before any tick
-            shown = [row.run_id for row in message.window.rows
-                     if isinstance(row, RunSummary) and row.status == "running"]
-            self._running_ids = list(dict.fromkeys([*self._running_ids, *shown]))
-        if message.generation != self._generation:
-            return  # overtaken by newer typing, folding or sorting: its own answer follows
-        self._show(window_view(message.window))
+        ended, current = self._feed.listed(message)
+        self._report_ended(ended)
+        if current and message.window is not None:
+            self._show(window_view(message.window))
 
     @on(RunsChecked)
     def _runs_checked(self, message: RunsChecked) -> None:
-        self._check_read = (message.read, message.to_read)
-        if self._view is not None and not self._checked:
+        self._feed.checked_so_far(message)
+        if self._view is not None and not self._feed.checked:
             self._update_side_lines(self._view.n_runs, self._view.n_shown)
 
     def _report_ended(self, ended: list[RunSummary]) -> None:
@@ -320,7 +259,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         """A listing that failed must not stop the next one (and the user hears why)."""
         if event.worker.group in ("runs-list", "runs-query") and \
                 event.state == WorkerState.ERROR:
-            self._ticking = False
+            self._feed.ticking = False
             self.notify(f"Cannot list the runs: {event.worker.error}", severity="error")
 
     def _refilter(self) -> None:
@@ -329,8 +268,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             self._show(build_view(self._all, self._filter_text(), self.fold_groups, self.sort,
                                   self._runs))
             return
-        self._generation += 1
-        self._query_in_worker(self._request(), self._generation)
+        self._query_in_worker(self._request(), self._feed.newer_request())
 
     def _show(self, view: RunsView, restyle: bool = False) -> None:
         """Make the table show ``view``'s first rows (only those: the window)."""
@@ -377,17 +315,23 @@ class HomeScreen(UsesWorkbench, Screen[None]):
 
     def _update_side_lines(self, n_runs: int, n_shown: int) -> None:
         hint = self.query_one("#empty-hint", Static)
-        problems = self._view.problems if self._view is not None else ()
         text = empty_hint(n_shown, n_runs, where=display_path(self.densexp.store.root),
                           starting=self.densexp.training_busy)
         if text is not None:
             hint.update(text)
         hint.display = n_shown == 0
         self.query_one("#runs-table").display = n_shown > 0
+        self._update_count_line(n_runs, n_shown)
+
+    def _update_count_line(self, n_runs: int, n_shown: int) -> None:
+        """The line under the table: the queue, the counts and the marks (all a mark
+        changes, so a mark redraws only this and its row)."""
+        problems = self._view.problems if self._view is not None else ()
         queue = self.densexp.describe_queue()
         count = count_line(n_shown, n_runs, fold=self.fold_groups,
-                           checking=self._in_worker and not self._checked,
-                           marked=len(self.marked), problems=problems, read=self._check_read)
+                           checking=self._in_worker and not self._feed.checked,
+                           marked=len(self.marked), problems=problems,
+                           read=self._feed.check_read)
         line = " · ".join(p for p in (queue, count) if p)
         if line != self._queue_line:
             # One row high (app.tcss): no layout pass, which costs a frame at any scale.
@@ -409,29 +353,15 @@ class HomeScreen(UsesWorkbench, Screen[None]):
                            for row in view.rows[start:self._window]})
         self._window_rows = list(view.rows[:self._window])
         if self._in_worker:  # fetch the rows after these before the cursor gets there
-            self._generation += 1
-            self._query_in_worker(self._request(), self._generation)
+            self._query_in_worker(self._request(), self._feed.newer_request())
 
     # -- footer -------------------------------------------------------------------------------
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
-        """What the footer shows. Re-run and Resume take turns, so the footer fits in 80
-        columns: Resume for a run that can continue, Re-run for the others. Both keys work
-        on every run (this only filters the display; help and the palette list both).
-        They share one slot, the first of the two, so a turn relabels that key in place
-        (widgets/steady_footer.py) instead of moving the keys after it."""
-        bindings = super().active_bindings
+        """What the footer shows: Re-run and Resume take turns in one slot, by whether the
+        selected run can continue (tui/footer_turns.py)."""
         shown = "resume_run" if self._selected_resumable() else "rerun"
-        turns = {"rerun", "resume_run"}
-        chosen = [(key, active) for key, active in bindings.items()
-                  if active.binding.action == shown]
-        out: dict[str, ActiveBinding] = {}
-        for key, active in bindings.items():
-            if active.binding.action not in turns:
-                out[key] = active
-            elif chosen and not any(k in out for k, _active in chosen):
-                out.update(chosen)
-        return out
+        return taking_turns(super().active_bindings, shown, ("rerun", "resume_run"))
 
     def _selected_resumable(self) -> bool:
         try:
@@ -479,7 +409,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         self._window = WINDOW_ROWS
         if not self._in_worker:
             return self._refilter()
-        self._generation += 1  # rows on their way are for the text before: drop them
+        self._feed.newer_request()  # rows on their way are for the text before: drop them
         self._refilter_soon()
 
     def action_toggle_groups(self) -> None:
@@ -552,7 +482,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
         view = self._view
         if view is not None and key in view.positions:
             self._table().update_rows({key: self._cells(view.rows[view.positions[key]])})
-            self._update_side_lines(view.n_runs, view.n_shown)
+            self._update_count_line(view.n_runs, view.n_shown)
 
     def compare_ids(self) -> list[str]:
         """Marked runs in table order, plus the selected one when only one is marked."""
@@ -618,7 +548,7 @@ class HomeScreen(UsesWorkbench, Screen[None]):
             return
         self.marked.discard(run.run_id)
         self.notify(f"Deleted {run.run_id}")
-        self._last_full = 0.0
+        self._feed.list_again_soon()
         self.refresh_runs()
 
     def action_resume_run(self) -> None:

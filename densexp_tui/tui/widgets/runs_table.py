@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.console import JustifyMethod
 from rich.segment import Segment
@@ -30,6 +30,7 @@ from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.geometry import Region
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widgets.data_table import CellKey, ColumnKey, Row, RowKey
 
@@ -37,6 +38,7 @@ from densexp_tui.core.rungroups import GroupSummary
 from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.statuses import STATUS_MARKS
 from densexp_tui.tui.widgets.formatting import format_duration, format_metric
+from densexp_tui.tui.widgets.line_reuse import ContentKeyedStylesCache, SteadyScrollBar
 from densexp_tui.tui.widgets.measured_table import (
     MeasuredTable,
     plain_cell_lines,
@@ -147,14 +149,29 @@ class RunsTable(MeasuredTable[Text]):
         self._versions: dict[RowKey, int] = {}
         self._next_version = itertools.count()
         self._lines: dict[tuple[object, ...], DrawnLine] = {}
-        self._frame: tuple[Style, int, int, int] | None = None  # see render_lines
+        self._frame: FrameLook | None = None  # see render_lines
         self.short_lines = True  # body lines drawn by _draw_line (False: all by DataTable)
         self._cell_style_cache: dict[tuple[object, ...], tuple[Style, Style]] = {}
         super().__init__(**kwargs)
+        # A scroll restyles only the lines whose content changed (widgets/line_reuse.py).
+        self._styles_cache = ContentKeyedStylesCache()
         for key, label in COLUMNS:
             self.add_column(label, key=key)
         self.drawn: dict[str, Cells] = {}  # each drawn row's texts, by row key
         self.drawn_order: list[str] = []  # the drawn rows' keys, top to bottom
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Widget.vertical_scrollbar of the pinned textual version, made a SteadyScrollBar:
+        a one-line scroll (each mark or move at the bottom edge) does not redraw it whole
+        (widgets/line_reuse.py)."""
+        if self._vertical_scrollbar is None:
+            bar = SteadyScrollBar(vertical=True, name="vertical",
+                                  thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
 
     # -- which row ----------------------------------------------------------------------------
     def cursor_key(self) -> str | None:
@@ -295,25 +312,47 @@ class RunsTable(MeasuredTable[Text]):
         super().notify_style_update()
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """DataTable.render_lines, with what every line of this frame shares looked up once:
-        DataTable.render_line asks for the widget's rich style (a walk up the DOM) and size
-        for each line, a fifth of a cached line's cost."""
-        width, _height = self.size
-        scroll_x, scroll_y = self.scroll_offset
-        self._frame = (self.rich_style, width, scroll_x, scroll_y)
+        """DataTable.render_lines, with what every line of this frame shares looked up once
+        (FrameLook): DataTable.render_line asks for the widget's rich style (a walk up the
+        DOM) and size for each line, and a cached line's key needs the cursor, the hover,
+        the stripes and the column widths, each a reactive read: together most of a cached
+        line's cost, and a scroll by one line asks for all ~36."""
+        # What DataTable.render_lines sets first: the line keys below include it.
+        self._pseudo_class_state = self.get_pseudo_class_state()
+        self._frame = self._frame_look()
         try:
             return super().render_lines(crop)
         finally:
             self._frame = None
 
+    def _frame_look(self) -> FrameLook:
+        width, _height = self.size
+        scroll_x, scroll_y = self.scroll_offset
+        show = self.show_cursor
+        widths = tuple([column.content_width if column.auto_width else column.width
+                        for column in self.columns.values()])
+        return FrameLook(
+            base_style=self.rich_style, width=width, scroll_x=scroll_x, scroll_y=scroll_y,
+            header=self.header_height if self.show_header else 0,
+            y_offsets=self._y_offsets,
+            cursor_row=self.cursor_coordinate.row if show else -1,
+            hover_row=self.hover_coordinate.row if show and self._show_hover_cursor else -1,
+            stripes=self.zebra_stripes,
+            look=(width, self._pseudo_class_state, self.cell_padding, widths),
+            header_look=(self.hover_coordinate, show, self._show_hover_cursor,
+                         tuple([(column.label.plain, str(column.label.style))
+                                for column in self.ordered_columns])),
+            by_run=self.cursor_type == "row" and not self.fixed_rows and
+            not self.fixed_columns and not self._labelled_row_exists)
+
     def render_line(self, y: int) -> Strip:
         frame = self._frame
         if frame is None or self.fixed_rows:  # outside a frame (tests), or fixed rows
             return super().render_line(y)
-        base_style, width, scroll_x, scroll_y = frame
-        if y >= (self.header_height if self.show_header else 0):
-            y += scroll_y
-        return self._render_line(y, scroll_x, scroll_x + width, base_style)
+        if y >= frame.header:
+            y += frame.scroll_y
+        return self._render_line(y, frame.scroll_x, frame.scroll_x + frame.width,
+                                 frame.base_style)
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         """DataTable._render_line, cached by the row's key and cells rather than by
@@ -325,27 +364,23 @@ class RunsTable(MeasuredTable[Text]):
         every visible line, ~1 ms each under load. A line's look depends only on its row's
         cells, stripe, whether the cursor or hover is on it, the widths and the styles;
         its row number is also in its segments' meta (what a click hits), which is
-        rewritten when only that changed."""
-        try:
-            row_key, line_no = self._get_offsets(y)
-        except LookupError:
+        rewritten when only that changed. The same look gives back the same Strip object,
+        so Textual's styling of it is reused too (widgets/line_reuse.py)."""
+        frame = self._frame or self._frame_look()
+        line = y - frame.header
+        if not frame.by_run or line >= len(frame.y_offsets):
             return super()._render_line(y, x1, x2, base_style)
-        if row_key is self._header_row_key or self.cursor_type != "row" or \
-                self.fixed_rows or self.fixed_columns or self._labelled_row_exists:
-            return super()._render_line(y, x1, x2, base_style)
+        if line < 0:
+            return self._header_line(y, x1, x2, base_style, frame)
+        row_key, line_no = frame.y_offsets[line]
         row_index = self._row_locations.get(row_key)
         if row_index is None:
             return super()._render_line(y, x1, x2, base_style)
-        show = self.show_cursor
-        cursor = show and self.cursor_coordinate.row == row_index
-        hover = show and self._show_hover_cursor and self.hover_coordinate.row == row_index
-        widths = tuple([column.content_width if column.auto_width else column.width
-                        for column in self.columns.values()])
-        width = self._frame[1] if self._frame is not None else self.size.width
+        cursor = row_index == frame.cursor_row
+        hover = row_index == frame.hover_row
         key = (row_key, self._versions.get(row_key), line_no,
-               row_index % 2 if self.zebra_stripes else 0, cursor, hover, x1, x2, width,
-               base_style, self._pseudo_class_state, self.cell_padding,
-               widths)
+               row_index % 2 if frame.stripes else 0, cursor, hover, x1, x2, base_style,
+               frame.look)
         cached = self._lines.get(key)
         if cached is not None:
             if cached.row_index != row_index:
@@ -358,6 +393,21 @@ class RunsTable(MeasuredTable[Text]):
             self._lines.clear()
         self._lines[key] = DrawnLine(strip, row_index)
         return strip
+
+    def _header_line(self, y: int, x1: int, x2: int, base_style: Style,
+                     frame: FrameLook) -> Strip:
+        """The header's line, cached by what DataTable draws it from apart from the cursor
+        (a row cursor never highlights the header: the labels, widths, hover and styles):
+        it keys its own cache on the cursor's coordinate and the update count, so every
+        mark, move and writer's refresh drew the header again through rich (~3 ms)."""
+        key = (self._header_row_key, y, x1, x2, base_style, frame.look, frame.header_look)
+        cached = self._lines.get(key)
+        if cached is None:
+            cached = DrawnLine(super()._render_line(y, x1, x2, base_style), -1)
+            if len(self._lines) >= LINE_CACHE_SIZE:
+                self._lines.clear()
+            self._lines[key] = cached
+        return cached.strip
 
     def _draw_line(self, row_key: RowKey, row_index: int, base_style: Style, cursor: bool,
                    hover: bool, x1: int, x2: int) -> Strip | None:
@@ -438,6 +488,23 @@ class RunsTable(MeasuredTable[Text]):
             justify: JustifyMethod = "right" if column in RIGHT_ALIGNED else "left"
             styled.append(Text(value, style=style.strip(), justify=justify))
         return styled
+
+
+class FrameLook(NamedTuple):
+    """What every line of one frame of the runs table shares (RunsTable.render_lines)."""
+
+    base_style: Style
+    width: int
+    scroll_x: int
+    scroll_y: int
+    header: int  # lines above the rows
+    y_offsets: list[tuple[RowKey, int]]  # each line's row and line within it
+    cursor_row: int  # -1: none shown
+    hover_row: int
+    stripes: bool
+    look: tuple[object, ...]  # widths, padding, pseudo-classes: part of each line's key
+    header_look: tuple[object, ...]  # what else the header is drawn from: hover, labels
+    by_run: bool  # lines may be cached by their run (a row cursor, no fixed rows/columns)
 
 
 class DrawnLine:
