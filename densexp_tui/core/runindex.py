@@ -70,6 +70,7 @@ from densexp_tui.core.runquery import RunFilter, SortSpec
 from densexp_tui.core.runsql import NUMERIC_COLUMNS, TEXT_COLUMNS, order_sql, where_sql
 
 if TYPE_CHECKING:
+    from densexp_tui.core.folderlisting import FolderListing
     from densexp_tui.core.runstore import RunSummary
 
 # In a folder of its own: SQLite's -wal/-shm files come and go with connections, and in the
@@ -217,7 +218,8 @@ class RunIndex:
     @_retry_once
     def update(self, full: bool = True, progress: Progress | None = None,
                until: Callable[[str | None], bool] | None = None,
-               choose: Callable[[list[str]], list[str]] | None = None) -> int:
+               choose: Callable[[list[str]], list[str]] | None = None,
+               listing: FolderListing | None = None) -> int:
         """Bring the rows in line with the folders: add new ones, drop gone ones, re-read
         running ones and (``full``) every summary whose stat changed. Returns how many
         summaries were read. Without ``full``, a runs directory whose mtime is the one
@@ -228,16 +230,17 @@ class RunIndex:
         none is left): True stops the update there, with the names left "not current".
         ``choose(to_read)`` returns the folders to read of them (a name
         lookup on a cold index: core/runresolve.py); any left out leave the names "not
-        current" too."""
-        listing: Listing | None = None
+        current" too. ``listing`` (the caller's listing of the runs dir, made just before)
+        spares a second listing of it when the names are compared without ``full``."""
+        synced: Listing | None = None
         if not full and self._names_unchanged():
             stale = self.running_names()
         else:
-            stale, listing = self._sync_folders(full)
+            stale, synced = self._sync_folders(full, listing)
         if choose is not None:
             chosen = choose(stale)
             if len(chosen) < len(stale):
-                listing = None
+                synced = None
             stale = chosen
         stale.sort(reverse=True)  # newest first: the rows people look at are right soonest
         for start in range(0, len(stale), BATCH_ROWS):
@@ -247,15 +250,16 @@ class RunIndex:
             after = start + BATCH_ROWS
             if until is not None and after < len(stale) and until(stale[after]):
                 return after
-        if listing is not None:
+        if synced is not None:
             # Only now that every new folder has its row: an update cut short (killed,
             # interrupted) must leave the names "not current", so the next one adds the rest
             # and no prefix or name lookup trusts a half-built index meanwhile.
-            self._remember_names(listing[0])
-            self._known = (self._generation, listing[1])
+            self._remember_names(synced[0])
+            self._known = (self._generation, synced[1])
         return len(stale)
 
-    def _sync_folders(self, full: bool) -> tuple[list[str], Listing | None]:
+    def _sync_folders(self, full: bool, listing: FolderListing | None = None
+                      ) -> tuple[list[str], Listing | None]:
         """Drop the rows of gone folders; returns the folders to read (new ones, running
         ones and, with ``full``, those whose summary's stat changed) and the listing they
         come from (the runs dir's mtime before it, the names)."""
@@ -263,6 +267,8 @@ class RunIndex:
             if conn is None:
                 return [], None
             if not full:
+                if listing is not None:
+                    return self._sync_listed(listing)
                 return self._sync_names(_mtime_ns(self.root))
             rows = conn.execute("SELECT dirname, ino, mtime_ns, size, running FROM runs"
                                 ).fetchall()
@@ -301,6 +307,18 @@ class RunIndex:
         stale = [name for name in names - known if not name.startswith(".")]
         stale += [name for name in self.running_names() if name in names]
         return stale, (root_mtime, names)
+
+    def _sync_listed(self, listing: FolderListing) -> tuple[list[str], Listing | None]:
+        """``_sync_names`` on a listing already made (hidden entries already left out, so
+        no Python pass over 100,000 names on a cold index)."""
+        names = listing.visible
+        generation, known = self._known
+        if generation != self._generation or known is None:
+            known = set(self.dirnames_where("1", []))
+        self._delete(list(known - names))
+        stale = list(names - known)
+        stale += [name for name in self.running_names() if name in names]
+        return stale, (listing.root_mtime, names)
 
     def names_current(self) -> bool:
         """Whether every run folder has its row (no folder came or went since the rows were

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from densexp_tui.core.folderlisting import FolderListing, list_folders
+
 if TYPE_CHECKING:
     from densexp_tui.core.runindex import RunIndex
     from densexp_tui.core.runstore import RunSummary
@@ -101,25 +103,28 @@ def _maybe_holding(folders: list[str], slug: str) -> list[str]:
     return list(filter(None, re.findall(f"{other_slug}|([^\n]*)\n", text)))
 
 
-def folders_starting_with(root: Path, prefix: str) -> list[str]:
-    """The run folders whose name starts with ``prefix``, newest first: names only
-    (``os.listdir``, 2.5x faster than a scandir at 100,000), a type check for the few."""
-    try:
-        names = os.listdir(root)
-    except OSError:
+def folders_starting_with(root: Path, prefix: str,
+                          listing: FolderListing | None = None) -> list[str]:
+    """The run folders whose name starts with ``prefix``, newest first: from ``listing``
+    (the lookup's one listing, core/folderlisting.py) or names only (``os.listdir``, 2.5x
+    faster than a scandir at 100,000), a type check for the few."""
+    if listing is None:
+        listing = list_folders(root)
+    if listing is None:
         return []
-    return sorted((name for name in names if name.startswith(prefix)
-                   and not name.startswith(".") and os.path.isdir(os.path.join(root, name))),
-                  reverse=True)
+    return sorted((name for name in listing.starting_with(prefix)
+                   if os.path.isdir(os.path.join(root, name))), reverse=True)
 
 
 def find_by_name(index: RunIndex, name: str, read: Callable[[str], RunSummary],
-                 progress: ReadProgress | None = None) -> RunSummary | None:
+                 progress: ReadProgress | None = None,
+                 listing: FolderListing | None = None) -> RunSummary | None:
     """The newest run named ``name``, or None. The folders without rows that can hold it
     get their rows, newest first, until a row of that name is newer than every one left;
-    then each row of that name is confirmed by ``read`` (its own summary.json)."""
+    then each row of that name is confirmed by ``read`` (its own summary.json). A
+    ``listing`` the caller already made is the one the index compares its rows with."""
     index.update(full=False, progress=progress, choose=folders_for_name(name),
-                 until=lambda unread: _named_newer(index, name, unread))
+                 until=lambda unread: _named_newer(index, name, unread), listing=listing)
     for run_id in index.dirnames_where("name = ?", [name]):
         summary = read(run_id)
         if summary.name == name:  # the row is a cache: the file has the last word

@@ -20,6 +20,7 @@ import psutil
 from densexp_tui.core.config import RunConfig, config_hash, dumps_config, write_text_atomic
 from densexp_tui.core.errors import RunStoreError
 from densexp_tui.core.events import EventWriter
+from densexp_tui.core.folderlisting import list_folders
 from densexp_tui.core.runindex import SUMMARY_NAME, RunIndex
 from densexp_tui.core.runquery import RunFilter, SortSpec
 from densexp_tui.core.runresolve import (
@@ -286,11 +287,13 @@ class RunStore:
         if not self.root.is_dir():  # a mistyped --runs-dir: say so, not "no such run"
             raise RunStoreError(f"no run matches {ref!r}: this runs directory does not "
                                 f"exist; allowed: {RUNS_DIR_SOURCES}", file=self.root)
+        listing = None  # a cold index: the folders are listed once for prefix and name
         if self.index.names_current():  # every folder has its row: ask the index only
             prefixed = self.index.dirnames_where("dirname >= ? AND dirname < ?",
                                                  [ref, ref + "\U0010ffff"])
         else:
-            prefixed = folders_starting_with(self.root, ref)
+            listing = list_folders(self.root)
+            prefixed = folders_starting_with(self.root, ref, listing)
         if len(prefixed) == 1 and (self.root / prefixed[0] / SUMMARY_NAME).is_file():
             return self.read_summary(prefixed[0])
         if len(prefixed) > 1:
@@ -298,7 +301,7 @@ class RunStore:
             raise RunStoreError(f"{ref!r} matches several runs ({ids}); give more of the id",
                                 file=self.root)
         try:
-            found = find_by_name(self.index, ref, self.read_summary, self.progress)
+            found = find_by_name(self.index, ref, self.read_summary, self.progress, listing)
         finally:
             if self.progress is not None:
                 self.progress.finish()
