@@ -41,6 +41,13 @@ name do not wait for it, and an update cut short leaves an index the next one co
 was measured last time too (it loads ~1.5x faster than the blob table) but must be loaded
 whole and rewritten whole by each of several writers; SQLite (stdlib, WAL, busy timeout)
 writes only changed rows, in short transactions, safely from 4 sweep workers at once.
+
+Filter as you type (schema 4): a window of a filter (``query`` with a limit, the runs
+screen's rows) and its count scan the ``runs_filter`` index (every filter column, no summary:
+a third of the table's pages, no per-row lookup, newest first without a sort) and read only
+the shown rows' summaries: fetch_window per filter at 100,000 runs 2.1x faster than on the
+table (sum of 27 filter x sort medians 7.92 s -> 3.76 s, load 4.1-4.3), the typed filter's
+rows p50/p95 0.61/0.84 s -> 0.34/0.42 s (load 3.0-3.1), 172-180 MB on disk (136 MB before).
 """
 
 from __future__ import annotations
