@@ -74,7 +74,13 @@ from densexp_tui.core.indexbuild import (
     stat_key,
 )
 from densexp_tui.core.runquery import RunFilter, SortSpec
-from densexp_tui.core.runsql import NUMERIC_COLUMNS, TEXT_COLUMNS, order_sql, where_sql
+from densexp_tui.core.runsql import (
+    NUMERIC_COLUMNS,
+    TEXT_COLUMNS,
+    SqlParams,
+    order_sql,
+    where_sql,
+)
 
 if TYPE_CHECKING:
     from densexp_tui.core.folderlisting import FolderListing
@@ -364,36 +370,64 @@ class RunIndex:
         if limit is None:
             return [self._decode(text) for text in self.iter_json(run_filter, sort, None,
                                                                   offset)]
-        return [self._decode(text) for text in self._window_json(run_filter, sort, limit,
-                                                                 offset)]
+        texts, _ = self._window_json(run_filter, sort, limit, offset, counted=False)
+        return [self._decode(text) for text in texts]
 
-    def _window_json(self, run_filter: RunFilter, sort: SortSpec, limit: int, offset: int
-                     ) -> list[str]:
+    @_retry_once
+    def window(self, run_filter: RunFilter, sort: SortSpec, limit: int
+               ) -> tuple[list[RunSummary], int]:
+        """The first ``limit`` runs ``run_filter`` keeps in ``sort`` order and how many it
+        keeps, from one read snapshot. Newest first, the count goes on from the last row
+        shown (the rows' scan and the count's together read the filter index once)."""
+        texts, matched = self._window_json(run_filter, sort, limit, 0, counted=True)
+        return [self._decode(text) for text in texts], matched
+
+    def _window_json(self, run_filter: RunFilter, sort: SortSpec, limit: int, offset: int,
+                     counted: bool) -> tuple[list[str], int]:
         """The summaries of one window of rows: their row ids first, from the filter index
         alone (the table's wide rows are neither scanned nor sorted), then just their
-        summaries, both in one read transaction (a writer's REPLACE changes row ids)."""
+        summaries, all in one read transaction (a writer's REPLACE changes row ids);
+        ``counted``: and how many rows match (else -1)."""
         where, params = where_sql(run_filter)
         with self._session() as conn:
             if conn is None:
-                return []
+                return [], 0
             own = not conn.in_transaction
             if own:
                 conn.execute("BEGIN")
             try:
-                keys = [row[0] for row in conn.execute(
-                    f"SELECT rowid FROM runs INDEXED BY runs_filter WHERE {where} "
-                    f"ORDER BY {order_sql(sort)} LIMIT ? OFFSET ?", [*params, limit, offset])]
+                found = conn.execute(
+                    f"SELECT rowid, dirname FROM runs INDEXED BY runs_filter WHERE {where} "
+                    f"ORDER BY {order_sql(sort)} LIMIT ? OFFSET ?",
+                    [*params, limit, offset]).fetchall()
+                keys = [row[0] for row in found]
                 texts: dict[int, str] = {}
                 for start in range(0, len(keys), 500):  # under SQLite's variables limit
                     chunk = keys[start:start + 500]
                     texts.update(conn.execute(
                         f"SELECT rowid, summary FROM runs WHERE rowid IN "
                         f"({', '.join('?' for _ in chunk)})", chunk))
+                matched = -1
+                if counted:
+                    matched = self._matched(conn, where, params, sort, offset, found, limit)
             finally:
                 if own:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("COMMIT")
-        return [texts[key] for key in keys]
+        return [texts[key] for key in keys], matched
+
+    @staticmethod
+    def _matched(conn: sqlite3.Connection, where: str, params: SqlParams, sort: SortSpec,
+                 offset: int, found: list[tuple[int, str]], limit: int) -> int:
+        """How many rows match, given the window ``found`` (rowid, dirname) just read."""
+        if len(found) < limit:
+            return offset + len(found)
+        if sort == SortSpec():  # newest first: the matches after the last shown folder
+            return offset + len(found) + int(conn.execute(
+                f"SELECT count(*) FROM runs INDEXED BY runs_filter WHERE ({where}) "
+                f"AND dirname < ?", [*params, found[-1][1]]).fetchone()[0])
+        return int(conn.execute(f"SELECT count(*) FROM runs WHERE {where}",
+                                params).fetchone()[0])
 
     def iter_json(self, run_filter: RunFilter, sort: SortSpec, limit: int | None = None,
                   offset: int = 0) -> Iterator[str]:

@@ -68,6 +68,6 @@ def fetch_window(index: RunIndex, request: WindowRequest, from_folders: bool = F
                   for run_id in row.run_ids}
         members = {run.run_id: run for run in chosen if run.run_id in wanted}
     else:
-        rows = list(index.query(query, order, request.rows))
-        matched = index.count(query) if len(rows) == request.rows else len(rows)
+        runs, matched = index.window(query, order, request.rows)
+        rows = list(runs)
     return Window(request, rows, matched, index.count(), query.problems, members)
