@@ -45,9 +45,11 @@ writes only changed rows, in short transactions, safely from 4 sweep workers at 
 Filter as you type (schema 4): a window of a filter (``query`` with a limit, the runs
 screen's rows) and its count scan the ``runs_filter`` index (every filter column, no summary:
 a third of the table's pages, no per-row lookup, newest first without a sort) and read only
-the shown rows' summaries: fetch_window per filter at 100,000 runs 2.1x faster than on the
-table (sum of 27 filter x sort medians 7.92 s -> 3.76 s, load 4.1-4.3), the typed filter's
-rows p50/p95 0.61/0.84 s -> 0.34/0.42 s (load 3.0-3.1), 172-180 MB on disk (136 MB before).
+the shown rows' summaries; newest first, ``window`` counts on from the last row shown (one
+scan of that index in all). fetch_window per filter at 100,000 runs against the table's
+plans: sum of 27 filter x sort medians 5.27 s -> 2.59 s (load 3.3-3.9; a rare word newest
+first 237 -> 79 ms); the typed filter's rows (bench/many_runs.py --only filter) p50/p95
+0.61/0.84 s -> 0.31/0.37 s (load 3.0-3.3); 172 MB on disk (136 MB before).
 """
 
 from __future__ import annotations
