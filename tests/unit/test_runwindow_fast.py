@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from densexp_tui.core import runindex
 from densexp_tui.core.runindex import INDEX_NAME, SCHEMA_VERSION
 from densexp_tui.core.runquery import SORT_KEYS, SortSpec, parse_filter, parse_sort, sort_runs
 from densexp_tui.core.runstore import RunStore, RunSummary, read_summary_file
@@ -116,3 +117,17 @@ def test_an_index_of_the_schema_before_is_rebuilt_from_the_folders(tmp_path: Pat
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs_filter'"
                             ).fetchone() == (1,)
     conn.close()
+
+
+def test_a_read_only_runs_dirs_in_memory_index_gives_the_same_windows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "runs"
+    generate_runs(root, 400)
+    monkeypatch.setattr(runindex, "root_is_writable", lambda _root: False)
+    store = RunStore(root)
+    store.index.update(full=True)
+    for text, sort in (("mlp", SortSpec()), ("status:completed", parse_sort("acc"))):
+        window = fetch_window(store.index, WindowRequest(text, False, sort, 30))
+        expected = brute_force(root, text, sort)
+        assert (run_ids(window), window.matched) == (expected[:30], len(expected))
+    assert not (root / INDEX_NAME).exists()
