@@ -23,6 +23,8 @@ CellLines = list[list[Segment]]
 class MeasuredTable(DataTable[CellT]):
     """A DataTable whose one-line text cells are measured and drawn without rich."""
 
+    _widths_drawn: tuple[int, ...] = ()  # the columns' widths at the last _update_dimensions
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """DataTable._update_dimensions, with one-line text cells measured by their length.
 
@@ -47,6 +49,17 @@ class MeasuredTable(DataTable[CellT]):
                 if width is not None and width > column.content_width:
                     column.content_width = width
         super()._update_dimensions(others)
+        self._drop_cells_drawn_narrower()
+
+    def _drop_cells_drawn_narrower(self) -> None:
+        """A new update count once a column's width changes. Columns widen here, on the
+        table's idle, without one, and the cell caches (DataTable's and ours) are keyed on
+        the update count, not the width: a cell painted between a new row and that idle, as
+        happens under load, stayed cut (a trial's run as `20261`) until its row changed."""
+        widths = tuple(column.content_width for column in self.ordered_columns)
+        if widths != self._widths_drawn:
+            self._update_count += 1
+        self._widths_drawn = widths
 
     def set_cell(self, row_key: str | RowKey, column_key: str | ColumnKey,
                  value: CellT) -> None:
