@@ -92,7 +92,11 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
     SweepsScreen .form-row { height: auto; }
     SweepsScreen .form-row Input { width: 1fr; }
     SweepsScreen .form-row Select { width: 1fr; }
-    SweepsScreen .space-key { width: 2fr; }
+    SweepsScreen .space-row {
+        height: auto; grid-size: 5; grid-rows: 3; grid-columns: 2fr auto 1fr 1fr 1fr;
+    }
+    SweepsScreen.-narrow .space-row { grid-size: 3; grid-columns: 1fr 1fr 1fr; }
+    SweepsScreen.-narrow .space-key { column-span: 2; }
     SweepsScreen .hint { color: $text-muted; height: auto; padding: 0 1; }
     SweepsScreen #new-problem { color: $error; height: auto; padding: 0 1; }
     SweepsScreen.-narrow #studies-table { width: 26; }
@@ -190,6 +194,7 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
             return self._reader
 
     def on_mount(self) -> None:
+        self.sub_title = "Sweeps"  # the header said only "densexp" here
         studies = self.query_one("#studies-table", DataTable)
         studies.add_columns("Study", "Trials", "Best")
         self.set_interval(REFRESH_SECONDS, self.request_load)

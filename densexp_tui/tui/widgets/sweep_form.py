@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.dom import DOMNode
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
@@ -35,6 +35,23 @@ class FormScroll(VerticalScroll, can_focus=False):
     """The form's scrolling column. Not a focus stop of its own: focused, it showed nothing,
     so one Tab seemed dropped, and the screen's letter keys (s stops a study) were live
     under a form that looked focused. A focused field scrolls itself into view."""
+
+
+class LogScaleBox(Checkbox):
+    """A row's "log" box that shows its X only when on. Textual's box keeps a dim X when
+    off, which reads as ticked in a terminal without colours (three rows, one on, all X)."""
+
+    def __init__(self, label: str, value: bool, *, id: str) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(label, value, id=id)
+        self._show_mark()
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self._show_mark()
+        self.refresh()
+
+    def _show_mark(self) -> None:
+        self.BUTTON_INNER = "X" if self.value else " "
 
 
 def compose_sweep_form() -> ComposeResult:
@@ -74,12 +91,14 @@ def compose_sweep_form() -> ComposeResult:
 def _space_row(index: int) -> ComposeResult:
     key, low, high, log = DEFAULT_SPACE[index] if index < len(DEFAULT_SPACE) else (
         "", "", "", False)
-    with Horizontal(classes="form-row"):
+    # A grid, not a row: on a narrow screen the key takes a line of its own (with the log
+    # box), so "train.learning_rate" is read whole instead of cut to "train.le".
+    with Grid(classes="space-row"):
         yield Select([(k, k) for k in SEARCHABLE_KEYS], value=key or Select.NULL,
                      prompt="key", id=f"space-key-{index}", classes="space-key")
+        yield LogScaleBox("log", log, id=f"space-log-{index}")
         yield Input(low, placeholder="low", id=f"space-low-{index}")
         yield Input(high, placeholder="high", id=f"space-high-{index}")
-        yield Checkbox("log", log, id=f"space-log-{index}")
         yield Input("16, 32" if key == "train.batch_size" else "",
                     placeholder="choices", id=f"space-choices-{index}")
 
