@@ -333,6 +333,8 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
     if summary.replicas or summary.visible_gpus:
         rows.append(("devices", ", ".join(summary.replicas) + (
             f" (CUDA_VISIBLE_DEVICES={summary.visible_gpus})" if summary.visible_gpus else "")))
+    if summary.xla:
+        rows.append(("XLA", summary.xla))
     tokens = tokens_text(epochs)
     if tokens:
         rows.append(("tokens", tokens))

@@ -71,6 +71,7 @@ class RunSummary:
     host: str = ""
     replicas: list[str] = field(default_factory=list)  # devices it trained on
     visible_gpus: str | None = None  # CUDA_VISIBLE_DEVICES the run saw (sweep --gpus)
+    xla: str = ""  # the train step's XLA as it ran, and why (engine/throughput.py xla_outcome)
     heartbeat: float | None = None
     parent: str = ""
     sweep: str = ""

@@ -93,6 +93,15 @@ def fit_with_xla(model: Any, choice: XlaChoice, run: XlaFit) -> bool:
     return False
 
 
+def xla_outcome(choice: XlaChoice, stayed_on: bool) -> str:
+    """What the run's summary says of XLA (``densexp show``): on or off, and why."""
+    if stayed_on:
+        return f"on ({choice.reason})"
+    if choice.enabled:
+        return f"off: could not compile the train step, trained without it ({choice.reason})"
+    return f"off ({choice.reason})"
+
+
 def _use_xla_train_step(model: Any) -> Callable[..., Any]:
     """Compile the model's train step (forward, gradients, optimizer update) with XLA;
     returns the plain step, to go back to.

@@ -260,7 +260,13 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
     from densexp_tui.engine.data import TokenLedger, steps_per_epoch
     from densexp_tui.engine.losses import labelled_loss_events, training_loss
     from densexp_tui.engine.optim import make_optimizer, make_schedule
-    from densexp_tui.engine.throughput import XlaFit, choose_xla, fit_with_xla, with_epoch_tokens
+    from densexp_tui.engine.throughput import (
+        XlaFit,
+        choose_xla,
+        fit_with_xla,
+        with_epoch_tokens,
+        xla_outcome,
+    )
 
     cfg, handle, model = prepared.cfg, prepared.handle, prepared.built.model
     token_ledger = TokenLedger()
@@ -300,8 +306,11 @@ def _fit_and_test(prepared: Prepared, cancel: threading.Event, emit: _Emitter,
         model.fit(train_split.pipeline, epochs=cfg.train.epochs, initial_epoch=first_epoch,
                   steps_per_epoch=per_epoch, verbose=0, callbacks=[EventCallback(setup)])
 
-    fit_with_xla(model, choose_xla(cfg.train.jit_compile, prepared.device),
-                 XlaFit(fit, lambda: outcome.global_step, emit.capture.write, emit))
+    xla = choose_xla(cfg.train.jit_compile, prepared.device)
+    handle.update_summary(xla=xla_outcome(xla, xla.enabled))  # shown while it trains, too
+    stayed_on = fit_with_xla(model, xla, XlaFit(fit, lambda: outcome.global_step,
+                                                emit.capture.write, emit))
+    handle.update_summary(xla=xla_outcome(xla, stayed_on))
     if outcome.status != "running":
         return None
     return _test_best(prepared, checkpoints, emit)

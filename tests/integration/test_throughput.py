@@ -11,7 +11,7 @@ import pytest
 
 from densexp_tui.core.config import RunConfig, apply_overrides
 from densexp_tui.core.events import Event, read_events
-from densexp_tui.core.runstore import RunStore
+from densexp_tui.core.runstore import RunStore, read_summary_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -54,6 +54,9 @@ def test_tabular_runs_carry_no_token_counts(tiny_mlp_config: RunConfig, runs_dir
     result = _train(tiny_mlp_config, runs_dir)
     assert result.status == "completed", result.message
     assert all("tokens" not in e.data for e in _events(result.run_dir, "epoch"))
+    summary = read_summary_file(result.run_dir)  # `densexp show` prints what auto chose
+    assert summary is not None
+    assert summary.xla == "off (train.jit_compile = auto: off on the CPU (measured slower there))"
 
 
 def test_xla_on_trains_and_says_so_in_the_log(tiny_mlp_config: RunConfig, runs_dir: Path) -> None:
@@ -61,6 +64,8 @@ def test_xla_on_trains_and_says_so_in_the_log(tiny_mlp_config: RunConfig, runs_d
     assert result.status == "completed", result.message
     assert result.best["accuracy"] >= 0.85
     assert "XLA: on for the train step" in (result.run_dir / "log.txt").read_text()
+    summary = read_summary_file(result.run_dir)
+    assert summary is not None and summary.xla == "on (train.jit_compile = on)"
 
 
 def test_a_model_xla_cannot_compile_trains_without_it(
@@ -96,6 +101,8 @@ def test_a_model_xla_cannot_compile_trains_without_it(
     assert any("XLA could not compile the train step" in (m or "") for m in messages)
     steps = [e.get("step") for e in _events(result.run_dir, "step")]
     assert steps == sorted(set(steps))  # the failed attempt left no steps behind
+    summary = read_summary_file(result.run_dir)
+    assert summary is not None and summary.xla.startswith("off: could not compile")
 
 
 def test_the_xla_fallback_matches_a_run_that_never_tried(

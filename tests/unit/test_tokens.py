@@ -45,11 +45,14 @@ def test_show_prints_the_padding_efficiency_of_text_runs_only():
                                   "epoch, train split)"
     assert tokens_text([epoch_event(1, 1, None).data]) == ""
 
-    summary = RunSummary(run_id="r1", name="n", status="completed")
+    summary = RunSummary(run_id="r1", name="n", status="completed",
+                         xla="off (train.jit_compile = auto: off on the CPU)")
     console = Console(record=True, width=120)
     for part in run_detail(summary, "", epochs, None):
         console.print(part)
-    assert "94% real tokens" in console.export_text()
+    shown = console.export_text()
+    assert "94% real tokens" in shown
+    assert "XLA          off (train.jit_compile = auto: off on the CPU)" in shown
 
 
 def _run_progress_output(terminal: bool, tokens: dict[str, int] | None) -> str:
