@@ -44,9 +44,10 @@ class TrialDelta:
 
 def trial_header(keys: list[str]) -> tuple[str, ...]:
     """The trials table's columns: number, the searched keys, then what happened."""
-    # The run comes right after the value: a trial's parameters, outcome and run fit the
-    # table's width at 120 columns (at 80 the rest is one scroll to the right).
-    return ("#", *[study_mod.short_key(k) for k in keys], "state", "value", "run", "epochs",
+    # The outcome first, as Optuna's dashboard and our reports order it: at 80 columns the
+    # parameters used to push state and value off the screen; the run follows the
+    # parameters (a trial's outcome, parameters and run fit the table at 120 columns).
+    return ("#", "state", "value", *[study_mod.short_key(k) for k in keys], "run", "epochs",
             "duration", "pruned at")
 
 
@@ -59,7 +60,7 @@ def trial_cells(row: study_mod.TrialRow, keys: list[str]) -> Cells:
            else run_id_without_time(row.run_id))
     note = f" ({row.note})" if row.note and not row.reused_from else ""
     value = "" if row.value is None else f"{row.value:.4f}"
-    return (str(row.number), *params, row.state + note, value, run, str(row.epochs or ""),
+    return (str(row.number), row.state + note, value, *params, run, str(row.epochs or ""),
             format_duration(row.duration), str(row.pruned_at or ""))
 
 

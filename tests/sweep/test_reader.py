@@ -31,7 +31,7 @@ def test_snapshot_lists_studies_and_reads_the_selected_one(tmp_path: Path) -> No
     assert alpha is not None and alpha.info.finished == 12 and alpha.info.running == 1
     assert not alpha.importances_pending
     assert alpha.header == trial_header(alpha.space_keys) and len(alpha.cells) == 13
-    assert alpha.cells[0][0] == "0" and alpha.cells[-1][len(alpha.space_keys) + 1] == "running"
+    assert alpha.cells[0][0] == "0" and alpha.cells[-1][1] == "running"
     assert alpha.importances and set(alpha.importances) == {"train.learning_rate",
                                                             "train.batch_size"}
 

@@ -123,7 +123,7 @@ def test_a_retried_failed_trial_says_so_when_its_retry_arrives_later() -> None:
                                  user_attrs={"retry_of": 0}))
     cache.update(study.get_trials(deepcopy=False))
     changed = {c[0]: c for c in cache.delta((cache.epoch, seen)).changed}
-    assert set(changed) == {"0", "1"} and "worker died; retried" in changed["0"][2]
+    assert set(changed) == {"0", "1"} and "worker died; retried" in changed["0"][1]
 
 
 def test_a_new_searched_key_redraws_every_row() -> None:
@@ -138,7 +138,7 @@ def test_a_new_searched_key_redraws_every_row() -> None:
     cache.update(study.get_trials(deepcopy=False))
     delta = cache.delta(before)
     assert cache.keys == ["x", "y"] and delta.since is None and len(delta.changed) == 2
-    assert delta.changed[0][:5] == ("0", "1", "", "complete", "0.1000")
+    assert delta.changed[0][:5] == ("0", "complete", "0.1000", "1", "")
 
 
 def test_a_database_storage_is_read_incrementally_too(tmp_path: Path) -> None:

@@ -16,13 +16,13 @@ from densexp_tui.tui.widgets.trials_table import TrialsTable
 from tests.tui.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)
-HEADER = ("#", "learning_rate", "batch_size", "state", "value", "epochs", "duration",
-          "pruned at", "run")
+HEADER = ("#", "state", "value", "learning_rate", "batch_size", "run", "epochs", "duration",
+          "pruned at")
 
 
 def trial(number: int, state: str = "complete", value: str = "0.8123") -> tuple[str, ...]:
-    return (str(number), f"{1e-4 * (1 + number % 7):.3g}", str(8 + number % 50), state,
-            value, "2", "1m 3s", "", f"run-{number}")
+    return (str(number), state, value, f"{1e-4 * (1 + number % 7):.3g}", str(8 + number % 50),
+            f"run-{number}", "2", "1m 3s", "")
 
 
 class TwoTables(App[None]):
