@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from densexp_tui import __version__, cli_ensemble, cli_evaluation
-from densexp_tui.core.errors import BadInput
+from densexp_tui.core.errors import EXIT_INTERRUPTED, BadInput
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -137,15 +137,20 @@ def _add_runs_dir(parser: argparse.ArgumentParser, top_level: bool = False) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _default_runs_dir_from_user_config(args)
     try:
+        args = build_parser().parse_args(argv)
+        _default_runs_dir_from_user_config(args)
         if args.command is None:
             return open_app(args)
         return args.handler(args)
     except BadInput as err:
         print(f"densexp: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C before a command's own handler is in place (imports take a second or
+        # more), or a second Ctrl-C the command lets through: one line, never a traceback.
+        print("densexp: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from densexp_tui.core.errors import BadInput, ConfigError
+from densexp_tui.core.errors import EXIT_INTERRUPTED, BadInput, ConfigError
 from densexp_tui.core.formatting import format_duration
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.core.sweepconfig import SweepConfig, load_sweep
@@ -39,7 +39,7 @@ from densexp_tui.sweep.study import (
 
 # The table redraws at most this often (it reads the whole study each time).
 REFRESH_SECONDS = 1.0
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 @dataclass

@@ -13,12 +13,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from densexp_tui.core.errors import BadInput
+from densexp_tui.core.errors import EXIT_INTERRUPTED, BadInput
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.sweep import storage as storage_mod
 from densexp_tui.sweep.cli import (
     EXIT_BAD_INPUT,
-    EXIT_INTERRUPTED,
     SweepPlan,
     TrialDisplay,
     _log_to_file,
