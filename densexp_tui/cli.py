@@ -258,6 +258,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from densexp_tui import report
     from densexp_tui.cli_runs import cli_store
     from densexp_tui.core.events import read_events
+    from densexp_tui.core.tokens import run_padding_efficiency
     from densexp_tui.core.tomlfile import toml_tables_or_empty
 
     if args.errors:
@@ -272,8 +273,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     config_path = run_dir / "config.toml"
     config_text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
     if args.json:
-        print(json.dumps({"summary": summary.to_dict(), "trainable_fraction":
-                          summary.trainable_fraction, "config": toml_tables_or_empty(config_text),
+        print(json.dumps({"summary": summary.to_dict(),
+                          "trainable_fraction": summary.trainable_fraction,
+                          "padding_efficiency": run_padding_efficiency(epochs),
+                          "config": toml_tables_or_empty(config_text),
                           "epochs": epochs, "test": test, "skipped_lines": log.skipped},
                          indent=2))
         return 0
