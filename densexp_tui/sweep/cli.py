@@ -124,7 +124,8 @@ def _log_to_file(path: Path) -> None:
 
 
 def run_with_table(worker: Any, plan: SweepPlan, console: Console) -> int:
-    """Run the worker with the live table; Ctrl-C stops cleanly, a second one aborts."""
+    """Run the worker with the live table; Ctrl-C stops cleanly, a second one aborts (either
+    way the interrupted trial is queued to run again)."""
     display = TrialDisplay(worker, plan, console)
     worker.on_change = display.poke
     interrupted = _install_sigint(worker, console)

@@ -8,7 +8,8 @@ which physical GPU that was (``visible_gpus`` in run_started and the summary).
 
 Ctrl-C: every worker gets one SIGINT, which makes it cancel its running trial (the trial
 is queued to run again) and stop; running the same command continues the study. A second
-Ctrl-C aborts the workers the same way ``densexp sweep`` aborts on a second Ctrl-C.
+Ctrl-C aborts the workers the same way ``densexp sweep`` aborts on a second Ctrl-C (the
+aborted trials are queued to run again too).
 Workers run in sessions of their own, so the terminal's Ctrl-C reaches them only through
 this process, exactly once each.
 """
