@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start N local worker processes on the study")
     sweep.add_argument("--gpus", metavar="0,1,2,3",
                        help="one worker per GPU, each seeing only its own GPU")
+    # A --workers/--gpus worker: its parent checked the sweep's devices (not for people).
+    sweep.add_argument("--devices-checked", action="store_true", help=argparse.SUPPRESS)
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
     cli_evaluation.add_parsers(sub, _add_runs_dir)  # evaluate, compare

@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from densexp_tui.core.formatting import format_duration
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.core.sweepconfig import SweepConfig, load_sweep
 from densexp_tui.sweep import storage as storage_mod
+from densexp_tui.sweep.devicecheck import check_sweep_devices
 from densexp_tui.sweep.study import (
     TrialRow,
     best_row,
@@ -75,14 +77,17 @@ def make_console() -> Console:
     return console
 
 
-def sweep_command(args: Any) -> int:
-    """Entry point for the CLI; ``args`` has sweep, storage, n_trials and runs_dir."""
+def sweep_command(args: Any, gpu_count: Callable[[], int] | None = None) -> int:
+    """Entry point for the CLI; ``args`` has sweep, storage, n_trials and runs_dir.
+    ``gpu_count`` (tests) stands in for ``workers.count_gpus`` in the device check."""
     # cli.py names the positional "config"; the brief's contract called it "sweep".
     sweep_path = getattr(args, "sweep", None) or args.config
     as_json = bool(getattr(args, "json", False))
     try:
         plan = prepare(sweep_path, getattr(args, "storage", None),
                        getattr(args, "n_trials", None), getattr(args, "runs_dir", None))
+        if not getattr(args, "devices_checked", False):  # a --workers worker: checked already
+            check_sweep_devices(plan.cfg, gpu_count)
         store = RunStore(plan.runs_dir)
         store.ensure_writable()
         worker = start_worker(plan, store)

@@ -103,9 +103,10 @@ def _gpu_slots(indices: list[int], available: int) -> list[WorkerSlot]:
 
 def sweep_worker_command(sweep_file: Path, runs_dir: Path, storage: str | None,
                          n_trials: int | None) -> list[str]:
-    """The ``densexp sweep`` command line each worker runs (no --workers: one worker)."""
+    """The ``densexp sweep`` command line each worker runs (no --workers: one worker; the
+    devices were checked before it started, so it does not ask TensorFlow again)."""
     cmd = [sys.executable, "-m", "densexp_tui", "sweep", str(Path(sweep_file).resolve()),
-           "--runs-dir", str(Path(runs_dir).resolve())]
+           "--runs-dir", str(Path(runs_dir).resolve()), "--devices-checked"]
     if storage:
         cmd += ["--storage", storage]
     if n_trials is not None:
