@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from densexp_tui import __version__, cli_ensemble, cli_evaluation
-from densexp_tui.core.errors import BadInput
+from densexp_tui.core.errors import EXIT_INTERRUPTED, BadInput
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start N local worker processes on the study")
     sweep.add_argument("--gpus", metavar="0,1,2,3",
                        help="one worker per GPU, each seeing only its own GPU")
+    # A --workers/--gpus worker: its parent checked the sweep's devices (not for people).
+    sweep.add_argument("--devices-checked", action="store_true", help=argparse.SUPPRESS)
     _add_runs_dir(sweep)
     sweep.set_defaults(handler=cmd_sweep)
     cli_evaluation.add_parsers(sub, _add_runs_dir)  # evaluate, compare
@@ -137,15 +139,20 @@ def _add_runs_dir(parser: argparse.ArgumentParser, top_level: bool = False) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _default_runs_dir_from_user_config(args)
     try:
+        args = build_parser().parse_args(argv)
+        _default_runs_dir_from_user_config(args)
         if args.command is None:
             return open_app(args)
         return args.handler(args)
     except BadInput as err:
         print(f"densexp: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C before a command's own handler is in place (imports take a second or
+        # more), or a second Ctrl-C the command lets through: one line, never a traceback.
+        print("densexp: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,6 +260,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from densexp_tui import report
     from densexp_tui.cli_runs import cli_store
     from densexp_tui.core.events import read_events
+    from densexp_tui.core.tokens import run_padding_efficiency
     from densexp_tui.core.tomlfile import toml_tables_or_empty
 
     if args.errors:
@@ -267,8 +275,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     config_path = run_dir / "config.toml"
     config_text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
     if args.json:
-        print(json.dumps({"summary": summary.to_dict(), "trainable_fraction":
-                          summary.trainable_fraction, "config": toml_tables_or_empty(config_text),
+        print(json.dumps({"summary": summary.to_dict(),
+                          "trainable_fraction": summary.trainable_fraction,
+                          "padding_efficiency": run_padding_efficiency(epochs),
+                          "config": toml_tables_or_empty(config_text),
                           "epochs": epochs, "test": test, "skipped_lines": log.skipped},
                          indent=2))
         return 0

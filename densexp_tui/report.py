@@ -30,7 +30,11 @@ from densexp_tui.core.events import Event
 from densexp_tui.core.formatting import format_duration
 from densexp_tui.core.runstore import RunSummary
 from densexp_tui.core.statuses import STATUS_MARKS, STATUS_ROLE
-from densexp_tui.core.tokens import format_padding_efficiency, padding_efficiency
+from densexp_tui.core.tokens import (
+    format_padding_efficiency,
+    last_epoch_tokens,
+    padding_efficiency,
+)
 
 # The terminal's colour for each theme role a status stands for (core.statuses.STATUS_ROLE).
 _ROLE_COLOURS = {"primary": "cyan", "success": "green", "error": "red", "warning": "yellow",
@@ -362,13 +366,12 @@ def run_detail(summary: RunSummary, config_text: str, epochs: list[dict[str, Any
 
 def tokens_text(epochs: list[dict[str, Any]]) -> str:
     """The last epoch's padding efficiency and token counts, or "" for non-text runs."""
-    for data in reversed(epochs):
-        tokens = data.get("tokens")
-        efficiency = padding_efficiency(tokens)
-        if efficiency is not None:
-            return (f"{format_padding_efficiency(efficiency)} ({fmt_count(tokens['real'])} real "
-                    f"of {fmt_count(tokens['padded'])} processed per epoch, train split)")
-    return ""
+    tokens = last_epoch_tokens(epochs)
+    efficiency = padding_efficiency(tokens)
+    if tokens is None or efficiency is None:
+        return ""
+    return (f"{format_padding_efficiency(efficiency)} ({fmt_count(tokens['real'])} real "
+            f"of {fmt_count(tokens['padded'])} processed per epoch, train split)")
 
 
 def datasets_table(datasets: Iterable[Any]) -> Table:

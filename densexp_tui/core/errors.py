@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Exit code after Ctrl-C, the shell's convention (128 + SIGINT): every command uses this one.
+EXIT_INTERRUPTED = 130
+
 
 class BadInput(Exception):
     """Bad input from the user. ``str()`` is one line: file, key, problem and what is allowed."""

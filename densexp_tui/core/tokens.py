@@ -7,6 +7,7 @@ written, so the dashboard, ``densexp show`` and reports say the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -20,6 +21,21 @@ def padding_efficiency(tokens: Any) -> float | None:
     if not 0 <= real <= padded:
         return None
     return real / padded
+
+
+def last_epoch_tokens(epochs: Sequence[dict[str, Any]]) -> dict[str, int] | None:
+    """The ``tokens`` of the last epoch with usable counts (a run's figure: ``densexp show``
+    and ``show --json``); None for runs without token counts (the MLP)."""
+    for data in reversed(epochs):
+        tokens = data.get("tokens")
+        if padding_efficiency(tokens) is not None:
+            return dict(tokens)
+    return None
+
+
+def run_padding_efficiency(epochs: Sequence[dict[str, Any]]) -> float | None:
+    """The padding efficiency a run reports: its last epoch's with token counts, else None."""
+    return padding_efficiency(last_epoch_tokens(epochs))
 
 
 def format_padding_efficiency(efficiency: float) -> str:

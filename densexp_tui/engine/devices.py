@@ -112,6 +112,21 @@ def parse_device(text: str) -> DeviceRequest:
     return DeviceRequest("gpus" if len(ids) > 1 else "gpu", gpu_ids=ids)
 
 
+def needs_gpus(text: str) -> bool:
+    """True when ``device.device`` = ``text`` names a GPU (auto falls back to the CPU), i.e.
+    when checking it needs the GPU count; a shape-checked string, TensorFlow not imported."""
+    return text.partition(":")[0] == "gpu"
+
+
+def check_device(text: str, n_gpus: int) -> None:
+    """ConfigError unless ``text`` can be had on a machine with ``n_gpus`` GPUs: the same
+    checks ``select_placement`` makes, without TensorFlow (``densexp sweep`` runs them on
+    every device a trial may ask for before any trial starts)."""
+    request = parse_device(text)
+    if request.kind in ("gpu", "gpus"):
+        choose_gpus(request, n_gpus)
+
+
 def physical_gpus() -> list[Any]:
     """The GPUs TensorFlow sees in this process (after CUDA_VISIBLE_DEVICES)."""
     import tensorflow as tf

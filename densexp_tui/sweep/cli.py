@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from densexp_tui.core.errors import BadInput, ConfigError
+from densexp_tui.core.errors import EXIT_INTERRUPTED, BadInput, ConfigError
 from densexp_tui.core.formatting import format_duration
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
 from densexp_tui.core.sweepconfig import SweepConfig, load_sweep
 from densexp_tui.sweep import storage as storage_mod
+from densexp_tui.sweep.devicecheck import check_sweep_devices
 from densexp_tui.sweep.study import (
     TrialRow,
     best_row,
@@ -39,7 +41,7 @@ from densexp_tui.sweep.study import (
 
 # The table redraws at most this often (it reads the whole study each time).
 REFRESH_SECONDS = 1.0
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 @dataclass
@@ -75,14 +77,17 @@ def make_console() -> Console:
     return console
 
 
-def sweep_command(args: Any) -> int:
-    """Entry point for the CLI; ``args`` has sweep, storage, n_trials and runs_dir."""
+def sweep_command(args: Any, gpu_count: Callable[[], int] | None = None) -> int:
+    """Entry point for the CLI; ``args`` has sweep, storage, n_trials and runs_dir.
+    ``gpu_count`` (tests) stands in for ``workers.count_gpus`` in the device check."""
     # cli.py names the positional "config"; the brief's contract called it "sweep".
     sweep_path = getattr(args, "sweep", None) or args.config
     as_json = bool(getattr(args, "json", False))
     try:
         plan = prepare(sweep_path, getattr(args, "storage", None),
                        getattr(args, "n_trials", None), getattr(args, "runs_dir", None))
+        if not getattr(args, "devices_checked", False):  # a --workers worker: checked already
+            check_sweep_devices(plan.cfg, gpu_count)
         store = RunStore(plan.runs_dir)
         store.ensure_writable()
         worker = start_worker(plan, store)
@@ -124,7 +129,8 @@ def _log_to_file(path: Path) -> None:
 
 
 def run_with_table(worker: Any, plan: SweepPlan, console: Console) -> int:
-    """Run the worker with the live table; Ctrl-C stops cleanly, a second one aborts."""
+    """Run the worker with the live table; Ctrl-C stops cleanly, a second one aborts (either
+    way the interrupted trial is queued to run again)."""
     display = TrialDisplay(worker, plan, console)
     worker.on_change = display.poke
     interrupted = _install_sigint(worker, console)

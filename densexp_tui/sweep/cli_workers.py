@@ -2,7 +2,8 @@
 (sweep/workers.py), show the study's table while they run, and end with the usual line.
 
 Every check that can fail runs before a worker starts: the sweep file, the storage, the
-runs directory, ``--workers``/``--gpus``. Bad input is one line on stderr, exit 2.
+runs directory, ``--workers``/``--gpus``, and every ``device.device`` a trial may ask for
+(sweep/devicecheck.py; a --gpus worker sees one GPU). Bad input is one line on stderr, exit 2.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from densexp_tui.core.errors import BadInput
+from densexp_tui.core.errors import EXIT_INTERRUPTED, BadInput
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.sweep import storage as storage_mod
 from densexp_tui.sweep.cli import (
     EXIT_BAD_INPUT,
-    EXIT_INTERRUPTED,
     SweepPlan,
     TrialDisplay,
     _log_to_file,
@@ -28,6 +28,7 @@ from densexp_tui.sweep.cli import (
     outcome_to_json,
     prepare,
 )
+from densexp_tui.sweep.devicecheck import ONE_GPU_PER_WORKER, check_sweep_devices
 from densexp_tui.sweep.runner import SweepOutcome, on_stale_trial, open_study
 from densexp_tui.sweep.study import best_row, count_finished, trial_rows
 from densexp_tui.sweep.workers import (
@@ -59,7 +60,8 @@ def workers_command(args: Any, command_for: CommandFor | None = None,
         if slots is None:
             from densexp_tui.sweep.cli import sweep_command
 
-            return int(sweep_command(args))
+            return int(sweep_command(args, gpu_count))
+        _check_devices(plan, slots, gpu_count)
         RunStore(plan.runs_dir).ensure_writable()
         study = _open_study(plan)
     except BadInput as err:
@@ -67,6 +69,16 @@ def workers_command(args: Any, command_for: CommandFor | None = None,
         return EXIT_BAD_INPUT
     command = (command_for or _densexp_sweep(sweep_path, storage_url, n_trials))(plan)
     return run_pool(plan, study, slots, command, as_json=bool(getattr(args, "json", False)))
+
+
+def _check_devices(plan: SweepPlan, slots: list[WorkerSlot],
+                   gpu_count: Callable[[], int] | None) -> None:
+    """Every device a trial may ask for exists where the workers train: a --gpus worker
+    sees one GPU, a --workers worker all of this machine's."""
+    if any(slot.cuda_visible is not None for slot in slots):
+        check_sweep_devices(plan.cfg, lambda: 1, note=ONE_GPU_PER_WORKER)
+    else:
+        check_sweep_devices(plan.cfg, gpu_count)
 
 
 def _densexp_sweep(sweep_path: Path, storage: str | None, n_trials: int | None) -> CommandFor:

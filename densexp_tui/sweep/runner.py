@@ -237,6 +237,17 @@ class SweepWorker:
             self.study.stop()
             raise TrialNotNeeded()
         params = space_mod.suggest(trial, self.cfg.space)
+        try:
+            return self._stop_or_run(trial, params)
+        except KeyboardInterrupt:
+            # A second Ctrl-C aborts the trial while it is still stopping. Optuna fails it
+            # and lets the interrupt through; queue its parameters again (as the first
+            # Ctrl-C does), or the study would drop them for good.
+            self._requeue(trial, params)
+            trial.set_user_attr("failure", "aborted (Ctrl-C); will run again")
+            raise
+
+    def _stop_or_run(self, trial: optuna.Trial, params: dict[str, Any]) -> float:
         if self._stop_requested():
             self._requeue(trial, params)
             trial.set_user_attr("failure", "stopped before training; will run again")

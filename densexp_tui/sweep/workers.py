@@ -8,7 +8,8 @@ which physical GPU that was (``visible_gpus`` in run_started and the summary).
 
 Ctrl-C: every worker gets one SIGINT, which makes it cancel its running trial (the trial
 is queued to run again) and stop; running the same command continues the study. A second
-Ctrl-C aborts the workers the same way ``densexp sweep`` aborts on a second Ctrl-C.
+Ctrl-C aborts the workers the same way ``densexp sweep`` aborts on a second Ctrl-C (the
+aborted trials are queued to run again too).
 Workers run in sessions of their own, so the terminal's Ctrl-C reaches them only through
 this process, exactly once each.
 """
@@ -102,9 +103,10 @@ def _gpu_slots(indices: list[int], available: int) -> list[WorkerSlot]:
 
 def sweep_worker_command(sweep_file: Path, runs_dir: Path, storage: str | None,
                          n_trials: int | None) -> list[str]:
-    """The ``densexp sweep`` command line each worker runs (no --workers: one worker)."""
+    """The ``densexp sweep`` command line each worker runs (no --workers: one worker; the
+    devices were checked before it started, so it does not ask TensorFlow again)."""
     cmd = [sys.executable, "-m", "densexp_tui", "sweep", str(Path(sweep_file).resolve()),
-           "--runs-dir", str(Path(runs_dir).resolve())]
+           "--runs-dir", str(Path(runs_dir).resolve()), "--devices-checked"]
     if storage:
         cmd += ["--storage", storage]
     if n_trials is not None:

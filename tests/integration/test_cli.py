@@ -93,6 +93,7 @@ def test_run_then_runs_and_show(tmp_path: Path, runs_dir: Path,
     assert [e["epoch"] for e in detail["epochs"]] == [1, 2]
     assert detail["config"]["train"]["epochs"] == 2 and "precision" in detail["test"]["report"]
     assert 0 < detail["trainable_fraction"] <= 1
+    assert detail["padding_efficiency"] is None  # an MLP counts no tokens
 
     assert main(["show", runs[0]["run_id"][:20]]) == 0
     text = capsys.readouterr().out

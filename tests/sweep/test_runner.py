@@ -107,6 +107,44 @@ def test_stop_cancels_the_running_trial_and_the_next_start_continues(
     assert retry.params == stopped.params and retry.state == "complete"
 
 
+def test_a_second_ctrl_c_while_the_trial_stops_queues_it_again(
+        tmp_path: Path, sweeper: Sweeper, monkeypatch) -> None:
+    """Ctrl-C twice in a row: the trial is aborted before it finished stopping, yet its
+    parameters run again when the same sweep starts again, and n_trials still finish."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from densexp_tui.sweep.cli import prepare, run_with_table, start_worker
+
+    monkeypatch.setattr("tests.sweep.fake_trainer.EPOCH_SECONDS", 0.01)
+    sweep = write_sweep(tmp_path, '[sweep]\nname = "abort"\nn_trials = 2\n' + LR_SPACE,
+                        epochs=3)
+    plan = prepare(sweep, None, None, sweeper.runs)
+    worker = start_worker(plan, RunStore(plan.runs_dir), train_fn=fake_train)
+
+    def two_ctrl_cs(epoch: int) -> None:
+        if epoch == 1:  # the trial is training; the handlers run at once, in this thread
+            signal.raise_signal(signal.SIGINT)  # the first: cancel the trial and stop
+            signal.raise_signal(signal.SIGINT)  # the second, while it is still stopping
+
+    monkeypatch.setattr("tests.sweep.fake_trainer.AFTER_EPOCH", two_ctrl_cs)
+    console = Console(file=StringIO(), width=150)
+    assert run_with_table(worker, plan, console) == 130
+    monkeypatch.setattr("tests.sweep.fake_trainer.AFTER_EPOCH", None)
+    assert "sweep aborted" in console.file.getvalue()
+    trials = _study(sweeper.runs, "abort").get_trials(deepcopy=False)
+    aborted = trials[0]
+    assert aborted.state == TrialState.FAIL and "will run again" in aborted.user_attrs["failure"]
+    assert [(t.state, t.user_attrs.get("retry_of")) for t in trials[1:]] == [
+        (TrialState.WAITING, 0)]
+
+    again = sweeper.run(sweep)
+    assert again.reason == "done" and again.finished == 2
+    retry = next(r for r in again.rows if r.note == "retry of #0")
+    assert retry.params == aborted.params and retry.state == "complete"
+
+
 def test_bad_input_creates_nothing(tmp_path: Path, capsys) -> None:
     from argparse import Namespace
 

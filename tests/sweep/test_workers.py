@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from optuna.trial import TrialState
 
 from densexp_tui.core.errors import ConfigError
 from densexp_tui.core.events import read_events
@@ -97,6 +99,29 @@ def test_ctrl_c_stops_every_worker_and_the_same_command_continues(tmp_path: Path
     _out, err = again.communicate(timeout=200)
     assert again.returncode == 0, err
     assert _finished(runs, "stop") == 4
+
+
+def test_a_second_ctrl_c_aborts_the_workers_and_loses_no_trial(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, '[sweep]\nname = "abort"\nn_trials = 4\n' + LR_SPACE,
+                        epochs=8)
+    runs = tmp_path / "runs"
+    proc = _pool(sweep, runs, "--workers", "2", epoch_seconds="1.0")
+    assert wait_for(lambda: len({s["worker_pid"] for s in _started(runs)}) == 2, timeout=120)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)  # two key presses: the pool forwards each to every worker on its own
+    proc.send_signal(signal.SIGINT)  # the workers' trials stop at their next epoch, 1 s away
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    study = load_local_study(RunStore(runs), "abort")
+    assert study is not None
+    trials = study.get_trials(deepcopy=False)
+    failed = [t.number for t in trials if t.state == TrialState.FAIL]
+    queued = sorted(t.user_attrs.get("retry_of") for t in trials if t.state == TrialState.WAITING)
+    assert len(failed) == 2 and queued == failed  # each aborted trial waits to run again
+    again = _pool(sweep, runs, "--workers", "2", epoch_seconds="0.1")
+    _out, err = again.communicate(timeout=200)
+    assert again.returncode == 0, err
+    assert _finished(runs, "abort") == 4
 
 
 @pytest.mark.parametrize(("extra", "words"), [

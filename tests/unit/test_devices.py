@@ -76,6 +76,27 @@ def test_a_gpu_that_is_not_there_is_bad_input(monkeypatch: pytest.MonkeyPatch, d
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(("device", "gpus", "words"), [
+    ("gpu:all", 0, "sees no GPU"), ("gpu:3", 2, "gpu:3 does not exist (2 GPU(s))"),
+    ("gpu:1,1", 2, "names a GPU twice"), ("cpu:0", 0, "names no device"),
+])
+def test_check_device_refuses_what_select_placement_refuses(
+        monkeypatch: pytest.MonkeyPatch, device: str, gpus: int, words: str) -> None:
+    """The same refusal as a run gets, against a GPU count given (a sweep checks early)."""
+    monkeypatch.setattr(devices, "physical_gpus", lambda: pytest.fail("asked TensorFlow"))
+    with pytest.raises(ConfigError) as caught:
+        devices.check_device(device, gpus)
+    assert words in str(caught.value) and caught.value.key == "device.device"
+
+
+def test_check_device_accepts_what_is_there_and_says_which_need_a_gpu() -> None:
+    for device, gpus in (("auto", 0), ("cpu", 0), ("cpu:4", 0), ("gpu", 1), ("gpu:all", 2),
+                         ("gpu:0,1", 2)):
+        devices.check_device(device, gpus)
+    assert [d for d in ("auto", "cpu", "cpu:2", "gpu", "gpu:1", "gpu:all", "gpu:0,1")
+            if devices.needs_gpus(d)] == ["gpu", "gpu:1", "gpu:all", "gpu:0,1"]
+
+
 def test_mixed_precision_on_split_cpus_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(devices, "ensure_logical_cpus",
                         lambda n: [f"/device:CPU:{i}" for i in range(n)])

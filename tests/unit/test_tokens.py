@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from rich.console import Console
 
 from densexp_tui.core.events import Event
-from densexp_tui.core.runstore import RunSummary
+from densexp_tui.core.runstore import RunStore, RunSummary
 from densexp_tui.core.runview import RunView
 from densexp_tui.core.tokens import format_padding_efficiency, padding_efficiency
 from densexp_tui.report import run_detail, tokens_text
@@ -81,3 +84,33 @@ def test_densexp_runs_live_progress_line_shows_the_token_share_like_the_dashboar
     # A run without token counts (the MLP) shows samples/s alone.
     tabular = _run_progress_output(True, None)
     assert "58 samples/s" in tabular and "real tokens" not in tabular
+
+
+def _run_with_epochs(runs: Path, name: str, tokens: list[dict[str, int] | None]) -> str:
+    """A finished run in ``runs`` whose epoch events carry ``tokens`` (None: no counts)."""
+    from densexp_tui.core.config import RunConfig, apply_overrides
+
+    store = RunStore(runs)
+    handle = store.create_run(apply_overrides(RunConfig(), [f"run.name={name}"]))
+    for epoch, counts in enumerate(tokens, start=1):
+        data = epoch_event(epoch, epoch, counts).data
+        handle.events.append("epoch", **data)
+    handle.update_summary(status="completed", epochs_done=len(tokens))
+    handle.close()
+    return handle.run_id
+
+
+def test_show_json_gives_the_padding_efficiency_show_prints(
+        runs_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from densexp_tui.cli import main
+
+    text_run = _run_with_epochs(runs_dir, "texty", [{"real": 300, "padded": 1000},
+                                                    {"real": 123_400, "padded": 131_200}])
+    mlp_run = _run_with_epochs(runs_dir, "tabular", [None, None])
+    assert main(["show", text_run, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["padding_efficiency"] == pytest.approx(123_400 / 131_200)
+    assert main(["show", text_run]) == 0  # the plain line says the same number
+    assert "94% real tokens (123.4k real of 131.2k" in capsys.readouterr().out
+    assert main(["show", mlp_run, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["padding_efficiency"] is None
