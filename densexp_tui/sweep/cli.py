@@ -41,6 +41,9 @@ from densexp_tui.sweep.study import (
 
 # The table redraws at most this often (it reads the whole study each time).
 REFRESH_SECONDS = 1.0
+# Keys that move a trial's data elsewhere: the base's data is then not what trials read.
+SEARCHED_DATA_KEYS = ("data.source", "data.path", "data.name", "data.text_column",
+                      "data.label_column")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -63,10 +66,20 @@ def prepare(sweep_path: str | Path, storage_url: str | None, n_trials: int | Non
             raise ConfigError(f"--n-trials {n_trials}; allowed: an integer >= 1",
                               file=sweep_path)
         cfg.sweep.n_trials = n_trials
+    check_base_data(cfg)
     root = resolve_runs_dir(runs_dir)
     spec = storage_mod.parse_storage(storage_url, root, cfg.sweep.name)
     storage_mod.check_reachable(spec)
     return SweepPlan(cfg, root, spec, cfg.n_trials_target)
+
+
+def check_base_data(cfg: SweepConfig) -> None:
+    """A base whose data file is missing or lacks its columns fails every trial: refuse it
+    before the study and a failed run exist (unless the space searches where the data is)."""
+    from densexp_tui.engine.data.sources import check_data_quickly
+
+    if not any(key in cfg.space for key in SEARCHED_DATA_KEYS):
+        check_data_quickly(cfg.base.data, cfg.base.base_dir)
 
 
 def make_console() -> Console:

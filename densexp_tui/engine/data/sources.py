@@ -36,6 +36,7 @@ from densexp_tui.engine.data.readers import (
     column_index,
     read_csv_rows,
     read_jsonl_objects,
+    sniff_columns,
 )
 from densexp_tui.engine.data.splitting import subsample
 
@@ -62,6 +63,27 @@ def load_dataset(data: DataSection, base_dir: Path | None = None, *, seed: int =
     dataset = loaders[data.source](data, base_dir)
     _check_classifiable(dataset, _describe_file(data, base_dir))
     return subsample(dataset, data.max_samples, seed)
+
+
+FILE_SOURCES = ("csv", "jsonl", "parquet", "hf_disk")  # the sources read from data.path
+
+
+def check_data_quickly(data: DataSection, base_dir: Path | None = None) -> None:
+    """The DataErrors :func:`load_dataset` would raise first, found without reading the rows:
+    a data file that is not there or has not the text and label columns named.
+
+    For a sweep, which must refuse such a base before its study and first trial exist; a
+    problem inside the rows is found when the first trial loads them.
+    """
+    if data.source not in FILE_SOURCES:
+        return
+    path = _existing_file(data, base_dir, want_dir=data.source == "hf_disk")
+    columns = sniff_columns(data.source, path)
+    if not columns:  # unreadable header: load_dataset names the exact problem
+        return
+    column_index(columns, data.text_column, "data.text_column", path)
+    column_index(columns, data.label_column, "data.label_column", path)
+    check_distinct_columns(data, path)
 
 
 def _describe_file(data: DataSection, base_dir: Path | None) -> str | None:
