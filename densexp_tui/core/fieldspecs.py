@@ -139,7 +139,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         _spec("data.test_fraction", "float", "Share held out for the test", **_FRACTION),
         _spec("data.max_samples", "int", "Use at most this many rows (0 = all)", minimum=0),
         _spec("data.max_length", "int", "Longest token sequence", minimum=8, maximum=4096),
-        _spec("data.batching", "str", "bucketed: similar lengths batched together; random",
+        _spec("data.batching", "str", "bucketed: similar lengths together, or random order",
               choices=BATCHING_MODES),
         _spec("data.pad_to_multiple_of", "int", "Pad batches to a multiple of this (1 = exact)",
               minimum=1, maximum=4096),
@@ -276,6 +276,8 @@ def parse_text_value(spec: FieldSpec, raw: str) -> Any:
             except ValueError:
                 raise ValueError(f"{raw!r} has the wrong type; allowed: {spec.allowed()}") from None
         return [_maybe_toml_string(p) for p in parts]
+    if not text:  # an emptied form field: "'' has the wrong type" told nobody anything
+        raise ValueError(f"empty; allowed: {spec.allowed()}")
     if spec.kind == "bool" and text.lower() in ("true", "false", "yes", "no", "on", "off"):
         return text.lower() in ("true", "yes", "on")
     try:

@@ -176,6 +176,8 @@ def test_overrides_apply_with_the_types_of_the_keys() -> None:
     ("train.epochs=two", "wrong type"),
     ("train.learning_rate", "not key=value"),
     ("data.val_fraction=0.95", "below 1"),
+    ("train.epochs=", "train.epochs: empty; allowed: an integer"),
+    ("train.learning_rate= ", "empty; allowed"),
 ])
 def test_bad_overrides_are_one_line_errors(override: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as err:
