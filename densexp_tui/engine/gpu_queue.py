@@ -81,6 +81,39 @@ class QueueMode:
         return f"One at a time: {self.note}"
 
 
+@dataclass(frozen=True)
+class QueueSetting:
+    """What the palette's "Run queue" entry shows: the user's ``[queue] per_gpu`` and what
+    counting the GPUs found (``per_gpu_mode()``'s answer; None while not counted yet)."""
+
+    per_gpu: bool
+    found: QueueMode | None = None
+    path: Path | None = None  # the user config file the switch writes
+
+    def mode_line(self) -> str:
+        """How the queue trains with this setting."""
+        if not self.per_gpu:
+            return "One run at a time (per_gpu is off)."
+        if self.found is None:
+            return "One run per GPU (per_gpu is on); counting the GPUs…"
+        if self.found.gpus:
+            return f"One run per GPU: up to {len(self.found.gpus)} at once."
+        if self.found.note.startswith("could not"):
+            return "One run at a time: per_gpu is on, but the GPUs could not be counted."
+        return "One run at a time: per_gpu is on, but no GPU was found."
+
+    def gpus_line(self) -> str:
+        """How many GPUs TensorFlow sees (a child process counts them: seconds)."""
+        if self.found is None:
+            return "GPUs: counting…"
+        if self.found.gpus:
+            noun = "GPU" if len(self.found.gpus) == 1 else "GPUs"
+            return f"GPUs found: {len(self.found.gpus)} ({noun} {', '.join(self.found.gpus)})."
+        if self.found.note.startswith("could not"):
+            return f"GPUs: {self.found.note}."
+        return "GPUs found: none."
+
+
 def per_gpu_mode(gpu_count: Callable[[], int] = count_gpus) -> QueueMode:
     """The per-GPU mode for this machine (asks TensorFlow in a child process: seconds).
 
