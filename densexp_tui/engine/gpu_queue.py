@@ -111,7 +111,7 @@ class QueueSetting:
             return f"GPUs found: {len(self.found.gpus)} ({noun} {', '.join(self.found.gpus)})."
         if self.found.note.startswith("could not"):
             return f"GPUs: {self.found.note}."
-        return "GPUs found: none."
+        return "GPUs found: none, so the queue runs one at a time either way."
 
 
 def per_gpu_mode(gpu_count: Callable[[], int] = count_gpus) -> QueueMode:

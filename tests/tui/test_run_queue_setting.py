@@ -16,9 +16,10 @@ import densexp_tui.engine.gpu_queue as gpu_queue
 import densexp_tui.tui.app as app_module
 from densexp_tui.core.config import RunConfig, apply_overrides
 from densexp_tui.core.userconfig import load_user_config
-from densexp_tui.engine.gpu_queue import per_gpu_mode
+from densexp_tui.engine.gpu_queue import QueueMode, per_gpu_mode
 from densexp_tui.tui.app import DensexpApp
 from densexp_tui.tui.dialogs.run_queue import RunQueueDialog
+from densexp_tui.tui.training import TrainingJob, TrainingQueue
 from tests.tui.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -74,7 +75,8 @@ async def test_switching_per_gpu_on_without_a_gpu_saves_it_and_says_one_at_a_tim
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.screen.query("#queue-line"), timeout=10)
         dialog = await open_run_queue(app, pilot)
-        await wait_for(pilot, lambda: "GPUs found: none" in dialog_text(app), timeout=30)
+        await wait_for(pilot, lambda: "GPUs found: none, so the queue runs one at a time"
+                       in dialog_text(app), timeout=30)
         assert "One run at a time (per_gpu is off)" in dialog_text(app)
         assert dialog.query_one(Switch).value is False
         await pilot.press("space")  # the switch has focus
@@ -131,3 +133,17 @@ async def test_with_two_gpus_the_next_queued_runs_train_one_per_gpu(
         assert load_user_config(tui_environment / "config.toml").queue_per_gpu is False
         app.training.cancel_all()
         await wait_for(pilot, lambda: not app.training.running, timeout=60)
+
+
+def test_switched_on_while_a_run_trains_in_the_app_gpu_jobs_wait_for_it() -> None:
+    """That run sees every GPU: a per-GPU job next to it would share its GPU."""
+    queue = TrainingQueue()
+    for name in ("in-app", "next"):
+        queue.enqueue(TrainingJob(cfg=apply_overrides(RunConfig(), [f"run.name={name}"])))
+    in_app = queue.start_next()
+    assert in_app is not None and not in_app.own_process
+    queue.mode = QueueMode(per_gpu=True, gpus=("0", "1"))
+    assert queue.full and queue.start_next() is None
+    queue.finish()
+    started = queue.start_next()
+    assert started is not None and started.gpu == "0" and started.own_process
