@@ -108,6 +108,7 @@ async def test_with_two_gpus_the_next_queued_runs_train_one_per_gpu(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # the children import tests.tui
     monkeypatch.setattr(gpu_queue, "job_command", _fake_child)
+    monkeypatch.setenv("FAKE_EPOCH_SECONDS", "0.5")  # 40 epochs: still training when asked
     app = app_with_gpus(2)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.screen.query("#queue-line"), timeout=10)
