@@ -3,8 +3,10 @@
 Holds the theme at start, the default runs directory, whether a run's end is announced
 (notifications), whether the app's run queue trains one run per GPU at once (``[queue]
 per_gpu``), and a keymap that rebinds any key binding by its id. The file is the
-user's: the app never rewrites it (the theme picked in the app is remembered separately,
-in settings.toml). Reading it never raises for the app: a broken file gives the defaults and
+user's: the app changes one line of it only, ``[queue] per_gpu``, when the user switches it
+in the palette's "Run queue" entry (:func:`save_queue_per_gpu`: every other setting and
+comment kept, written atomically); the theme picked in the app is remembered separately, in
+settings.toml. Reading it never raises for the app: a broken file gives the defaults and
 one line saying why; ``check_keymap`` names each unknown id or bad key.
 """
 
@@ -12,12 +14,21 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - 3.10 only
+    import tomli as tomllib
+
+import tomli_w
+
+from densexp_tui.core.atomicfile import write_text_atomic
 from densexp_tui.core.errors import BadInput
-from densexp_tui.core.tomlfile import read_toml_mapping
+from densexp_tui.core.tomlfile import read_toml_mapping, read_toml_text
 
 CONFIG_DIR_ENV = "DENSEXP_CONFIG_DIR"
 USER_CONFIG_FILE = "config.toml"
@@ -47,6 +58,7 @@ notifications = true
 # The app's run queue. per_gpu = true: on a machine with several GPUs, up to one queued run
 # per GPU trains at once, each in its own `densexp run` process that sees only its GPU
 # (CUDA_VISIBLE_DEVICES). Without a GPU the queue runs one at a time, as by default.
+# The app's command palette (ctrl+p) entry "Run queue" switches it (this line only).
 [queue]
 per_gpu = false
 
@@ -177,6 +189,68 @@ def check_keymap_ids(config: UserConfig, known_ids: set[str]) -> list[str]:
         hint = f"; did you mean {close[0]!r}?" if close else "; the help screen (F1) lists ids"
         problems.append(f"{config.path}: keymap.{binding_id}: no key binding has this id{hint}")
     return problems
+
+
+def save_queue_per_gpu(on: bool, path: Path | None = None) -> Path:
+    """Set ``[queue] per_gpu`` in the user config file; returns the file's path.
+
+    Only that value changes: the file's own ``per_gpu`` line is edited in place (or the line
+    or the ``[queue]`` table added), so the other settings and the comments stay. A layout
+    the line edit cannot handle (an inline or dotted ``queue``) is written out again from
+    its settings, which keeps every key but not the comments. No file yet: the commented
+    template with the setting. Written atomically; UserConfigError, nothing written, when
+    the file is not one the app can use (fix it first) or cannot be written.
+    """
+    path = path or user_config_path()
+    text = read_toml_text(path, UserConfigError) if path.exists() else TEMPLATE
+    settings = _toml_or_error(text, path)
+    parse_user_config(settings, path)  # a file the app would not use is not rewritten
+    wanted = {**settings, "queue": {**settings.get("queue", {}), "per_gpu": on}}
+    edited = _with_per_gpu_line(text, on)
+    try:
+        same = tomllib.loads(edited) == wanted
+    except tomllib.TOMLDecodeError:
+        same = False
+    try:
+        write_text_atomic(path, edited if same else tomli_w.dumps(wanted))
+    except OSError as exc:
+        raise UserConfigError(f"cannot write ({exc.strerror or exc})", file=path) from None
+    return path
+
+
+def _toml_or_error(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserConfigError(f"not valid TOML ({exc})", file=path) from None
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[")  # "[table]" or "[[array]]": the next table starts
+_QUEUE_HEADER = re.compile(r"^\s*\[\s*queue\s*\]\s*(#.*)?$")
+_PER_GPU_LINE = re.compile(r"^(\s*per_gpu\s*=\s*)(true|false)(\s*(#.*)?)$")
+
+
+def _with_per_gpu_line(text: str, on: bool) -> str:
+    """``text`` with [queue]'s per_gpu line set to ``on`` (added if it has none)."""
+    value = "true" if on else "false"
+    if text and not text.endswith("\n"):
+        text += "\n"
+    lines = text.splitlines(keepends=True)
+    in_queue, queue_header = False, None
+    for index, line in enumerate(lines):
+        body = line.rstrip("\r\n")
+        if _TABLE_HEADER.match(body):
+            in_queue = bool(_QUEUE_HEADER.match(body))
+            queue_header = index if in_queue else queue_header
+            continue
+        found = _PER_GPU_LINE.match(body) if in_queue else None
+        if found:
+            lines[index] = f"{found.group(1)}{value}{found.group(3)}{line[len(body):]}"
+            return "".join(lines)
+    if queue_header is not None:
+        lines.insert(queue_header + 1, f"per_gpu = {value}\n")
+        return "".join(lines)
+    return f"{text}\n[queue]\nper_gpu = {value}\n"
 
 
 def write_template(path: Path | None = None) -> Path:

@@ -1,13 +1,17 @@
-"""The app's run queue, one job per GPU: each queued run trains in a ``densexp run`` process
-of its own that sees only its GPU (``CUDA_VISIBLE_DEVICES``).
+"""The app's runs that train in a ``densexp run`` process of their own: one job per GPU (each
+child sees only its GPU, ``CUDA_VISIBLE_DEVICES``), and every ``cpu:N`` run (N >= 2).
 
 Why processes: several training threads in the app's one process would share Keras' global
 state (the session, layer name counters, mixed precision policy) and the process-wide log
 capture, so each parallel job is an ordinary ``densexp run`` (or ``densexp resume``) child,
 exactly as ``densexp sweep --gpus`` runs one worker per GPU (sweep/workers.py chooses the
-CUDA_VISIBLE_DEVICES values here too). The app follows such a run through its
-events.jsonl like any run started elsewhere, and stops it with one SIGINT, which the child
-turns into a clean 'cancelled' end (events, best checkpoint and log kept).
+CUDA_VISIBLE_DEVICES values here too). A ``cpu:N`` run splits the CPU into N logical
+devices, which TensorFlow allows only before a process's first op: the app's process may
+have trained already, and a split made there would stay for every later run, so it too
+trains in a fresh child (its environment the app's own: no GPU chosen for it). The app
+follows such a run through its events.jsonl like any run started elsewhere, and stops it
+with one SIGINT, which the child turns into a clean 'cancelled' end (events, best
+checkpoint and log kept).
 
 Nothing here imports TensorFlow: finding the GPUs asks a child process (sweep.workers).
 """
@@ -28,6 +32,7 @@ from densexp_tui.core.config import RunConfig, resolve_paths, save_config
 from densexp_tui.core.errors import BadInput, ConfigError
 from densexp_tui.core.logtail import tail_lines
 from densexp_tui.core.runstore import RunStore, new_run_id
+from densexp_tui.engine.devices import parse_device
 from densexp_tui.sweep.workers import WorkerSlot, count_gpus, plan_slots
 
 QUEUE_DIR = ".queue"  # in the runs dir: each job's config file and its process output
@@ -76,6 +81,39 @@ class QueueMode:
         return f"One at a time: {self.note}"
 
 
+@dataclass(frozen=True)
+class QueueSetting:
+    """What the palette's "Run queue" entry shows: the user's ``[queue] per_gpu`` and what
+    counting the GPUs found (``per_gpu_mode()``'s answer; None while not counted yet)."""
+
+    per_gpu: bool
+    found: QueueMode | None = None
+    path: Path | None = None  # the user config file the switch writes
+
+    def mode_line(self) -> str:
+        """How the queue trains with this setting."""
+        if not self.per_gpu:
+            return "One run at a time (per_gpu is off)."
+        if self.found is None:
+            return "One run per GPU (per_gpu is on); counting the GPUs…"
+        if self.found.gpus:
+            return f"One run per GPU: up to {len(self.found.gpus)} at once."
+        if self.found.note.startswith("could not"):
+            return "One run at a time: per_gpu is on, but the GPUs could not be counted."
+        return "One run at a time: per_gpu is on, but no GPU was found."
+
+    def gpus_line(self) -> str:
+        """How many GPUs TensorFlow sees (a child process counts them: seconds)."""
+        if self.found is None:
+            return "GPUs: counting…"
+        if self.found.gpus:
+            noun = "GPU" if len(self.found.gpus) == 1 else "GPUs"
+            return f"GPUs found: {len(self.found.gpus)} ({noun} {', '.join(self.found.gpus)})."
+        if self.found.note.startswith("could not"):
+            return f"GPUs: {self.found.note}."
+        return "GPUs found: none, so the queue runs one at a time either way."
+
+
 def per_gpu_mode(gpu_count: Callable[[], int] = count_gpus) -> QueueMode:
     """The per-GPU mode for this machine (asks TensorFlow in a child process: seconds).
 
@@ -95,6 +133,16 @@ def per_gpu_mode(gpu_count: Callable[[], int] = count_gpus) -> QueueMode:
 
 # ---------------------------------------------------------------------------------------
 # One job in its own process
+
+
+def needs_a_fresh_process(cfg: RunConfig) -> bool:
+    """True for ``cpu:N`` with N >= 2: its logical CPU devices can only be made in a process
+    where TensorFlow has not started yet (engine/devices.py ensure_logical_cpus)."""
+    try:
+        request = parse_device(cfg.device.device)
+    except (ConfigError, ValueError):
+        return False  # the trainer reports a bad device as bad input
+    return request.kind == "cpus" and request.n_cpus >= 2
 
 
 @dataclass
@@ -125,11 +173,12 @@ def job_command(config_path: Path | None, runs_dir: Path, run_id: str,
 
 
 def train_in_process_of_its_own(
-    cfg: RunConfig, store: RunStore, gpu: str, cancel: threading.Event,
+    cfg: RunConfig, store: RunStore, gpu: str | None, cancel: threading.Event,
     on_started: Callable[[str], None], *, resume_id: str = "",
     command_for: CommandFor | None = None,
 ) -> ProcessOutcome:
-    """Train ``cfg`` (or resume ``resume_id``) in a child that sees only GPU ``gpu``.
+    """Train ``cfg`` (or resume ``resume_id``) in a child that sees only GPU ``gpu`` (None:
+    the devices the app sees, CUDA_VISIBLE_DEVICES left as it is; a ``cpu:N`` run).
 
     Blocks until the child ends (call it from a worker thread). ``on_started(run_id)``
     once the run directory exists; ``cancel`` set: one SIGINT, the run ends 'cancelled'.
@@ -211,7 +260,7 @@ def _signal(child: subprocess.Popen[bytes], signum: int) -> None:
 
 
 def _outcome(child: subprocess.Popen[bytes], store: RunStore, run_id: str, out_path: Path,
-             cancel: threading.Event, gpu: str) -> ProcessOutcome:
+             cancel: threading.Event, gpu: str | None) -> ProcessOutcome:
     code = child.returncode
     if not store.run_dir(run_id).is_dir():
         if cancel.is_set():
@@ -225,7 +274,8 @@ def _outcome(child: subprocess.Popen[bytes], store: RunStore, run_id: str, out_p
     summary = store.read_summary(run_id)
     status, message = summary.status, summary.message
     if status == "running":  # the child died without writing its end
-        status, message = "failed", f"its `densexp run` process exited with code {code}"
+        status, message = "failed", (f"its `densexp run` process exited with code {code}"
+                                     f" ({_last_line(out_path)}); its output: {out_path}")
     return ProcessOutcome(run_id, status, dict(summary.best or {}), message, code, gpu)
 
 

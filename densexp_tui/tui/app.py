@@ -28,8 +28,12 @@ from textual.worker import Worker, WorkerState
 from densexp_tui.core.config import RunConfig, load_config
 from densexp_tui.core.errors import BadInput
 from densexp_tui.core.runstore import RunStore, resolve_runs_dir
-from densexp_tui.core.userconfig import load_user_config_or_defaults
-from densexp_tui.engine.gpu_queue import QueueMode, per_gpu_mode
+from densexp_tui.core.userconfig import (
+    UserConfigError,
+    load_user_config_or_defaults,
+    save_queue_per_gpu,
+)
+from densexp_tui.engine.gpu_queue import QueueMode, QueueSetting, per_gpu_mode
 from densexp_tui.tui import navigation
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
@@ -38,7 +42,7 @@ from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.reporting import ExportReport, ReportExported, announce_report, export_report
 from densexp_tui.tui.run_watch import RunStatusesChanged, announce_outside_ends
 from densexp_tui.tui.screens.home import HomeScreen
-from densexp_tui.tui.services import ShowsRun, Workbench
+from densexp_tui.tui.services import QueueSettings, ShowsRun, Workbench
 from densexp_tui.tui.settings import DEFAULT_THEME, Settings, load_settings, save_settings
 from densexp_tui.tui.themes import app_variable_defaults, load_all_themes
 from densexp_tui.tui.training import (
@@ -78,6 +82,8 @@ class DensexpApp(App[int]):
         self.launch_path = launch
         self.replay_ref = replay
         self.training = TrainingQueue()
+        self._gpus_found: QueueMode | None = None  # per_gpu_mode()'s answer, once counted
+        self._counting_gpus = False
         self.settings, settings_problem = load_settings()
         self._startup_notes = [settings_problem] if settings_problem else []
         self._apply_user_config()
@@ -133,7 +139,7 @@ class DensexpApp(App[int]):
             self.notify(note, severity="warning", timeout=8)
         if self.user_config.queue_per_gpu:  # [queue] per_gpu: count the GPUs first
             self.training.mode = QueueMode(per_gpu=True, finding=True)
-            self._count_gpus()
+            self.find_gpus()
         if self.launch_path is not None:
             self._launch_file(self.launch_path)
         elif self.replay_ref:
@@ -174,15 +180,55 @@ class DensexpApp(App[int]):
                         title="Training")
             active.worker = self._train(active)
 
+    def find_gpus(self) -> None:
+        """Count the GPUs (a child process asks TensorFlow: seconds), once per app."""
+        if self._gpus_found is None and not self._counting_gpus:
+            self._counting_gpus = True
+            self._count_gpus()
+
     @work(thread=True, group="gpu-count", exit_on_error=False, name="counting the GPUs")
     def _count_gpus(self) -> None:
         self.post_message(QueueModeFound(per_gpu_mode()))
 
     def on_queue_mode_found(self, message: QueueModeFound) -> None:
-        self.training.mode = message.mode
-        self.notify(message.mode.describe(), title="Run queue")
+        self._counting_gpus = False
+        self._gpus_found = message.mode
+        if self.user_config.queue_per_gpu:
+            self.notify(message.mode.describe(), title="Run queue")
+        self._use_queue_setting()
+
+    def _use_queue_setting(self) -> None:
+        """The queue's mode from [queue] per_gpu and the GPUs found; from its next run on
+        (runs training now keep going where they are)."""
+        if not self.user_config.queue_per_gpu:
+            self.training.mode = QueueMode()
+        elif self._gpus_found is None:
+            self.training.mode = QueueMode(per_gpu=True, finding=True)
+            self.find_gpus()
+        else:
+            self.training.mode = self._gpus_found
         self._start_next()
         self.broadcast(QueueChanged())
+
+    def queue_setting(self) -> QueueSetting:
+        return QueueSetting(self.user_config.queue_per_gpu, self._gpus_found,
+                            self.user_config.path)
+
+    def set_queue_per_gpu(self, on: bool) -> str | None:
+        """The Run queue dialog's switch: save [queue] per_gpu, then use it."""
+        try:
+            save_queue_per_gpu(on, self.user_config.path)
+        except UserConfigError as err:
+            return str(err)
+        self.user_config.queue_per_gpu = on
+        self._use_queue_setting()
+        return None
+
+    def action_run_queue(self) -> None:
+        from densexp_tui.tui.dialogs.run_queue import RunQueueDialog
+
+        if not isinstance(self.screen, RunQueueDialog):
+            self.push_screen(RunQueueDialog(self))
 
     @work(thread=True, exclusive=False, group=TRAINING_GROUP, exit_on_error=False,
           name="training")
@@ -405,6 +451,8 @@ class DensexpApp(App[int]):
         """Textual's commands plus what the current screen can do (from its bindings)."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help: every key", "Every key of every screen", self.action_help)
+        yield SystemCommand("Run queue", "One run at a time, or one per GPU ([queue] per_gpu)",
+                            self.action_run_queue)
         yield from screen_commands(screen)
 
     # -- quitting ---------------------------------------------------------------------------
@@ -463,6 +511,9 @@ class DensexpApp(App[int]):
 if TYPE_CHECKING:
     def _implements_the_screens_interface(app: DensexpApp) -> Workbench:
         return app  # mypy checks here that DensexpApp has everything Workbench promises
+
+    def _implements_the_queue_settings(app: DensexpApp) -> QueueSettings:
+        return app
 
 
 async def _wait_quietly(worker: Worker[Any]) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from densexp_tui.core.config import RunConfig
     from densexp_tui.core.runstore import RunStore
+    from densexp_tui.engine.gpu_queue import QueueSetting
 
 
 @runtime_checkable
@@ -88,6 +89,23 @@ class Workbench(Protocol):
 
     def show_error(self, title: str, message: str, log_path: Path | None = None) -> None:
         """The error dialog: the message and, when given, the tail of that log."""
+        ...
+
+
+class QueueSettings(Protocol):
+    """What the palette's Run queue dialog asks of the app (handed to it when it opens)."""
+
+    def queue_setting(self) -> QueueSetting:
+        """The user's per_gpu, the GPUs found (None: not counted yet) and the file."""
+        ...
+
+    def find_gpus(self) -> None:
+        """Count the GPUs in a worker, once per app; QueueChanged reaches the screens after."""
+        ...
+
+    def set_queue_per_gpu(self, on: bool) -> str | None:
+        """Save ``[queue] per_gpu`` and use it from the queue's next run; a problem line
+        (nothing changed) or None."""
         ...
 
 

@@ -3,7 +3,9 @@
 The app owns one :class:`TrainingQueue`. Only the UI thread touches it. By default one run
 trains at a time; with the user config's ``[queue] per_gpu = true`` on a machine with GPUs,
 up to one per GPU trains at once, each in a ``densexp run`` process of its own
-(engine/gpu_queue.py), and the worker thread only follows and signals that process.
+(engine/gpu_queue.py), and the worker thread only follows and signals that process. A
+``cpu:N`` run (N >= 2) trains in such a process too, whatever the mode: TensorFlow splits
+a process's CPU only before its first op, and the app's process may have trained already.
 Otherwise the worker thread runs :func:`run_job`, which imports the trainer (and with it
 TensorFlow) inside the thread, so the app starts without TensorFlow and the import stall
 never blocks the screen. The worker talks back through thread-safe ``post_message`` only.
@@ -31,7 +33,7 @@ from textual.worker import Worker
 from densexp_tui.core.config import RunConfig
 from densexp_tui.core.events import Event
 from densexp_tui.core.runstore import RunStore, RunSummary
-from densexp_tui.engine.gpu_queue import QueueMode
+from densexp_tui.engine.gpu_queue import QueueMode, needs_a_fresh_process
 
 Post = Callable[[Message], Any]
 
@@ -77,7 +79,8 @@ class ActiveJob:
     done: threading.Event = field(default_factory=threading.Event)  # set when the thread ends
     worker: Worker[Any] | None = None
     run_id: str | None = None  # known once the trainer created the run (run_started)
-    gpu: str | None = None  # per-GPU queue: its process's CUDA_VISIBLE_DEVICES; None: here
+    gpu: str | None = None  # per-GPU queue: its process's CUDA_VISIBLE_DEVICES
+    own_process: bool = False  # trains in a `densexp run` child (a per-GPU job, cpu:N)
 
 
 class TrainingQueue:
@@ -104,7 +107,11 @@ class TrainingQueue:
     @property
     def full(self) -> bool:
         """A new job would wait (every slot trains, or the GPUs are still being counted)."""
-        return len(self.running) >= self.mode.capacity
+        if len(self.running) >= self.mode.capacity:
+            return True
+        # A run training in the app's process sees every GPU (per_gpu was switched on while
+        # it trained): per-GPU jobs wait for it rather than share its GPU.
+        return bool(self.mode.gpus) and any(not job.own_process for job in self.running)
 
     def enqueue(self, job: TrainingJob) -> None:
         self.pending.append(job)
@@ -113,8 +120,10 @@ class TrainingQueue:
         """Make the oldest waiting job a running one (the caller starts its worker)."""
         if self.full or not self.pending:
             return None
-        gpu = self.mode.free_gpu({job.gpu for job in self.running})
-        started = ActiveJob(self.pending.popleft(), gpu=gpu)
+        job = self.pending.popleft()
+        fresh = needs_a_fresh_process(job.cfg)  # cpu:N: a child, but not on a GPU slot
+        gpu = None if fresh else self.mode.free_gpu({job.gpu for job in self.running})
+        started = ActiveJob(job, gpu=gpu, own_process=fresh or gpu is not None)
         self.running.append(started)
         return started
 
@@ -164,7 +173,8 @@ class TrainingQueue:
         parts = []
         for job in self.running:
             state = "training" if job.run_id else "starting (loading data, building model)"
-            where = f" on GPU {job.gpu}" if job.gpu is not None else ""
+            where = (f" on GPU {job.gpu}" if job.gpu is not None
+                     else " in its own process" if job.own_process else "")
             parts.append(f"▶ {job.job.name}: {state}{where}")
         if self.pending:
             names = ", ".join(job.name for job in self.pending)
@@ -182,7 +192,7 @@ def run_job(job: TrainingJob, store: RunStore, active: ActiveJob, post: Post) ->
     Reads only the thread-safe parts of ``active`` (its Events).
     """
     try:
-        if active.gpu is not None:
+        if active.own_process:
             return _train_in_its_own_process(job, store, active, post)
         return _train_or_resume(job, store, active, post)
     finally:
@@ -192,11 +202,11 @@ def run_job(job: TrainingJob, store: RunStore, active: ActiveJob, post: Post) ->
 
 def _train_in_its_own_process(job: TrainingJob, store: RunStore, active: ActiveJob,
                               post: Post) -> Any:
-    """Per-GPU mode: a `densexp run` child that sees only ``active.gpu`` trains the job (no
-    TensorFlow in the app, so nothing to freeze); this thread follows and signals it."""
+    """A `densexp run` (or `densexp resume`) child trains the job: in per-GPU mode it sees
+    only ``active.gpu``; a cpu:N job (gpu None) sees what the app sees. No TensorFlow in the
+    app, so nothing to freeze; this thread follows and signals the child."""
     from densexp_tui.engine.gpu_queue import train_in_process_of_its_own
 
-    assert active.gpu is not None
     return train_in_process_of_its_own(
         job.cfg, store, active.gpu, active.cancel,
         lambda run_id: post(TrainingStarted(run_id, active)), resume_id=job.resume_id)

@@ -10,9 +10,11 @@ from densexp_tui.cli import main
 from densexp_tui.core.userconfig import (
     TEMPLATE,
     UserConfig,
+    UserConfigError,
     check_keymap_ids,
     load_user_config,
     load_user_config_or_defaults,
+    save_queue_per_gpu,
 )
 
 pytestmark = pytest.mark.timeout(30)
@@ -119,3 +121,52 @@ def test_a_byte_order_mark_is_read_like_the_run_tomls(config_dir: Path) -> None:
     config_dir.mkdir()
     (config_dir / "config.toml").write_bytes(b'\xef\xbb\xbftheme = "nord"\n')
     assert load_user_config().theme == "nord"
+
+
+MINE = ('# my settings\ntheme = "nord"  # dark\nnotifications = false\n\n[queue]\n'
+        'per_gpu = false  # until the new box\n\n[keymap]\n"home.new" = "ctrl+n"\n')
+
+
+def test_switching_per_gpu_changes_that_line_only(config_dir: Path) -> None:
+    config_dir.mkdir()
+    path = config_dir / "config.toml"
+    path.write_text(MINE)
+    assert save_queue_per_gpu(True) == path
+    assert path.read_text() == MINE.replace("per_gpu = false", "per_gpu = true")
+    save_queue_per_gpu(False)
+    assert path.read_text() == MINE
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ('theme = "nord"\n', "# nothing else"),  # no [queue]: the table is added at the end
+    ('theme = "nord"\n[queue]\n[keymap]\n"home.new" = "f5"', "# nothing else"),  # no line
+    ('theme = "nord"\nqueue = { per_gpu = false }\n', ""),  # inline: rewritten, keys kept
+    ('theme = "nord"\nqueue.per_gpu = false\n', ""),  # dotted: likewise
+])
+def test_other_layouts_keep_every_setting(config_dir: Path, text: str, kept: str) -> None:
+    config_dir.mkdir()
+    path = config_dir / "config.toml"
+    path.write_text(f"{kept}\n{text}" if kept else text)
+    save_queue_per_gpu(True)
+    config = load_user_config()
+    assert config.queue_per_gpu is True and config.theme == "nord"
+    assert kept in path.read_text()
+    if "keymap" in text:
+        assert config.keymap == {"home.new": "f5"}
+
+
+def test_no_file_yet_becomes_the_template_with_the_setting(config_dir: Path) -> None:
+    path = save_queue_per_gpu(True)
+    assert path.read_text() == TEMPLATE.replace("per_gpu = false", "per_gpu = true")
+    assert load_user_config().queue_per_gpu is True
+
+
+def test_a_file_the_app_cannot_use_is_not_rewritten(config_dir: Path) -> None:
+    config_dir.mkdir()
+    path = config_dir / "config.toml"
+    for broken in ("theme = [\n", "colour = 1\n"):
+        path.write_text(broken)
+        with pytest.raises(UserConfigError, match=str(path)):
+            save_queue_per_gpu(True)
+        assert path.read_text() == broken
+    assert [p.name for p in config_dir.iterdir()] == ["config.toml"]  # no temp file left

@@ -34,6 +34,7 @@ SCREENS = (
     ("Confirm dialog", "densexp_tui.tui.dialogs.confirm", "ConfirmDialog"),
     ("Error dialog", "densexp_tui.tui.dialogs.error", "ErrorDialog"),
     ("Path prompt", "densexp_tui.tui.dialogs.path_prompt", "PathPrompt"),
+    ("Run queue (palette)", "densexp_tui.tui.dialogs.run_queue", "RunQueueDialog"),
     ("Help", "densexp_tui.tui.screens.help", "HelpScreen"),
 )
 
