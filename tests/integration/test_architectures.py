@@ -155,6 +155,33 @@ def check_adapters(family: str, model) -> None:
                if id(v) not in adapters) == head_params(family), others
 
 
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_lora_target_starts_at_identity_and_merges(family: str) -> None:
+    """All six targets resolve on the family; B = 0 keeps the logits; a merge keeps them too."""
+    from densexp_tui.core.config import LORA_TARGETS
+    from densexp_tui.engine.finetune import apply_finetune
+    from densexp_tui.engine.lora import lora_layers, merge_lora
+    from densexp_tui.engine.models import model_logits
+
+    model = build_tiny(FAMILIES[family], 60)
+    x = {"input_ids": np.arange(5, 29, dtype="int32").reshape(2, 12),
+         "attention_mask": np.ones((2, 12), dtype="int32")}
+    before = model_logits(model, x).numpy()
+    cfg = run_config(family, "lora").model
+    cfg.lora_targets = list(LORA_TARGETS)
+    apply_finetune(model, cfg)
+    layers = lora_layers(model)
+    assert len(layers) == (1 if family == "albert" else LAYERS) * len(LORA_TARGETS)
+    np.testing.assert_array_equal(model_logits(model, x).numpy(), before)
+    rng = np.random.default_rng(0)
+    for layer in layers:  # stand-in for training: adapters that change the output
+        layer.lora_b.kernel.assign(rng.normal(0, 0.2, layer.lora_b.kernel.shape))
+    adapted = model_logits(model, x).numpy()
+    assert not np.allclose(adapted, before)
+    assert merge_lora(model) == len(layers)
+    np.testing.assert_allclose(model_logits(model, x).numpy(), adapted, atol=1e-5)
+
+
 def test_bitfit_trains_biases_and_the_head_only(folders: dict[str, Path]) -> None:
     built = build_model(run_config(str(folders["deberta-v2"]), "bitfit"), splits(), None)
     names = [v.name for v in built.model.trainable_weights]
