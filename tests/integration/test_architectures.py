@@ -367,7 +367,8 @@ def test_cli_refuses_before_creating_a_run(case: str, fragment: str, tmp_path: P
     (tmp_path / "run.toml").write_text(
         f'[data]\nmax_samples = 40\nmax_length = {max_length}\n'
         f'[model]\nname = "{folder}"\nfinetune = "{finetune}"\n')
-    code = main(["run", str(tmp_path / "run.toml")])
+    detach = ["--detach"] if case == "unsupported" else []  # checked before a child starts
+    code = main(["run", *detach, str(tmp_path / "run.toml")])
     out, err = capsys.readouterr()
     assert code == 2
     lines = err.strip().splitlines()
