@@ -24,7 +24,7 @@ class Family:
     name: str
     tf_class: str
     tokenizer_class: str
-    specials: tuple[str, ...]  # in id order; the first five are pad/unk/cls/sep/mask by role
+    specials: tuple[str, ...]  # the special tokens in id order (the config ids follow them)
     roles: dict[str, str]  # tokenizer kwarg -> special token
 
 
