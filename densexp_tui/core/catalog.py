@@ -100,14 +100,20 @@ BUILTIN_MODELS = (
                           "tokenizer trained on the run's training texts; random init"),
     ("mlp", "tabular", "Dense network on normalised features (model.hidden_units)"),
 )
-# Weight files a Hugging Face model directory may hold (TF h5 or PyTorch/TF safetensors,
-# single or sharded). pytorch_model.bin is not listed: loading it into TF needs PyTorch.
-MODEL_WEIGHT_FILES = (
-    "tf_model.h5",
-    "tf_model.h5.index.json",
-    "model.safetensors",
-    "model.safetensors.index.json",
+# Weight files a Hugging Face model directory may hold, each with whether loading it into a
+# TF model needs PyTorch. transformers < 4.55 reads TF h5 and safetensors (saved by PyTorch
+# or by TF, single or sharded) on its own; pytorch_model.bin only through torch (from_pt).
+WEIGHT_FILES: tuple[tuple[str, bool], ...] = (
+    ("tf_model.h5", False),
+    ("tf_model.h5.index.json", False),
+    ("model.safetensors", False),
+    ("model.safetensors.index.json", False),
+    ("pytorch_model.bin", True),
+    ("pytorch_model.bin.index.json", True),
 )
+MODEL_WEIGHT_FILES = tuple(name for name, needs_torch in WEIGHT_FILES if not needs_torch)
+PYTORCH_WEIGHT_FILES = tuple(name for name, needs_torch in WEIGHT_FILES if needs_torch)
+HUB_CACHE_PREFIX = "models--"  # huggingface_hub's folder name: models--org--name
 DEFAULT_MODEL_DIRS = (Path("models"),)
 
 
@@ -154,7 +160,7 @@ def hub_offline() -> bool:
 
 def hub_cache_snapshot(repo_id: str, cache_dir: Path | None = None) -> Path | None:
     """The cached snapshot folder of a hub model (refs/main first, else the newest), or None."""
-    repo = (cache_dir or hf_hub_cache_dir()) / ("models--" + repo_id.replace("/", "--"))
+    repo = (cache_dir or hf_hub_cache_dir()) / (HUB_CACHE_PREFIX + repo_id.replace("/", "--"))
     snapshots = repo / "snapshots"
     if not snapshots.is_dir():
         return None
@@ -167,26 +173,57 @@ def hub_cache_snapshot(repo_id: str, cache_dir: Path | None = None) -> Path | No
     return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
 
-def read_model_arch(model_dir: Path) -> str | None:
-    """config.json's first architecture (else its model_type), or None if unreadable."""
+def hub_id_of_cache_folder(folder: Path) -> str | None:
+    """``org/name`` for a hub cache folder ``.../models--org--name``, else None."""
+    if not folder.name.startswith(HUB_CACHE_PREFIX):
+        return None
+    return folder.name[len(HUB_CACHE_PREFIX):].replace("--", "/") or None
+
+
+def read_model_config(model_dir: Path) -> dict[str, object] | None:
+    """config.json of a model folder as a dict, or None if missing or unreadable."""
     import json  # here, not at the top: the datasets part above owns the module imports
 
     try:
         config = json.loads((model_dir / "config.json").read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(config, dict):
+    return config if isinstance(config, dict) else None
+
+
+def read_model_arch(model_dir: Path) -> str | None:
+    """config.json's first architecture (else its model_type), or None if unreadable."""
+    config = read_model_config(model_dir)
+    if config is None:
         return None
-    architectures = config.get("architectures") or []
-    if architectures and isinstance(architectures[0], str):
+    architectures = config.get("architectures")
+    if isinstance(architectures, list) and architectures and isinstance(architectures[0], str):
         return architectures[0]
     model_type = config.get("model_type")
     return model_type if isinstance(model_type, str) else None
 
 
+def torch_installed() -> bool:
+    """True when PyTorch can be imported (looked up, not imported: that takes seconds)."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
 def weight_files_in(model_dir: Path) -> list[str]:
-    """The usable weight files present in a model directory (see MODEL_WEIGHT_FILES)."""
-    return [name for name in MODEL_WEIGHT_FILES if (model_dir / name).is_file()]
+    """The weight files in a model directory that this install can load into TF: those of
+    MODEL_WEIGHT_FILES, plus PYTORCH_WEIGHT_FILES when PyTorch is installed."""
+    usable = [name for name, needs_torch in WEIGHT_FILES
+              if not needs_torch or torch_installed()]
+    return [name for name in usable if (model_dir / name).is_file()]
+
+
+def pytorch_weights_only(model_dir: Path) -> list[str]:
+    """The PyTorch-only weight files of a folder that has no TF-loadable ones, else []:
+    such a folder loads into TF only with PyTorch installed (``from_pt=True``)."""
+    if any((model_dir / name).is_file() for name in MODEL_WEIGHT_FILES):
+        return []
+    return [name for name in PYTORCH_WEIGHT_FILES if (model_dir / name).is_file()]
 
 
 def _tree_size(folder: Path) -> int:
@@ -203,7 +240,7 @@ def _tree_size(folder: Path) -> int:
 def _weights_note(model_dir: Path) -> str:
     if weight_files_in(model_dir):
         return ""
-    if (model_dir / "pytorch_model.bin").is_file():
+    if pytorch_weights_only(model_dir):
         return "only pytorch_model.bin (needs PyTorch); convert to model.safetensors"
     return "no weights; expected " + " or ".join(MODEL_WEIGHT_FILES[::2])
 
@@ -233,8 +270,8 @@ def _hub_cache_models(cache_dir: Path) -> list[ModelInfo]:
     if not cache_dir.is_dir():
         return []
     found = []
-    for repo in sorted(cache_dir.glob("models--*")):
-        repo_id = repo.name[len("models--"):].replace("--", "/")
+    for repo in sorted(cache_dir.glob(HUB_CACHE_PREFIX + "*")):
+        repo_id = hub_id_of_cache_folder(repo) or repo.name
         snapshot = hub_cache_snapshot(repo_id, cache_dir)
         note = _weights_note(snapshot) if snapshot else "no snapshot in the cache"
         blobs = repo / "blobs"

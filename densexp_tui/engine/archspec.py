@@ -20,8 +20,13 @@ from densexp_tui.core.errors import ModelError
 class ArchSpec:
     """Where the parts of one transformers sequence-classification class live.
 
-    Paths are attribute paths from the model object; ``blocks`` names the list of
-    transformer blocks, and each target's path is relative to one block.
+    ``family`` is the ``model_type`` of the model's config.json ("bert", "deberta-v2"), so
+    a folder's support can be told from its config before TensorFlow loads. Paths are
+    attribute paths from the model object; ``blocks`` names the list of transformer blocks
+    (a ``*`` part stands for every index of a list on the way: ALBERT's layer groups), and
+    each target's path is relative to one block. ``head`` names the model's attributes that
+    the classification class adds on top of its base model (what a base checkpoint does not
+    hold, so ``from_pretrained`` initialises it fresh).
     """
 
     family: str
@@ -41,20 +46,25 @@ _BERT_LIKE_TARGETS = {
     "ffn_output": "bert_output.dense",
 }
 
-# Keyed by the transformers TF class name. tiny-bert is a TFBertForSequenceClassification.
+
+def _bert_like(family: str, main_layer: str) -> ArchSpec:
+    """BERT's block layout (ELECTRA and the RoBERTa family copy it) under ``main_layer``.
+
+    The head is the ``classifier`` attribute: a Dense for BERT, a dense + out_proj block
+    for RoBERTa, XLM-R, CamemBERT and ELECTRA. BERT's pooler belongs to the base model.
+    """
+    return ArchSpec(family=family, blocks=f"{main_layer}.encoder.layer",
+                    targets=_BERT_LIKE_TARGETS, head=("classifier",))
+
+
+# Keyed by the transformers TF class name (read from transformers/models/*/modeling_tf_*.py
+# of the pinned versions). tiny-bert is a TFBertForSequenceClassification.
 ARCH_SPECS: dict[str, ArchSpec] = {
-    "TFBertForSequenceClassification": ArchSpec(
-        family="bert",
-        blocks="bert.encoder.layer",
-        targets=_BERT_LIKE_TARGETS,
-        head=("classifier",),
-    ),
-    "TFRobertaForSequenceClassification": ArchSpec(
-        family="roberta",
-        blocks="roberta.encoder.layer",
-        targets=_BERT_LIKE_TARGETS,
-        head=("classifier",),
-    ),
+    "TFBertForSequenceClassification": _bert_like("bert", "bert"),
+    "TFRobertaForSequenceClassification": _bert_like("roberta", "roberta"),
+    "TFXLMRobertaForSequenceClassification": _bert_like("xlm-roberta", "roberta"),
+    "TFCamembertForSequenceClassification": _bert_like("camembert", "roberta"),
+    "TFElectraForSequenceClassification": _bert_like("electra", "electra"),
     "TFDistilBertForSequenceClassification": ArchSpec(
         family="distilbert",
         blocks="distilbert.transformer.layer",
@@ -68,7 +78,67 @@ ARCH_SPECS: dict[str, ArchSpec] = {
         },
         head=("pre_classifier", "classifier"),
     ),
+    # ALBERT shares one set of block weights across the layers of a group: the blocks to
+    # adapt are each group's albert_layers (usually 1 group of 1), not num_hidden_layers
+    # copies. Its pooler is part of the base model (pretrained); the head is the Dense.
+    "TFAlbertForSequenceClassification": ArchSpec(
+        family="albert",
+        blocks="albert.encoder.albert_layer_groups.*.albert_layers",
+        targets={
+            "query": "attention.query",
+            "key": "attention.key",
+            "value": "attention.value",
+            "output": "attention.dense",
+            "intermediate": "ffn",
+            "ffn_output": "ffn_output",
+        },
+        head=("classifier",),
+    ),
+    # DeBERTa-v2 (and v3): the ContextPooler sits on the classification class, not in the
+    # base model, so it is part of the head. With share_att_key the query/key projections
+    # also project the relative position embeddings; an adapter there adapts both.
+    "TFDebertaV2ForSequenceClassification": ArchSpec(
+        family="deberta-v2",
+        blocks="deberta.encoder.layer",
+        targets={
+            "query": "attention.self.query_proj",
+            "key": "attention.self.key_proj",
+            "value": "attention.self.value_proj",
+            "output": "attention.dense_output.dense",
+            "intermediate": "intermediate.dense",
+            "ffn_output": "bert_output.dense",
+        },
+        head=("pooler", "classifier"),
+    ),
+    "TFMPNetForSequenceClassification": ArchSpec(
+        family="mpnet",
+        blocks="mpnet.encoder.layer",
+        targets={
+            "query": "attention.attn.q",
+            "key": "attention.attn.k",
+            "value": "attention.attn.v",
+            "output": "attention.attn.o",
+            "intermediate": "intermediate.dense",
+            "ffn_output": "out.dense",
+        },
+        head=("classifier",),
+    ),
 }
+
+PARTIAL_MODES = "head, bitfit and lora"
+
+
+def supported_families() -> list[str]:
+    """The config model_types that head, bitfit and lora support, in ARCH_SPECS order."""
+    return [spec.family for spec in ARCH_SPECS.values()]
+
+
+def unsupported_message(what: str, mode: str = PARTIAL_MODES) -> str:
+    """One line: ``mode`` cannot run on ``what``, and what can (shared by the up-front
+    config check and by ``arch_spec_for`` on a loaded model)."""
+    return (f"finetune {mode} does not support {what}; allowed: finetune = \"full\" for any "
+            "TF sequence classifier, or head/bitfit/lora on tiny-bert and the model families "
+            + ", ".join(supported_families()))
 
 
 def allowed_lora_targets() -> list[str]:
@@ -93,16 +163,12 @@ def check_lora_targets(targets: Iterable[str]) -> list[str]:
     return targets
 
 
-def arch_spec_for(model: Any) -> ArchSpec:
+def arch_spec_for(model: Any, mode: str = PARTIAL_MODES) -> ArchSpec:
     """The ArchSpec for a transformers model, or a ModelError listing what is supported."""
     name = type(model).__name__
     spec = ARCH_SPECS.get(name)
     if spec is None:
-        raise ModelError(
-            f"fine-tuning modes head, bitfit and lora do not support {name}; allowed: "
-            "tiny-bert and " + ", ".join(ARCH_SPECS) + " (or finetune = \"full\")",
-            key="model.finetune",
-        )
+        raise ModelError(unsupported_message(name, mode), key="model.finetune")
     return spec
 
 
@@ -114,11 +180,21 @@ def resolve_path(root: Any, path: str) -> Any:
     return obj
 
 
+def block_paths(model: Any, blocks: str) -> list[str]:
+    """The attribute path of every block: ``blocks`` with each list expanded to its indices
+    (``a.*.b`` -> ``a.0.b.0``, ``a.0.b.1``, ``a.1.b.0`` ...), each shared block once."""
+    head, star, rest = blocks.partition(".*.")
+    count = len(resolve_path(model, head))
+    if not star:
+        return [f"{head}.{index}" for index in range(count)]
+    return [path for index in range(count)
+            for path in block_paths(model, f"{head}.{index}.{rest}")]
+
+
 def target_paths(model: Any, targets: Iterable[str]) -> Iterator[tuple[str, str]]:
     """(target name, full attribute path) for each block and target, in block order."""
-    spec = arch_spec_for(model)
+    spec = arch_spec_for(model, "lora")
     targets = list(targets)
-    blocks = resolve_path(model, spec.blocks)
-    for index in range(len(blocks)):
+    for block in block_paths(model, spec.blocks):
         for target in targets:
-            yield target, f"{spec.blocks}.{index}.{spec.targets[target]}"
+            yield target, f"{block}.{spec.targets[target]}"

@@ -42,12 +42,12 @@ def check_input_cheaply(cfg: RunConfig, store: RunStore) -> None:
     """The checks that need no TensorFlow: runs dir, data, model source (BadInput)."""
     from densexp_tui.core.config import resolve_paths
     from densexp_tui.engine.data import load_dataset
-    from densexp_tui.engine.models import resolve_model_source
+    from densexp_tui.engine.models import check_model_input
 
     store.ensure_writable()
     resolved = resolve_paths(cfg)
     load_dataset(resolved.data, resolved.base_dir, seed=resolved.effective_split_seed)
-    resolve_model_source(resolved.model.name, resolved.base_dir)
+    check_model_input(resolved)
 
 
 def _spawn(args: argparse.Namespace, store: RunStore, run_id: str,

@@ -15,7 +15,9 @@ What "the head" is: the layers a ``...ForSequenceClassification`` class adds on 
 base model, i.e. what ``from_pretrained`` of a base checkpoint initialises fresh. For BERT
 that is the ``classifier`` Dense only: the pooler belongs to ``BertModel`` and comes
 pretrained, so it is frozen with the encoder. For DistilBERT it is ``pre_classifier`` and
-``classifier``; for RoBERTa the ``classifier`` block (its ``dense`` and ``out_proj``).
+``classifier``; for RoBERTa the ``classifier`` block (its ``dense`` and ``out_proj``); for
+DeBERTa-v2 its ``pooler`` and ``classifier`` (that pooler is not in the base model). Each
+architecture's head is in ``engine/archspec.py``.
 
 Freezing works per *variable*, not per layer, because BitFit splits a Dense layer (bias
 trains, kernel does not) and Keras only has a per-layer ``trainable`` flag. A frozen
@@ -113,7 +115,7 @@ def _apply(model: Any, model_cfg: Any, mode: str) -> FinetuneInfo:
             f"finetune {mode!r} needs a transformer model; allowed for mlp: full",
             key="model.finetune",
         )
-    spec = arch_spec_for(model)
+    spec = arch_spec_for(model, repr(mode))
     keep = _head_variable_ids(model, spec)
     lora_layers: list[str] = []
     if mode == "bitfit":

@@ -33,10 +33,15 @@ from densexp_tui.core.catalog import (
     MODEL_WEIGHT_FILES,
     hf_hub_cache_dir,
     hub_cache_snapshot,
+    hub_id_of_cache_folder,
     hub_offline,
+    pytorch_weights_only,
+    read_model_config,
+    torch_installed,
     weight_files_in,
 )
 from densexp_tui.core.errors import ModelError
+from densexp_tui.engine.archspec import supported_families, unsupported_message
 from densexp_tui.engine.finetune import (  # re-exported: the contract names them here
     FinetuneInfo,
     apply_finetune,
@@ -44,8 +49,9 @@ from densexp_tui.engine.finetune import (  # re-exported: the contract names the
 )
 
 __all__ = [
-    "BuiltModel", "ModelSource", "apply_finetune", "build_model", "checkpoint_path",
-    "count_params", "load_base_model", "load_trained_model", "model_logits", "resolve_model_source",
+    "BuiltModel", "ModelSource", "apply_finetune", "build_model", "check_model_input",
+    "checkpoint_path", "count_params", "load_base_model", "load_trained_model", "model_logits",
+    "resolve_model_source",
     "tiny_bert_config",
 ]
 
@@ -71,6 +77,11 @@ ADAPTERS_FILE = "adapters.npz"
 
 # A hub id: "name" or "org/name" of letters, digits, '-', '_' and '.'.
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# Model types whose position ids start after the padding id (RoBERTa's create_position_ids):
+# a sequence can use max_position_embeddings - (pad_token_id + 1) positions, 512 of 514.
+POSITIONS_AFTER_PADDING = frozenset({
+    "roberta", "xlm-roberta", "camembert", "mpnet", "longformer", "roberta-prelayernorm",
+})
 
 
 @dataclass
@@ -117,13 +128,16 @@ def model_logits(model: Any, inputs: Any, training: bool = False) -> Any:
 
 def resolve_model_source(name: str, base_dir: Path | None = None) -> ModelSource:
     """Classify ``model.name``; a missing folder, a folder without config.json or weights,
-    or a malformed hub id is a one-line ModelError. Hub ids are not looked up here."""
+    a hub cache folder (its hub id is suggested), or a malformed hub id is a one-line
+    ModelError. A hub id is only looked up in the local cache: offline, its cached
+    snapshot must hold weights this install can load."""
     if name in (TINY_BERT, MLP):
         return ModelSource(name, name)
     candidate = Path(name).expanduser()
     if not candidate.is_absolute() and base_dir is not None:
         candidate = base_dir / candidate
     if candidate.is_dir():
+        _refuse_hub_cache_folder(candidate)
         check_model_dir(candidate)
         return ModelSource("local", name, candidate.resolve())
     if name.startswith(("/", "./", "../", "~")) or candidate.exists():
@@ -141,7 +155,25 @@ def resolve_model_source(name: str, base_dir: Path | None = None) -> ModelSource
             "a model folder (config.json + weights) or a hub id like org/name",
             key="model.name",
         )
+    snapshot = hub_cache_snapshot(name)
+    if snapshot is not None and hub_offline():  # online, missing TF weights may download
+        check_model_dir(snapshot)
     return ModelSource("hub", name)
+
+
+def _refuse_hub_cache_folder(folder: Path) -> None:
+    """``.../models--org--name`` is huggingface_hub's storage, not a model folder: say which
+    hub id names it (and which cache to point at, if it is not the one in use)."""
+    hub_id = hub_id_of_cache_folder(folder)
+    if hub_id is None or (folder / "config.json").is_file():
+        return
+    cache = folder.parent.resolve()
+    where = "" if cache == hf_hub_cache_dir().resolve() else f" with HF_HUB_CACHE={cache}"
+    raise ModelError(
+        f"{folder} is a Hugging Face cache folder, not a model folder; allowed: its hub id, "
+        f"model.name = \"{hub_id}\"{where}, or one of its snapshots/<revision> folders",
+        key="model.name",
+    )
 
 
 def check_model_dir(model_dir: Path) -> None:
@@ -154,13 +186,72 @@ def check_model_dir(model_dir: Path) -> None:
         )
     if weight_files_in(model_dir):
         return
-    hint = ""
-    if (model_dir / "pytorch_model.bin").is_file():
-        hint = " (pytorch_model.bin needs PyTorch: save it as model.safetensors)"
+    torch_only = pytorch_weights_only(model_dir)
+    if torch_only:
+        raise ModelError(
+            f"{model_dir} has only PyTorch weights ({torch_only[0]}), and loading them into "
+            "TensorFlow needs PyTorch, which is not installed; allowed: "
+            + " or ".join(MODEL_WEIGHT_FILES[::2])
+            + " (save_pretrained(..., safe_serialization=True) where PyTorch is installed)",
+            key="model.name",
+        )
     raise ModelError(
-        f"{model_dir} has no model weights{hint}; expected one of " + ", ".join(MODEL_WEIGHT_FILES),
+        f"{model_dir} has no model weights; expected one of " + ", ".join(MODEL_WEIGHT_FILES),
         key="model.name",
     )
+
+
+def check_model_input(cfg: Any) -> ModelSource:
+    """The model source of ``cfg``, after the checks that need no TensorFlow (BadInput).
+
+    On top of ``resolve_model_source``: with the model's config.json at hand (a local
+    folder or a cached hub snapshot), ``model.finetune`` head/bitfit/lora must name a
+    supported family (``full`` runs any TF sequence classifier) and ``data.max_length``
+    must fit the model's position embeddings. ``build_model`` calls it first, so a bad
+    choice is refused before any run directory exists.
+    """
+    source = resolve_model_source(cfg.model.name, getattr(cfg, "base_dir", None))
+    folder = _model_folder(source)
+    config = read_model_config(folder) if folder is not None else None
+    if config is not None:
+        _check_finetune_family(source, config, cfg.model.finetune)
+        _check_max_length(source, config, int(cfg.data.max_length))
+    return source
+
+
+def _model_folder(source: ModelSource) -> Path | None:
+    """Where the model's files are on disk: its folder, or its cached hub snapshot."""
+    if source.kind == "local":
+        return source.path
+    if source.kind == "hub":
+        return hub_cache_snapshot(source.name)
+    return None
+
+
+def _check_finetune_family(source: ModelSource, config: dict[str, object], mode: str) -> None:
+    model_type = config.get("model_type")
+    if mode == "full" or not isinstance(model_type, str) or model_type in supported_families():
+        return
+    raise ModelError(unsupported_message(f"{source.name} (model_type {model_type})", repr(mode)),
+                     key="model.finetune")
+
+
+def _check_max_length(source: ModelSource, config: dict[str, object], max_length: int) -> None:
+    """Refuse a max_length beyond the absolute position embeddings; a DeBERTa-v2/v3 with
+    ``position_biased_input = false`` has only relative positions and takes any length."""
+    positions = config.get("max_position_embeddings")
+    if not isinstance(positions, int) or config.get("position_biased_input") is False:
+        return
+    usable, note = positions, ""
+    pad = config.get("pad_token_id")
+    if config.get("model_type") in POSITIONS_AFTER_PADDING and isinstance(pad, int):
+        usable, note = positions - (pad + 1), f", the first {pad + 1} reserved for padding"
+    if max_length > usable:
+        raise ModelError(
+            f"{max_length} is more than {source.name} can take: {usable} tokens "
+            f"(max_position_embeddings {positions}{note}); allowed: data.max_length <= {usable}",
+            key="data.max_length",
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -175,13 +266,13 @@ def build_model(cfg: Any, splits: Any, run_dir: Path | None) -> BuiltModel:
     ``model_config/`` into ``run_dir`` (skipped when None). Raises ModelError for a model
     that does not exist, cannot load, or does not fit the data (text vs tabular).
     """
+    source = check_model_input(cfg)
+    train = splits.train
+    _check_data_fits(source, train.kind)
     import tf_keras
 
     tf_keras.utils.set_random_seed(int(cfg.run.seed))
-    train = splits.train
     labels = [str(name) for name in train.label_names]
-    source = resolve_model_source(cfg.model.name, getattr(cfg, "base_dir", None))
-    _check_data_fits(source, train.kind)
     if source.kind == MLP:
         model = build_mlp(train.features.shape[1], len(labels), cfg.model.hidden_units,
                           cfg.model.dropout, train_features=train.features)
@@ -365,9 +456,17 @@ def _load_transformer(source: ModelSource, cfg: Any, labels: list[str], tokenize
         config = tiny_bert_config(len(tokenizer), labels, cfg.model.dropout,
                                   int(cfg.data.max_length), tokenizer.pad_token_id)
         return build_from_config(config)
-    if source.kind == "local":
-        return _from_pretrained(str(source.path), labels)
+    if source.kind == "local" and source.path is not None:
+        return _from_pretrained(str(source.path), labels, **_weights_kwargs(source.path))
     return _load_hub_model(source.name, labels)
+
+
+def _weights_kwargs(folder: Path | None) -> dict[str, Any]:
+    """``from_pt=True`` for a folder with only pytorch_model.bin (check_model_dir has made
+    sure PyTorch is installed then); nothing otherwise."""
+    if folder is not None and pytorch_weights_only(folder) and torch_installed():
+        return {"from_pt": True}
+    return {}
 
 
 def _from_pretrained(name_or_path: str, labels: list[str], **kwargs: Any) -> Any:
@@ -397,9 +496,11 @@ def _not_cached_error(repo_id: str) -> ModelError:
 def _load_hub_model(repo_id: str, labels: list[str]) -> Any:
     """From the local cache first (no network); online only if the user allows downloads."""
     cache_dir = str(hf_hub_cache_dir())
-    if hub_cache_snapshot(repo_id) is not None:
+    snapshot = hub_cache_snapshot(repo_id)
+    if snapshot is not None:
         try:
-            return _from_pretrained(repo_id, labels, local_files_only=True, cache_dir=cache_dir)
+            return _from_pretrained(repo_id, labels, local_files_only=True, cache_dir=cache_dir,
+                                    **_weights_kwargs(snapshot))
         except ModelError:
             if hub_offline():
                 raise
