@@ -451,7 +451,8 @@ class DensexpApp(App[int]):
         """Textual's commands plus what the current screen can do (from its bindings)."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help: every key", "Every key of every screen", self.action_help)
-        yield SystemCommand("Run queue", "One run at a time, or one per GPU ([queue] per_gpu)",
+        # Help texts are markup: "[queue]" would vanish as a tag.
+        yield SystemCommand("Run queue", "One run at a time, or one per GPU (queue.per_gpu)",
                             self.action_run_queue)
         yield from screen_commands(screen)
 

@@ -63,6 +63,10 @@ async def open_run_queue(app: DensexpApp, pilot: object) -> RunQueueDialog:
             found.get_option_at_index(highlighted).prompt)
 
     await wait_for(pilot, offered, timeout=10)
+    found = app.screen.query_one(CommandList)
+    prompt = found.get_option_at_index(found.highlighted or 0).prompt
+    # The help line names the setting whole (as markup, "[queue]" once vanished as a tag).
+    assert "one per GPU (queue.per_gpu)" in getattr(prompt, "plain", str(prompt))
     await pilot.press("enter")  # type: ignore[attr-defined]
     await wait_for(pilot, lambda: isinstance(app.screen, RunQueueDialog), timeout=10)
     assert isinstance(app.screen, RunQueueDialog)
