@@ -46,7 +46,7 @@ def choose_xla(mode: str, device: str) -> XlaChoice:
         return XlaChoice(False, "train.jit_compile = off")
     if device.startswith("gpu"):
         return XlaChoice(True, "train.jit_compile = auto: on for a GPU")
-    return XlaChoice(False, "train.jit_compile = auto: off on the CPU (measured slower there)")
+    return XlaChoice(False, "train.jit_compile = auto: off on the CPU, measured slower there")
 
 
 @dataclass

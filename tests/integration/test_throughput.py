@@ -56,7 +56,7 @@ def test_tabular_runs_carry_no_token_counts(tiny_mlp_config: RunConfig, runs_dir
     assert all("tokens" not in e.data for e in _events(result.run_dir, "epoch"))
     summary = read_summary_file(result.run_dir)  # `densexp show` prints what auto chose
     assert summary is not None
-    assert summary.xla == "off (train.jit_compile = auto: off on the CPU (measured slower there))"
+    assert summary.xla == "off (train.jit_compile = auto: off on the CPU, measured slower there)"
 
 
 def test_xla_on_trains_and_says_so_in_the_log(tiny_mlp_config: RunConfig, runs_dir: Path) -> None:
