@@ -93,11 +93,12 @@ async def test_replay_reaches_the_last_epoch_and_shows_its_confusion_matrix() ->
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
                        and dashboard(app).source_finished)
-        await pilot.pause()
         screen = dashboard(app)
         assert screen.view.latest_epoch == 5 and screen.view.status == "completed"
         matrix = screen.query_one("#confusion", ConfusionMatrix)
-        assert matrix.matrix == last_epoch.data["val"]["confusion"]
+        # Drawn by the next redraw tick (about 10 a second), which a loaded machine delays.
+        await wait_for(pilot, lambda: matrix.matrix == last_epoch.data["val"]["confusion"],
+                       timeout=30)
         shown = matrix.render().plain
         for label in ("negative", "neutral", "positive"):
             assert label[:6] in shown

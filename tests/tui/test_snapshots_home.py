@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Select, Static
+from textual.widgets import DataTable, Select, Static
 
 from densexp_tui.tui.screens.new_experiment import NewExperimentScreen
 from tests.tui.conftest import FIXTURE_RUNS, wait_for, write_fixture_run
@@ -45,6 +45,11 @@ async def open_new_experiment(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: "rows" in str(summary.content), timeout=60)
     catalog = screen.query_one("#model-catalog", Select)
     await wait_for(pilot, lambda: catalog.value == "tiny-bert", timeout=30)
+    # The preview's rows are laid out on the table's idle, which a loaded machine delays:
+    # the snapshot once caught the table empty and the form without its scrollbar.
+    table = screen.query_one("#preview-table", DataTable)
+    await wait_for(pilot, lambda: table.row_count > 0
+                   and table.virtual_size.height > table.row_count, timeout=30)
     await settle(pilot)
 
 
