@@ -45,11 +45,13 @@ async def open_new_experiment(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: "rows" in str(summary.content), timeout=60)
     catalog = screen.query_one("#model-catalog", Select)
     await wait_for(pilot, lambda: catalog.value == "tiny-bert", timeout=30)
-    # The preview's rows are laid out on the table's idle, which a loaded machine delays:
-    # the snapshot once caught the table empty and the form without its scrollbar.
+    # The preview's rows are measured on the table's idle and the form is laid out after
+    # that, both of which a loaded machine delays: the snapshot once caught the table empty,
+    # and once the form's scrollbar sized for a table of no height. So wait until the table
+    # has its full height on the screen (header and every row).
     table = screen.query_one("#preview-table", DataTable)
     await wait_for(pilot, lambda: table.row_count > 0
-                   and table.virtual_size.height > table.row_count, timeout=30)
+                   and table.size.height > table.row_count, timeout=30)
     await settle(pilot)
 
 
