@@ -33,6 +33,14 @@ def tail_lines(path: Path | None, lines: int, max_bytes: int = TAIL_BYTES) -> li
     return found[-lines:]
 
 
+def last_said_line(path: Path | None, max_bytes: int = 16 * 1024) -> str:
+    """What a densexp child's output ended on: its last "densexp: ..." line (the one-line
+    refusal or failure), else its last non-empty line; "" for no output."""
+    lines = [line for line in tail_lines(path, 40, max_bytes) if line.strip()]
+    said = [line for line in lines if line.startswith("densexp: ")]
+    return (said or lines or [""])[-1]
+
+
 class LogFollower:
     """Reads what is appended to a growing log, in complete lines (the dashboard's Log tab).
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from densexp_tui.core.config import RunConfig, resolve_paths, save_config
 from densexp_tui.core.errors import BadInput, ConfigError
-from densexp_tui.core.logtail import tail_lines
+from densexp_tui.core.logtail import last_said_line
 from densexp_tui.core.runstore import RunStore, new_run_id
 from densexp_tui.engine.devices import parse_device
 from densexp_tui.sweep.workers import WorkerSlot, count_gpus, plan_slots
@@ -280,6 +280,4 @@ def _outcome(child: subprocess.Popen[bytes], store: RunStore, run_id: str, out_p
 
 
 def _last_line(out_path: Path) -> str:
-    lines = [line for line in tail_lines(out_path, 40) if line.strip()]
-    said = [line for line in lines if line.startswith("densexp: ")]
-    return (said or lines or ["no output"])[-1]
+    return last_said_line(out_path) or "no output"

@@ -134,10 +134,15 @@ def sweep_command_line(sweep_file: Path, runs_dir: Path, storage: str = "",
     return cmd + (["--storage", storage] if storage else []) + list(workers)
 
 
+def sweep_output_path(runs_dir: Path, name: str) -> Path:
+    """Where a sweep started from the app writes its table and messages."""
+    return sweeps_dir(runs_dir) / f"{name}.out"
+
+
 def launch_sweep_process(sweep_file: Path, runs_dir: Path, name: str,
                          storage: str = "", workers: Sequence[str] = ()) -> subprocess.Popen:
     """Start ``densexp sweep`` detached; its table and messages go to <name>.out."""
-    out_path = sweeps_dir(runs_dir) / f"{name}.out"
+    out_path = sweep_output_path(runs_dir, name)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with open(out_path, "ab") as out:
         # A session of its own: Ctrl-C in the app's terminal and the app exiting leave it be.

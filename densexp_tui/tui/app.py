@@ -37,7 +37,13 @@ from densexp_tui.engine.gpu_queue import QueueMode, QueueSetting, per_gpu_mode
 from densexp_tui.tui import navigation
 from densexp_tui.tui.commands import screen_commands
 from densexp_tui.tui.dialogs import ConfirmDialog, ErrorDialog
-from densexp_tui.tui.end_notice import SweepEnded, SweepStarted, alert, sweep_status
+from densexp_tui.tui.end_notice import (
+    SweepEnded,
+    SweepStarted,
+    alert,
+    sweep_end_detail,
+    sweep_status,
+)
 from densexp_tui.tui.messages import QueueChanged, RunEnded, RunLaunched
 from densexp_tui.tui.reporting import ExportReport, ReportExported, announce_report, export_report
 from densexp_tui.tui.run_watch import RunStatusesChanged, announce_outside_ends
@@ -335,7 +341,8 @@ class DensexpApp(App[int]):
 
     @work(thread=True, group="sweep-watch", exit_on_error=False, name="watching the sweep process")
     def _watch_sweep(self, name: str, process: Any) -> None:
-        self.post_message(SweepEnded(name, int(process.wait())))
+        code = int(process.wait())
+        self.post_message(SweepEnded(name, code, sweep_end_detail(self.store.root, name, code)))
 
     def on_sweep_ended(self, message: SweepEnded) -> None:
         from densexp_tui.tui.screens.sweeps import SweepsScreen
@@ -343,7 +350,7 @@ class DensexpApp(App[int]):
         if not self.user_config.notifications or isinstance(self.screen, SweepsScreen):
             return  # the Sweeps screen reports its own sweeps' ends
         alert(self, "sweep", message.name, sweep_status(message.exit_code),
-              f"exit {message.exit_code}")
+              message.detail or f"exit {message.exit_code}")
 
     def _never_left_running(self, run_id: str, status: str) -> None:
         """If the trainer died without writing an end, record one: no run stays 'running'."""

@@ -9,6 +9,7 @@ never corrupted (the same path Textual uses for the bell and the clipboard).
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -30,14 +31,26 @@ class SweepStarted(Message):
 
 
 class SweepEnded(Message):
-    def __init__(self, name: str, exit_code: int) -> None:
+    def __init__(self, name: str, exit_code: int, detail: str = "") -> None:
         super().__init__()
         self.name = name
         self.exit_code = exit_code
+        self.detail = detail  # sweep_end_detail: how it ended, read off the UI thread
 
 
 def sweep_status(exit_code: int) -> str:
     return "completed" if exit_code == 0 else "failed"
+
+
+def sweep_end_detail(runs_dir: Path, name: str, exit_code: int) -> str:
+    """How a sweep started from the app ended: "exit 0", or the exit code and the line its
+    output ended on (a refusal, a failure), so no one must open .sweeps/<name>.out for it."""
+    from densexp_tui.core.logtail import last_said_line
+    from densexp_tui.sweep.launch import sweep_output_path
+
+    said = "" if exit_code == 0 else last_said_line(sweep_output_path(runs_dir, name))
+    return f"exit {exit_code}: {said.removeprefix('densexp: ')}" if said else \
+        f"exit {exit_code}; see .sweeps/{name}.out"
 
 
 def alert(app: App[Any], kind: str, name: str, status: str, detail: str = "",

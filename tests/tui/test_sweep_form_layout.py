@@ -11,6 +11,7 @@ from textual.widgets import Select
 from densexp_tui.core.runstore import RunStore
 from densexp_tui.tui.screens.sweeps import SweepsScreen
 from densexp_tui.tui.widgets.sweep_form import LogScaleBox
+from tests.tui.conftest import wait_for
 from tests.tui.helpers_dashboard import ScreenTestApp
 
 pytestmark = pytest.mark.timeout(60)
@@ -47,3 +48,28 @@ async def test_the_log_box_shows_x_only_when_on(tmp_path: Path) -> None:
         await pilot.press("space")
         await pilot.pause()
         assert off_box.value and "X" in off_box.render().plain
+
+
+async def test_a_sweep_the_command_refuses_says_why_in_its_end_notice(tmp_path: Path) -> None:
+    """A real `densexp sweep` started from the form, whose base names a data file that is
+    not there: it exits 2 before any study exists, and the notice quotes its one line."""
+    from textual.widgets import Input
+
+    base = tmp_path / "base.toml"
+    base.write_text('[run]\nname = "gone"\n[data]\nsource = "csv"\npath = "gone.csv"\n')
+    app = _app(tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SweepsScreen)
+        screen.query_one("#new-name", Input).value = "refused"
+        screen.query_one("#new-base-path", Input).value = str(base)
+        screen.start_new_sweep()
+
+        def said() -> list[str]:
+            return [str(n.message) for n in app._notifications if "ended" in str(n.message)]
+
+        await wait_for(pilot, lambda: bool(said()), timeout=45)
+        assert said() == [f"Sweep refused ended (exit 2: {tmp_path / 'gone.csv'}: data.path: "
+                          "not found; allowed: an existing csv file)"]

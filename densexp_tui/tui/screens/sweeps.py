@@ -25,7 +25,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -416,9 +415,11 @@ class SweepsScreen(UsesWorkbench, Screen[None]):
             if code is None:
                 continue
             self._processes.remove((name, process))
-            severity: SeverityLevel = "information" if code == 0 else "error"
-            self.notify(f"Sweep {name} ended (exit {code}); see .sweeps/{name}.out",
-                        title="Sweep", severity=severity)
+            from densexp_tui.tui.end_notice import sweep_end_detail
+
+            detail = sweep_end_detail(self.store.root, name, code)
+            self.notify(f"Sweep {name} ended ({detail})", title="Sweep",
+                        severity="information" if code == 0 else "error")
 
     # -- new sweep --------------------------------------------------------------------------
     async def action_new_sweep(self) -> None:
