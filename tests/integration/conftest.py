@@ -20,6 +20,15 @@ REPO = Path(__file__).resolve().parents[2]
 CPU2_TIMEOUT = 1400  # seconds; the tests that use it allow 1500 (a loaded 2-core box)
 
 
+@pytest.fixture
+def offline_hf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No network and a private, empty HF cache (the model-loading tests use it)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        monkeypatch.delenv(var, raising=False)
+
+
 @pytest.fixture(scope="session")
 def cpu2_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     with session_lock(tmp_path_factory, "cpu2") as shared:

@@ -32,7 +32,7 @@ from tests.integration.tiny_archs import (
     save_tiny_folder,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("offline_hf")]
 
 TEXTS = ["great sound and a solid build", "awful battery, it broke in a week",
          "it is okay, nothing special", "not bad at all for the price"] * 2
@@ -51,15 +51,6 @@ LORA_KERNELS = {
     "mpnet": {"query": r"attention/attn/q", "value": r"attention/attn/v",
               "ffn_output": r"layer_\._\d+/output/dense"},
 }
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No network and a private, empty HF cache for every test."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from densexp_tui.engine.models import (
     train_wordpiece_tokenizer,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("offline_hf")]
 
 LABELS = ["negative", "neutral", "positive"]
 TEXTS = [
@@ -34,15 +34,6 @@ TEXTS = [
     "it is okay, nothing special", "not bad at all for the price",
     "terrible customer service", "the design is fine I guess",
 ] * 6
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No network and a private, empty HF cache for every test."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def text_splits(labels: list[str] = LABELS) -> Splits:
